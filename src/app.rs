@@ -1,0 +1,219 @@
+//! Building and running the application: shared state, the secret key, the session layer,
+//! and the HTTP listener. `App::build` is what both `main` and the tests call.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use tokio::net::TcpListener;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::Key};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::{config::Config, imap::Imap, store};
+
+/// Names and flags of Mailroom's own cookies. Over https they get the `__Host-` prefix,
+/// which makes browsers refuse them unless Secure, host-only and on path `/`.
+#[derive(Clone, Debug)]
+pub struct CookiePolicy {
+    pub secure: bool,
+    pub session: String,
+    /// Holds the per-login key that unseals the IMAP password.
+    pub key: String,
+    pub csrf: String,
+    pub lang: String,
+}
+
+impl CookiePolicy {
+    fn new(secure: bool) -> Self {
+        let p = if secure { "__Host-" } else { "" };
+        CookiePolicy {
+            secure,
+            session: format!("{p}mailroom_session"),
+            key: format!("{p}mailroom_key"),
+            csrf: format!("{p}mailroom_csrf"),
+            lang: format!("{p}mailroom_lang"),
+        }
+    }
+
+    /// A cookie with Mailroom's flags: HttpOnly, SameSite=Lax, path `/`, Secure over https.
+    pub fn build(&self, name: String, value: String) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .build()
+    }
+
+    /// A cookie that deletes `name`.
+    pub fn removal(&self, name: String) -> Cookie<'static> {
+        let mut c = self.build(name, String::new());
+        c.make_removal();
+        c
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub imap: Imap,
+    pub db: store::Db,
+    pub cookies: Arc<CookiePolicy>,
+}
+
+/// A built application, bound to its port but not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    address: SocketAddr,
+}
+
+impl App {
+    /// Opens the database, prepares IMAP and sessions, and binds the listener
+    /// (port 0 picks a free port; see [`App::address`]).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        // ring is the one crypto provider in the tree; installing it up front keeps any
+        // crate that would pick a default from panicking.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        let key = load_or_create_key(&config)?;
+        let db = store::connect(&config.database_url).await?;
+
+        let session_store = SqliteStore::new(db.clone());
+        session_store
+            .migrate()
+            .await
+            .context("session table migration failed")?;
+        spawn_expired_session_cleanup(session_store.clone());
+
+        let imap = Imap::new(config.imap.clone(), config.imap_idle_timeout)
+            .context("invalid IMAP settings")?;
+        let cookies = Arc::new(CookiePolicy::new(config.secure_cookies()));
+        let idle = time::Duration::try_from(config.session_idle_timeout)
+            .unwrap_or(time::Duration::hours(8));
+        let sessions = SessionManagerLayer::new(session_store)
+            .with_name(cookies.session.clone())
+            .with_secure(cookies.secure)
+            .with_http_only(true)
+            .with_same_site(tower_sessions::cookie::SameSite::Lax)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(idle))
+            .with_private(key);
+
+        let state = AppState {
+            config: Arc::new(config.clone()),
+            imap,
+            db,
+            cookies,
+        };
+        let router = crate::web::router(state, sessions);
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        Ok(App {
+            listener,
+            router,
+            address,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
+    pub async fn run(self) -> anyhow::Result<()> {
+        tracing::info!(address = %self.address, "Mailroom listening");
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn spawn_expired_session_cleanup(store: SqliteStore) {
+    use tower_sessions::ExpiredDeletion;
+    tokio::spawn(async move {
+        if let Err(e) = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(600))
+            .await
+        {
+            tracing::warn!(error = %e, "expired-session cleanup stopped");
+        }
+    });
+}
+
+/// The cookie key: derived from `MAILROOM_SECRET_KEY` when given, else generated once and
+/// kept in the data dir, so a restart does not log everyone out.
+fn load_or_create_key(config: &Config) -> anyhow::Result<Key> {
+    let material = match &config.secret_key {
+        Some(s) => {
+            anyhow::ensure!(
+                s.expose().len() >= 32,
+                "MAILROOM_SECRET_KEY must be at least 32 characters"
+            );
+            s.expose().as_bytes().to_vec()
+        }
+        None => {
+            let path = config.data_dir.join("secret.key");
+            match std::fs::read_to_string(&path) {
+                Ok(text) => hex::decode(text.trim()).context("data dir secret.key is corrupt")?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = Key::generate();
+                    write_private(&path, &hex::encode(key.master()))?;
+                    key.master().to_vec()
+                }
+                Err(e) => return Err(e).context("cannot read data dir secret.key"),
+            }
+        }
+    };
+    Ok(if material.len() >= 64 {
+        Key::from(&material)
+    } else {
+        Key::derive_from(&material)
+    })
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// How long a login may last at most, whatever the activity.
+pub const ABSOLUTE_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);

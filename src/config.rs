@@ -1,0 +1,328 @@
+//! Configuration: one struct, read from an optional TOML file and then overridden by
+//! `MAILROOM_*` environment variables. Unknown keys in the file are rejected so a typo
+//! never silently falls back to a default. Secrets live in [`Secret`], whose `Debug`
+//! prints `***`.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+/// How a connection to the IMAP or SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS; refused if the server does not offer it.
+    Starttls,
+    /// No encryption at all. Only sensible on loopback.
+    None,
+}
+
+impl std::str::FromStr for Security {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tls" => Ok(Security::Tls),
+            "starttls" => Ok(Security::Starttls),
+            "none" => Ok(Security::None),
+            other => Err(format!(
+                "unknown security mode {other:?} (tls, starttls or none)"
+            )),
+        }
+    }
+}
+
+/// A mail server Mailroom talks to on the user's behalf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// Extra trusted CA (PEM), beside the built-in web roots. Lets a site use its own CA.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// A string that must never be printed: its `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself; call only where it is handed to the party that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Everything Mailroom can be told at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The URL users type; `https` here turns on Secure cookies.
+    pub public_url: String,
+    pub imap: Endpoint,
+    pub smtp: Endpoint,
+    /// sqlx URL; defaults to a SQLite file inside `data_dir`.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    /// Key for session cookies and the sealed IMAP password; at least 64 bytes of
+    /// entropy. `None` means: generate once and keep it in `data_dir`.
+    pub secret_key: Option<Secret>,
+    /// An idle IMAP connection is logged out after this long and reopened on demand.
+    pub imap_idle_timeout: Duration,
+    /// A web session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// Largest message a user may send, counted after base64 growth.
+    pub max_message_size: u64,
+}
+
+/// The TOML file's shape: every key optional, unknown keys an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    imap_host: Option<String>,
+    imap_port: Option<u16>,
+    imap_security: Option<Security>,
+    imap_ca_file: Option<PathBuf>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_security: Option<Security>,
+    smtp_ca_file: Option<PathBuf>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    secret_key: Option<Secret>,
+    imap_idle_timeout_secs: Option<u64>,
+    session_idle_timeout_secs: Option<u64>,
+    max_message_size: Option<u64>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Config {
+    /// Loads the optional file, then applies `MAILROOM_*` variables from the process environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, |name| std::env::var(name).ok())
+    }
+
+    /// Same as [`Config::load`] with an injectable environment, so parsing is testable.
+    pub fn load_from(
+        file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let fc = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Self::parse_file(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source: Box::new(source),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::merge(fc, env)
+    }
+
+    fn parse_file(text: &str) -> Result<FileConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn merge(fc: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        fn parsed<T: std::str::FromStr>(
+            env: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            match env(name).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse::<T>().map(Some).map_err(|e| ConfigError::Env {
+                    name: name.to_owned(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let s = |name: &str| env(name).filter(|v| !v.is_empty());
+
+        let listen = parsed(&env, "MAILROOM_LISTEN")?
+            .or(fc.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = s("MAILROOM_PUBLIC_URL")
+            .or(fc.public_url)
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let imap_security = parsed(&env, "MAILROOM_IMAP_SECURITY")?
+            .or(fc.imap_security)
+            .unwrap_or(Security::Tls);
+        let imap = Endpoint {
+            host: s("MAILROOM_IMAP_HOST")
+                .or(fc.imap_host)
+                .unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: parsed(&env, "MAILROOM_IMAP_PORT")?
+                .or(fc.imap_port)
+                .unwrap_or(match imap_security {
+                    Security::Tls => 993,
+                    _ => 143,
+                }),
+            security: imap_security,
+            ca_file: s("MAILROOM_IMAP_CA_FILE")
+                .map(PathBuf::from)
+                .or(fc.imap_ca_file),
+        };
+        let smtp_security = parsed(&env, "MAILROOM_SMTP_SECURITY")?
+            .or(fc.smtp_security)
+            .unwrap_or(Security::Starttls);
+        let smtp = Endpoint {
+            host: s("MAILROOM_SMTP_HOST")
+                .or(fc.smtp_host)
+                .unwrap_or_else(|| imap.host.clone()),
+            port: parsed(&env, "MAILROOM_SMTP_PORT")?
+                .or(fc.smtp_port)
+                .unwrap_or(match smtp_security {
+                    Security::Tls => 465,
+                    _ => 587,
+                }),
+            security: smtp_security,
+            // One site CA usually signs both servers.
+            ca_file: s("MAILROOM_SMTP_CA_FILE")
+                .map(PathBuf::from)
+                .or(fc.smtp_ca_file)
+                .or_else(|| imap.ca_file.clone()),
+        };
+        let data_dir = s("MAILROOM_DATA_DIR")
+            .map(PathBuf::from)
+            .or(fc.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = s("MAILROOM_DATABASE_URL")
+            .or(fc.database_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("mailroom.db").display()
+                )
+            });
+        let secret_key = s("MAILROOM_SECRET_KEY").map(Secret).or(fc.secret_key);
+        let secs = |v: Option<u64>, d: u64| Duration::from_secs(v.unwrap_or(d));
+        Ok(Config {
+            listen,
+            public_url,
+            imap,
+            smtp,
+            database_url,
+            data_dir,
+            secret_key,
+            imap_idle_timeout: secs(
+                parsed(&env, "MAILROOM_IMAP_IDLE_TIMEOUT")?.or(fc.imap_idle_timeout_secs),
+                300,
+            ),
+            session_idle_timeout: secs(
+                parsed(&env, "MAILROOM_SESSION_IDLE_TIMEOUT")?.or(fc.session_idle_timeout_secs),
+                8 * 3600,
+            ),
+            max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
+                .or(fc.max_message_size)
+                .unwrap_or(25 * 1024 * 1024),
+        })
+    }
+
+    /// Whether cookies must carry `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.imap.port, 993);
+        assert_eq!(c.smtp.port, 587);
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let fc = Config::parse_file("imap_host = \"mail.example\"\nimap_port = 1143\n").unwrap();
+        let c = Config::merge(
+            fc,
+            env(&[
+                ("MAILROOM_IMAP_PORT", "2143"),
+                ("MAILROOM_IMAP_SECURITY", "starttls"),
+                ("MAILROOM_PUBLIC_URL", "https://mail.example/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.imap.host, "mail.example");
+        assert_eq!(c.imap.port, 2143);
+        assert_eq!(c.imap.security, Security::Starttls);
+        assert_eq!(c.public_url, "https://mail.example");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        assert!(Config::parse_file("imap_hots = \"x\"").is_err());
+        let err = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_IMAP_SECURITY", "ssl")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("MAILROOM_IMAP_SECURITY"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_SECRET_KEY", "hunter2")]),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

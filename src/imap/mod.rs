@@ -1,0 +1,820 @@
+//! Every conversation with the IMAP server, behind typed functions.
+//!
+//! The web layer calls [`Imap`] with an [`Account`] (one web login) and gets folders,
+//! pages of message summaries and raw messages back, never a protocol type. Underneath,
+//! each login keeps a few authenticated connections in a pool (`pool`), reused between
+//! requests, closed when idle, and silently reopened when the server dropped them: an
+//! operation that loses its connection is retried once on a fresh one.
+//!
+//! Folder names are UTF-8 everywhere in this API (what URLs carry); `names` converts
+//! them to modified UTF-7 and quotes them, and refuses names with control characters.
+//! Listing uses EXAMINE, so reading never changes anything on the server; only
+//! [`Imap::mark_seen`] SELECTs.
+//!
+//! Message lists never fetch every envelope. With ESORT a page is one
+//! `UID SORT RETURN (PARTIAL a:b)` plus one FETCH of that page (Dovecot 2.3 accepts
+//! PARTIAL there although it only announces CONTEXT=SEARCH; if a server refuses it we
+//! stop asking). Without ESORT, the default newest-first order uses sequence numbers
+//! (arrival order), and other orders fetch the sorted UID list (numbers only) and then
+//! just the page; without SORT, everything is arrival order.
+//!
+//! Passwords never reach a log or an error: async-imap logs the commands it writes, so
+//! LOGIN goes out with a placeholder that the transport replaces (see `transport`).
+//!
+//! Files: `conn` (one connection and raw commands), `transport` (plain/TLS stream,
+//! password injection), `pool`, `names`, `folders`, `messages` (the pure parts).
+
+mod conn;
+mod folders;
+mod messages;
+mod names;
+mod pool;
+mod transport;
+
+use std::{
+    sync::{
+        Arc, OnceLock, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use async_imap::{imap_proto::MailboxDatum, imap_proto::Response, types::Fetch};
+use futures::TryStreamExt;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+use self::{
+    conn::{Conn, Failure},
+    messages::Window,
+    names::{mailbox_wire, quote},
+    pool::Pool,
+};
+use crate::{
+    config::{Endpoint, Secret},
+    model::Address,
+};
+
+/// How long one operation (all its commands) may take before we give up on the server.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// A pooled connection idle for longer than this is checked with NOOP before use: a
+/// firewall or NAT may have forgotten it without either end noticing, and then the first
+/// command would hang until [`OPERATION_TIMEOUT`] instead of failing fast.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(60);
+/// How long that NOOP may take before we open a new connection instead.
+const NOOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Total size of the raw-message cache.
+const RAW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The fetch items of one list row.
+const SUMMARY_ITEMS: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)";
+
+/// Who is asking: one web login.
+///
+/// `login_id` is a random id per login (not the cookie's session id) and keys the
+/// connection pool, so two logins of the same user never share a connection and a
+/// logout closes exactly that login's connections.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub login_id: String,
+    pub username: String,
+    pub password: Secret,
+}
+
+/// Why an IMAP operation failed. The web layer picks the page to show from the variant;
+/// the strings are for logs and never contain the password.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImapError {
+    /// Wrong username or password (deliberately no difference between the two).
+    #[error("wrong username or password")]
+    AuthFailed,
+    /// Connecting, TLS or the connection itself failed: "the mail server is not reachable".
+    #[error("the mail server is not reachable: {0}")]
+    Unreachable(String),
+    /// The folder does not exist (or may not be opened).
+    #[error("no such folder")]
+    NoSuchMailbox,
+    /// The message (UID) is not, or no longer, in the folder.
+    #[error("no such message")]
+    NoSuchMessage,
+    /// A folder name that cannot be sent (empty, or with control characters).
+    #[error("invalid folder name")]
+    InvalidName,
+    /// The server said NO or BAD, or answered something we did not expect.
+    #[error("IMAP error: {0}")]
+    Protocol(String),
+}
+
+/// The role of a folder, from RFC 6154 SPECIAL-USE or, failing that, its well-known name.
+/// Lets the UI put the usual folders first and give them icons and translated names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SpecialUse {
+    Inbox,
+    Drafts,
+    Sent,
+    Trash,
+    Junk,
+    Archive,
+}
+
+/// One folder of the sidebar, in display order (see [`Imap::list_folders`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder {
+    /// Full UTF-8 name: what URLs carry and what every other call takes.
+    pub name: String,
+    /// The last path component, for display.
+    pub display_name: String,
+    /// The hierarchy separator (`/` or `.`); `None` for a flat namespace.
+    pub delimiter: Option<char>,
+    /// Nesting level, 0 for top-level folders: the UI indents by it.
+    pub depth: usize,
+    pub special: Option<SpecialUse>,
+    pub unseen: u32,
+    pub total: u32,
+    /// False for placeholders (`\Noselect`) that exist only to hold children.
+    pub selectable: bool,
+    pub subscribed: bool,
+}
+
+/// The order of a message list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// The Date header (INTERNALDATE when missing), as people expect.
+    #[default]
+    Date,
+    /// When the message arrived in this folder.
+    Arrival,
+    /// The sender's display name (or address).
+    From,
+    /// The subject without `Re:`/`Fwd:`.
+    Subject,
+    Size,
+}
+
+/// Which page of a folder to show, and in what order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based; past the end means the last page.
+    pub page: u32,
+    /// Clamped to 1..=500.
+    pub per_page: u32,
+    pub sort: SortKey,
+    /// True = newest / largest / Z first.
+    pub reverse: bool,
+}
+
+impl Default for PageRequest {
+    /// The inbox view: first page, newest first.
+    fn default() -> Self {
+        PageRequest {
+            page: 1,
+            per_page: 50,
+            sort: SortKey::Date,
+            reverse: true,
+        }
+    }
+}
+
+/// One page of a message list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessagePage {
+    /// Messages in the folder.
+    pub total: u32,
+    /// Together with a UID, identifies a message for good (links stay valid until the
+    /// server renumbers the folder, which changes this value).
+    pub uidvalidity: u32,
+    /// The page served (the request clamped to `1..=pages`).
+    pub page: u32,
+    /// At least 1, even for an empty folder.
+    pub pages: u32,
+    pub messages: Vec<MessageSummary>,
+}
+
+/// One row of a message list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageSummary {
+    pub uid: u32,
+    pub from: Option<Address>,
+    pub to: Vec<Address>,
+    /// RFC 2047 decoded.
+    pub subject: String,
+    /// The Date header, else INTERNALDATE.
+    pub date: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub size: u32,
+    pub seen: bool,
+    pub flagged: bool,
+    pub answered: bool,
+    /// From BODYSTRUCTURE, so the list can show a paperclip without fetching bodies.
+    pub has_attachment: bool,
+}
+
+/// Pool numbers for one login, for tests and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Logged-in connections of this login waiting in the pool.
+    pub idle: usize,
+    /// Connections opened by this [`Imap`] since it was created (all logins).
+    pub opened_total: u64,
+}
+
+/// Key of the raw-message cache: a UID is only meaningful with its folder's UIDVALIDITY.
+type RawKey = (String, String, u32, u32);
+
+/// The IMAP client of the whole application. Cheap to clone; owns the TLS
+/// configuration, the per-login connection pool and the raw-message cache.
+#[derive(Clone)]
+pub struct Imap {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    tls: TlsConnector,
+    pool: Arc<Pool>,
+    /// Whole messages, because the message page, its body iframe and every inline part
+    /// are separate requests that all need the same bytes.
+    raw_cache: moka::future::Cache<RawKey, Arc<Vec<u8>>>,
+    reaper: OnceLock<()>,
+    /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
+    no_partial: AtomicBool,
+    /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
+    ignored_caps: std::sync::RwLock<Vec<String>>,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap")
+            .field("endpoint", &self.inner.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a page of a message list is found.
+enum Plan {
+    /// Sequence numbers are arrival order: no SORT needed.
+    Arrival,
+    /// ESORT: the server sorts and returns only the page's UIDs.
+    Partial(String),
+    /// Plain SORT: all UIDs in order (numbers only), then we slice.
+    FullSort(String),
+}
+
+impl Imap {
+    /// Builds the client. TLS trusts the web PKI roots plus `endpoint.ca_file` (PEM) if
+    /// set; an unreadable or empty CA file is reported as `Unreachable` because no
+    /// secure connection could be made with it. Idle connections are logged out after
+    /// `idle_timeout`.
+    pub fn new(endpoint: Endpoint, idle_timeout: Duration) -> Result<Imap, ImapError> {
+        let tls = transport::tls_connector(endpoint.ca_file.as_deref())
+            .map_err(ImapError::Unreachable)?;
+        let raw_cache = moka::future::Cache::builder()
+            .max_capacity(RAW_CACHE_BYTES)
+            .weigher(|_k: &RawKey, v: &Arc<Vec<u8>>| u32::try_from(v.len()).unwrap_or(u32::MAX))
+            // Bounded in time too, so a user's mail does not sit in memory for long.
+            .time_to_idle(Duration::from_secs(600))
+            .build();
+        let imap = Imap {
+            inner: Arc::new(Inner {
+                endpoint,
+                tls,
+                pool: Arc::new(Pool::new(idle_timeout)),
+                raw_cache,
+                reaper: OnceLock::new(),
+                no_partial: AtomicBool::new(false),
+                ignored_caps: std::sync::RwLock::new(Vec::new()),
+            }),
+        };
+        imap.ensure_reaper();
+        Ok(imap)
+    }
+
+    /// Logs in; on success the connection stays in the pool for `account.login_id`.
+    /// A wrong password and an unknown user both give [`ImapError::AuthFailed`].
+    pub async fn login(&self, account: &Account) -> Result<(), ImapError> {
+        self.ensure_reaper();
+        let conn = self.open(account).await?;
+        if let Some(extra) = self.inner.pool.add_idle(&account.login_id, conn) {
+            close_later(vec![extra]);
+        }
+        Ok(())
+    }
+
+    /// Logs out and closes every pooled connection of this login; connections busy
+    /// right now are closed when their operation ends.
+    pub async fn logout(&self, login_id: &str) {
+        let conns = self.inner.pool.remove(login_id);
+        futures::future::join_all(conns.into_iter().map(Conn::close)).await;
+    }
+
+    /// The server's capabilities after login (upper-cased), e.g. to show what it supports.
+    pub async fn capabilities(&self, a: &Account) -> Result<Vec<String>, ImapError> {
+        let this = self.clone();
+        self.run(a, async move |c: &mut Conn| {
+            let caps = c.capabilities().iter();
+            Ok(caps.filter(|cap| this.has(c, cap)).cloned().collect())
+        })
+        .await
+    }
+
+    /// All folders with unread and total counts, in display order: INBOX, then Drafts,
+    /// Sent, Archive, Junk, Trash, then the rest with children right after their parent,
+    /// siblings sorted by name. One round trip when the server has LIST-STATUS.
+    pub async fn list_folders(&self, a: &Account) -> Result<Vec<Folder>, ImapError> {
+        let this = self.clone();
+        self.run(a, async move |c: &mut Conn| this.list_folders_on(c).await)
+            .await
+    }
+
+    /// One page of a folder's message list (see the module doc for how it stays fast).
+    pub async fn fetch_page(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        req: &PageRequest,
+    ) -> Result<MessagePage, ImapError> {
+        // The closures given to `run` own what they use: with borrowed captures the
+        // returned future is not provably `Send` (a rustc limitation with async closures).
+        let (this, wire, req) = (self.clone(), mailbox_wire(mailbox)?, req.clone());
+        self.run(a, async move |c: &mut Conn| {
+            this.fetch_page_on(c, &wire, &req).await
+        })
+        .await
+    }
+
+    /// The whole raw message, fetched with BODY.PEEK[] so reading it does not mark it
+    /// seen. [`ImapError::NoSuchMessage`] if the UID is gone. Cached (64 MB in total),
+    /// keyed by user, folder, UIDVALIDITY and UID, since one message view makes several
+    /// requests for the same message.
+    pub async fn fetch_raw(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<Arc<Vec<u8>>, ImapError> {
+        let (this, wire, user) = (self.clone(), mailbox_wire(mailbox)?, a.username.clone());
+        self.run(a, async move |c: &mut Conn| {
+            this.fetch_raw_on(c, &user, &wire, uid).await
+        })
+        .await
+    }
+
+    /// Sets `\Seen` on a message (the one place that SELECTs rather than EXAMINEs).
+    pub async fn mark_seen(&self, a: &Account, mailbox: &str, uid: u32) -> Result<(), ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            mark_seen_on(c, &wire, uid).await
+        })
+        .await
+    }
+
+    /// Acts as if the server had not announced these capabilities (e.g. `"ESORT"`,
+    /// `"LIST-STATUS"`): a way around a server whose extension is broken, and how the
+    /// tests exercise the fallback paths against a server that has everything.
+    pub fn ignore_capabilities(&self, caps: &[&str]) {
+        let mut ignored = self
+            .inner
+            .ignored_caps
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        ignored.extend(caps.iter().map(|c| c.to_ascii_uppercase()));
+    }
+
+    /// Whether `c`'s server announced `cap` and we have not been told to ignore it.
+    fn has(&self, c: &Conn, cap: &str) -> bool {
+        let ignored = self
+            .inner
+            .ignored_caps
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        c.has(cap) && !ignored.iter().any(|i| i.eq_ignore_ascii_case(cap))
+    }
+
+    /// Pool numbers for one login (idle connections, connections opened so far).
+    pub fn pool_stats(&self, login_id: &str) -> PoolStats {
+        let (idle, opened_total) = self.inner.pool.stats(login_id);
+        PoolStats { idle, opened_total }
+    }
+
+    /// Runs `op` on a pooled connection of this login. If the connection turns out to be
+    /// dead (server restart, timeout, BYE), the login's idle connections are dropped and
+    /// `op` runs once more on a fresh connection, so the user never notices.
+    async fn run<T>(
+        &self,
+        account: &Account,
+        mut op: impl AsyncFnMut(&mut Conn) -> Result<T, Failure>,
+    ) -> Result<T, ImapError> {
+        self.ensure_reaper();
+        let pool = &self.inner.pool;
+        let mut retried = false;
+        loop {
+            let (mut lease, stale) = pool.checkout(&account.login_id).await;
+            close_later(stale);
+            let pooled = lease.conn.take();
+            let pooled = if retried {
+                // The retry always gets a fresh connection: a sibling given back meanwhile
+                // may be just as dead as the one that failed.
+                drop(pooled);
+                None
+            } else {
+                pooled
+            };
+            let mut conn = match pooled {
+                Some(mut conn) if lease.idle_for >= CHECK_AFTER_IDLE => {
+                    match timeout(NOOP_TIMEOUT, conn.noop()).await {
+                        Ok(Ok(())) => conn,
+                        _ => {
+                            // Dead: so are probably its siblings. Start afresh.
+                            drop(conn);
+                            drop(pool.take_idle(&account.login_id));
+                            self.open(account).await?
+                        }
+                    }
+                }
+                Some(conn) => conn,
+                None => self.open(account).await?,
+            };
+            conn.drain_unsolicited();
+            let outcome = timeout(OPERATION_TIMEOUT, op(&mut conn)).await;
+            conn.drain_unsolicited();
+            let failure = match outcome {
+                Ok(Ok(value)) => {
+                    lease.conn = Some(conn);
+                    if let Some(extra) = pool.give_back(lease) {
+                        close_later(vec![extra]);
+                    }
+                    return Ok(value);
+                }
+                Ok(Err(f)) => f,
+                Err(_) => {
+                    return Err(ImapError::Unreachable(
+                        "the mail server did not answer in time".into(),
+                    ));
+                }
+            };
+            if failure.connection_ok() {
+                lease.conn = Some(conn);
+                if let Some(extra) = pool.give_back(lease) {
+                    close_later(vec![extra]);
+                }
+                return Err(failure.into_error());
+            }
+            // The connection is unusable: drop it (no LOGOUT on a dead socket).
+            drop(conn);
+            drop(lease);
+            match failure {
+                Failure::Lost(why) if !retried => {
+                    tracing::info!(user = %account.username, %why, "IMAP connection lost; reconnecting");
+                    // Its siblings are probably dead too (a server restart kills them all).
+                    drop(pool.take_idle(&account.login_id));
+                    retried = true;
+                }
+                other => return Err(other.into_error()),
+            }
+        }
+    }
+
+    /// Opens and logs in a new connection for `account`.
+    async fn open(&self, account: &Account) -> Result<Conn, ImapError> {
+        let conn = Conn::open(
+            &self.inner.endpoint,
+            &self.inner.tls,
+            &account.username,
+            &account.password,
+        )
+        .await?;
+        self.inner.pool.note_opened();
+        Ok(conn)
+    }
+
+    /// Starts the task that logs out idle connections, once, as soon as we are inside a
+    /// Tokio runtime (`new` may be called before there is one).
+    fn ensure_reaper(&self) {
+        if self.inner.reaper.get().is_some() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        if self.inner.reaper.set(()).is_ok() {
+            tokio::spawn(reap(Arc::downgrade(&self.inner.pool)));
+        }
+    }
+
+    async fn fetch_page_on(
+        &self,
+        c: &mut Conn,
+        wire: &str,
+        req: &PageRequest,
+    ) -> Result<MessagePage, Failure> {
+        let mbox = c.examine(wire).await?;
+        let total = mbox.exists;
+        let w = Window::new(total, req.page, req.per_page);
+        let mut page = MessagePage {
+            total,
+            uidvalidity: mbox.uid_validity.unwrap_or(0),
+            page: w.page,
+            pages: w.pages,
+            messages: Vec::new(),
+        };
+        let Some((from, to)) = w.partial_range() else {
+            return Ok(page);
+        };
+        let mut plan = self.plan(c, req);
+        if let Plan::Partial(crit) = &plan {
+            let cmd = format!("UID SORT RETURN (PARTIAL {from}:{to}) {crit} UTF-8 ALL");
+            match c.command_raw(&cmd).await {
+                Ok(lines) => {
+                    let uids = lines
+                        .iter()
+                        .find_map(|l| messages::parse_esearch(l, w.len as usize))
+                        .map(|e| e.uids)
+                        .unwrap_or_default();
+                    page.messages = fetch_by_uid(c, &uids).await?;
+                    return Ok(page);
+                }
+                Err(Failure::Rejected { bad: true, text }) => {
+                    tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
+                    self.inner.no_partial.store(true, Ordering::Relaxed);
+                    plan = self.plan(c, req);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        page.messages = match plan {
+            Plan::FullSort(crit) => {
+                let mut uids = Vec::new();
+                c.command(&format!("UID SORT {crit} UTF-8 ALL"), |r| {
+                    if let Response::MailboxData(MailboxDatum::Sort(ids)) = r {
+                        uids.extend_from_slice(ids);
+                    }
+                })
+                .await?;
+                let slice: Vec<u32> = uids
+                    .iter()
+                    .skip(w.start as usize)
+                    .take(w.len as usize)
+                    .copied()
+                    .collect();
+                fetch_by_uid(c, &slice).await?
+            }
+            // A refused PARTIAL was turned into one of the others above.
+            Plan::Arrival | Plan::Partial(_) => {
+                let seqs = w.sequence_numbers(total, req.reverse);
+                fetch_by_seq(c, &seqs).await?
+            }
+        };
+        Ok(page)
+    }
+
+    async fn fetch_raw_on(
+        &self,
+        c: &mut Conn,
+        user: &str,
+        wire: &str,
+        uid: u32,
+    ) -> Result<Arc<Vec<u8>>, Failure> {
+        let mbox = c.examine(wire).await?;
+        let key: RawKey = (
+            user.to_owned(),
+            wire.to_owned(),
+            mbox.uid_validity.unwrap_or(0),
+            uid,
+        );
+        if let Some(hit) = self.inner.raw_cache.get(&key).await {
+            // Still there? A UID never comes back once expunged, so one cheap check keeps
+            // the cache from serving deleted mail.
+            return if uid_exists(c, uid).await? {
+                Ok(hit)
+            } else {
+                Err(Failure::Fail(ImapError::NoSuchMessage))
+            };
+        }
+        // Concurrent requests for the same message wait for one FETCH.
+        self.inner
+            .raw_cache
+            .try_get_with(key, async { fetch_body(c, uid).await.map(Arc::new) })
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
+    async fn list_folders_on(&self, c: &mut Conn) -> Result<Vec<Folder>, Failure> {
+        let mut col = folders::ListCollector::default();
+        if self.has(c, "LIST-STATUS") {
+            // RFC 5819: names, attributes and counts in one round trip.
+            let mut ret = Vec::new();
+            if self.has(c, "LIST-EXTENDED") {
+                ret.push("SUBSCRIBED");
+            }
+            if self.has(c, "SPECIAL-USE") {
+                ret.push("SPECIAL-USE");
+            }
+            ret.push("STATUS (MESSAGES UNSEEN)");
+            let cmd = format!("LIST \"\" \"*\" RETURN ({})", ret.join(" "));
+            c.command(&cmd, |r| col.feed(r, false)).await?;
+        } else {
+            c.command("LIST \"\" \"*\"", |r| col.feed(r, false)).await?;
+            c.command("LSUB \"\" \"*\"", |r| col.feed(r, true)).await?;
+            for name in col.selectable_wire_names() {
+                let cmd = format!("STATUS {} (MESSAGES UNSEEN)", quote(&name));
+                match c.command(&cmd, |r| col.feed(r, false)).await {
+                    // A folder we may not open keeps zero counts.
+                    Err(f) if !f.connection_ok() => return Err(f),
+                    _ => {}
+                }
+            }
+        }
+        Ok(folders::build(col.finish()))
+    }
+
+    fn plan(&self, c: &Conn, req: &PageRequest) -> Plan {
+        if req.sort == SortKey::Arrival || !self.has(c, "SORT") {
+            return Plan::Arrival;
+        }
+        let crit = messages::sort_criteria(req.sort, req.reverse, self.has(c, "SORT=DISPLAY"));
+        if self.has(c, "ESORT") && !self.inner.no_partial.load(Ordering::Relaxed) {
+            Plan::Partial(crit)
+        } else if req.sort == SortKey::Date && req.reverse {
+            // The default view must stay cheap on big folders: arrival order is close
+            // enough to date order, and needs no list of every UID.
+            Plan::Arrival
+        } else {
+            Plan::FullSort(crit)
+        }
+    }
+}
+
+/// The reaper: every so often, log out connections idle for too long. Ends when the
+/// [`Imap`] is dropped.
+async fn reap(pool: Weak<Pool>) {
+    loop {
+        let interval = match pool.upgrade() {
+            Some(p) => p.reap_interval(),
+            None => return,
+        };
+        tokio::time::sleep(interval).await;
+        let Some(p) = pool.upgrade() else { return };
+        let expired = p.reap();
+        drop(p);
+        if !expired.is_empty() {
+            tracing::debug!(count = expired.len(), "IMAP: closing idle connections");
+            futures::future::join_all(expired.into_iter().map(Conn::close)).await;
+        }
+    }
+}
+
+/// Logs connections out in the background.
+fn close_later(conns: Vec<Conn>) {
+    if conns.is_empty() {
+        return;
+    }
+    tokio::spawn(futures::future::join_all(
+        conns.into_iter().map(Conn::close),
+    ));
+}
+
+/// FETCHes summaries by UID and returns them in the order of `uids`.
+async fn fetch_by_uid(c: &mut Conn, uids: &[u32]) -> Result<Vec<MessageSummary>, Failure> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetched: Vec<Fetch> = c
+        .session()
+        .uid_fetch(messages::uid_set(uids), SUMMARY_ITEMS)
+        .await?
+        .try_collect()
+        .await?;
+    let mut by_uid: std::collections::HashMap<u32, MessageSummary> = fetched
+        .iter()
+        .filter_map(messages::summary)
+        .map(|s| (s.uid, s))
+        .collect();
+    // A message expunged between SORT and FETCH is simply missing.
+    Ok(uids.iter().filter_map(|u| by_uid.remove(u)).collect())
+}
+
+/// FETCHes summaries by sequence number and returns them in the order of `seqs`.
+async fn fetch_by_seq(c: &mut Conn, seqs: &[u32]) -> Result<Vec<MessageSummary>, Failure> {
+    let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let fetched: Vec<Fetch> = c
+        .session()
+        .fetch(format!("{lo}:{hi}"), SUMMARY_ITEMS)
+        .await?
+        .try_collect()
+        .await?;
+    let mut by_seq: std::collections::HashMap<u32, MessageSummary> = fetched
+        .iter()
+        .filter_map(|f| messages::summary(f).map(|s| (f.message, s)))
+        .collect();
+    Ok(seqs.iter().filter_map(|n| by_seq.remove(n)).collect())
+}
+
+/// SELECT, then `UID STORE +FLAGS (\\Seen)`; NoSuchMessage if the UID is not there.
+async fn mark_seen_on(c: &mut Conn, wire: &str, uid: u32) -> Result<(), Failure> {
+    c.select(wire).await?;
+    let updated: Vec<Fetch> = c
+        .session()
+        .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
+        .await?
+        .try_collect()
+        .await?;
+    // The server echoes the new flags; if it did not, make sure the message exists.
+    if updated.iter().any(|f| f.uid == Some(uid)) || uid_exists(c, uid).await? {
+        Ok(())
+    } else {
+        Err(Failure::Fail(ImapError::NoSuchMessage))
+    }
+}
+
+/// Whether `uid` is in the examined/selected folder.
+async fn uid_exists(c: &mut Conn, uid: u32) -> Result<bool, Failure> {
+    let fetched: Vec<Fetch> = c
+        .session()
+        .uid_fetch(uid.to_string(), "(UID)")
+        .await?
+        .try_collect()
+        .await?;
+    Ok(fetched.iter().any(|f| f.uid == Some(uid)))
+}
+
+/// The whole message, without setting `\Seen`.
+async fn fetch_body(c: &mut Conn, uid: u32) -> Result<Vec<u8>, Failure> {
+    let fetched: Vec<Fetch> = c
+        .session()
+        .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+        .await?
+        .try_collect()
+        .await?;
+    fetched
+        .iter()
+        .find(|f| f.uid == Some(uid))
+        .and_then(|f| f.body())
+        .map(<[u8]>::to_vec)
+        .ok_or(Failure::Fail(ImapError::NoSuchMessage))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Security;
+
+    fn imap() -> Imap {
+        Imap::new(
+            Endpoint {
+                host: "127.0.0.1".into(),
+                // Nothing listens on port 1.
+                port: 1,
+                security: Security::None,
+                ca_file: None,
+            },
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    }
+
+    fn account() -> Account {
+        Account {
+            login_id: "l1".into(),
+            username: "alice".into(),
+            password: Secret::new("hunter2"),
+        }
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn futures_are_send_for_axum() {
+        let (i, a) = (imap(), account());
+        let req = PageRequest::default();
+        assert_send(&i.fetch_page(&a, "INBOX", &req));
+        assert_send(&i.fetch_raw(&a, "INBOX", 1));
+        assert_send(&i.list_folders(&a));
+        assert_send(&i.mark_seen(&a, "INBOX", 1));
+        assert_send(&i.login(&a));
+        assert_send(&i.logout("l1"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_and_bad_names() {
+        let (i, a) = (imap(), account());
+        let err = i.login(&a).await.unwrap_err();
+        assert!(matches!(err, ImapError::Unreachable(_)), "{err:?}");
+        assert!(!err.to_string().contains("hunter2"));
+        let err = i
+            .fetch_page(&a, "a\r\nA1 LOGOUT", &PageRequest::default())
+            .await;
+        assert_eq!(err.unwrap_err(), ImapError::InvalidName);
+    }
+
+    #[test]
+    fn missing_ca_file_is_reported() {
+        let err = Imap::new(
+            Endpoint {
+                host: "localhost".into(),
+                port: 993,
+                security: Security::Tls,
+                ca_file: Some("/nonexistent/ca.pem".into()),
+            },
+            Duration::from_secs(60),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ca.pem"));
+    }
+}

@@ -1,0 +1,22 @@
+//! Mailroom: a self-hosted, server-rendered webmail.
+//!
+//! # Layout
+//! - [`config`]: the one configuration struct (file + `MAILROOM_*` env).
+//! - [`app`]: shared state, `App::build` (also used by the tests), the listener.
+//! - [`error`]: the one error type; turned into pages by [`web::layout`].
+//! - [`web`]: the route table and one handler file per area (`auth`, `mailbox`, `message`).
+//! - [`imap`]: every conversation with the IMAP server, behind typed functions.
+//! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
+//! - [`store`]: Mailroom's own database (sessions, settings).
+//! - [`i18n`]: the translation catalog.
+//! - [`model`]: small domain types shared by the layers.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod imap;
+pub mod mime;
+pub mod model;
+pub mod store;
+pub mod web;

@@ -1,0 +1,431 @@
+//! Choosing which parts make up the body and turning them into one HTML fragment.
+//!
+//! This file owns the "pick parts" and "render" steps of the pipeline: HTML preferred over
+//! text in `multipart/alternative` (using mail-parser's RFC 8621 body lists), text parts
+//! escaped and linkified (with `format=flowed` undone), inline raster images shown, and
+//! attached `message/rfc822` messages rendered after the body with their own headers. HTML
+//! cleaning itself is [`super::sanitize`]'s job; everything this file writes itself is
+//! escaped with `html-escape`.
+
+use std::collections::{HashMap, HashSet};
+
+use linkify::{LinkFinder, LinkKind};
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+
+use super::{
+    PartId,
+    parse::{
+        Headers, content_id, filename_of, flowed_params, is_attachment_disposition,
+        is_inline_safe_image, mime_type, read_headers,
+    },
+    sanitize::{SanitizeContext, sanitize_html},
+};
+use crate::model::Address;
+
+/// How deep attached messages are rendered inline (mail-parser itself parses 3 levels).
+const MAX_FORWARD_DEPTH: usize = 3;
+
+/// What rendering one message (and its inline attached messages) produced.
+pub(crate) struct Rendered {
+    pub html: String,
+    pub has_remote_content: bool,
+    /// Parts (as id strings) shown through `cid:` references; they are not listed as
+    /// attachments.
+    pub used_parts: HashSet<String>,
+}
+
+/// Renders the body of `message`, whose parts live under `prefix` (empty for the top-level
+/// message, the attached-message part's path for nested ones).
+pub(crate) fn render_message(
+    message: &Message<'_>,
+    prefix: &[u32],
+    allow_remote: bool,
+    part_url_prefix: &str,
+    depth: usize,
+) -> Rendered {
+    let mut out = Rendered {
+        html: String::new(),
+        has_remote_content: false,
+        used_parts: HashSet::new(),
+    };
+    let cids = cid_map(message, prefix);
+
+    // mail-parser fills `html_body` and `text_body` as RFC 8621 describes: in an
+    // alternative the HTML version goes to the first, the text version to the second; in
+    // mixed content both lists hold every inline part. Prefer the HTML list when it really
+    // has HTML.
+    let has_html = message.html_body.iter().any(|&i| {
+        matches!(
+            message.parts.get(i as usize).map(|p| &p.body),
+            Some(PartType::Html(_))
+        )
+    });
+    let body_list = if has_html {
+        &message.html_body
+    } else {
+        &message.text_body
+    };
+
+    // Images are collected apart from the text so that an image the HTML already shows
+    // through `cid:` is not shown a second time (mail-parser lists such an image among the
+    // inline parts when it sits in a multipart/mixed).
+    let mut pieces: Vec<(Option<String>, String)> = Vec::new();
+    for &index in body_list {
+        let Some(part) = message.parts.get(index as usize) else {
+            continue;
+        };
+        let id = PartId::from_path(prefix, index);
+        match &part.body {
+            PartType::Html(html) => {
+                let cleaned = sanitize_html(
+                    html,
+                    SanitizeContext {
+                        allow_remote,
+                        part_url_prefix: part_url_prefix.to_string(),
+                        cids: cids.clone(),
+                    },
+                );
+                out.has_remote_content |= cleaned.has_remote_content;
+                out.used_parts.extend(cleaned.used_parts);
+                pieces.push((
+                    None,
+                    format!("<div class=\"mr-html\">{}</div>", cleaned.html),
+                ));
+            }
+            PartType::Text(text) => {
+                let text = match flowed_params(part) {
+                    Some(delsp) => unflow(text, delsp),
+                    None => text.to_string(),
+                };
+                pieces.push((
+                    None,
+                    format!("<pre class=\"mr-plain\">{}</pre>", text_to_html(&text)),
+                ));
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes)
+                if is_inline_safe_image(&mime_type(part), bytes) =>
+            {
+                // An image placed between text parts (Apple Mail does this): show it where
+                // it sits. It stays in the attachment list too.
+                let img = format!(
+                    "<div class=\"mr-inline-image\"><img src=\"{}\" alt=\"{}\"></div>",
+                    html_escape::encode_double_quoted_attribute(&format!("{part_url_prefix}{id}")),
+                    html_escape::encode_double_quoted_attribute(&filename_of(part, &id)),
+                );
+                pieces.push((Some(id.to_string()), img));
+            }
+            _ => {}
+        }
+    }
+    if pieces.is_empty()
+        && let Some((index, part)) = fallback_body(message)
+    {
+        // Nothing usable in the body lists (mail-parser demotes parts it could not decode,
+        // e.g. bad base64, to attachments): show the first unnamed text part instead, and
+        // leave it out of the attachment list.
+        let id = PartId::from_path(prefix, index);
+        let html = match &part.body {
+            PartType::Html(html) => {
+                let cleaned = sanitize_html(
+                    html,
+                    SanitizeContext {
+                        allow_remote,
+                        part_url_prefix: part_url_prefix.to_string(),
+                        cids: cids.clone(),
+                    },
+                );
+                out.has_remote_content |= cleaned.has_remote_content;
+                out.used_parts.extend(cleaned.used_parts);
+                format!("<div class=\"mr-html\">{}</div>", cleaned.html)
+            }
+            PartType::Text(text) => {
+                format!("<pre class=\"mr-plain\">{}</pre>", text_to_html(text))
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => format!(
+                "<pre class=\"mr-plain\">{}</pre>",
+                text_to_html(&String::from_utf8_lossy(bytes))
+            ),
+            _ => String::new(),
+        };
+        out.used_parts.insert(id.to_string());
+        pieces.push((None, html));
+    }
+    for (image_of, html) in pieces {
+        if image_of.is_none_or(|id| !out.used_parts.contains(&id)) {
+            out.html.push_str(&html);
+        }
+    }
+
+    if depth < MAX_FORWARD_DEPTH {
+        for &index in &message.attachments {
+            let Some(part) = message.parts.get(index as usize) else {
+                continue;
+            };
+            let PartType::Message(nested) = &part.body else {
+                continue;
+            };
+            // RFC 2183: `attachment` means "don't show unless asked"; it stays downloadable.
+            if is_attachment_disposition(part) {
+                continue;
+            }
+            let id = PartId::from_path(prefix, index);
+            let inner = render_message(nested, id.path(), allow_remote, part_url_prefix, depth + 1);
+            out.has_remote_content |= inner.has_remote_content;
+            out.used_parts.extend(inner.used_parts);
+            out.html.push_str("<div class=\"mr-attached-message\">");
+            out.html.push_str(&headers_block(&read_headers(nested)));
+            out.html.push_str(&inner.html);
+            out.html.push_str("</div>");
+        }
+    }
+    out
+}
+
+/// The first attachment that is really an unnamed, undisposed text: a body the parser could
+/// not classify. A leaf declared `multipart/*` (its boundary was missing) is raw text too.
+fn fallback_body<'a, 'x>(message: &'a Message<'x>) -> Option<(u32, &'a MessagePart<'x>)> {
+    message.attachments.iter().find_map(|&index| {
+        let part = message.parts.get(index as usize)?;
+        let is_text = match part.body {
+            PartType::Text(_) | PartType::Html(_) => true,
+            PartType::Binary(_) | PartType::InlineBinary(_) => mime_type(part) == "text/plain",
+            _ => false,
+        };
+        (is_text && part.attachment_name().is_none() && !is_attachment_disposition(part))
+            .then_some((index, part))
+    })
+}
+
+/// Content-ID → part id string for every leaf part of `message` (nested messages have
+/// their own map: a `cid:` refers to its own message).
+fn cid_map(message: &Message<'_>, prefix: &[u32]) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for (index, part) in message.parts.iter().enumerate() {
+        if matches!(part.body, PartType::Multipart(_)) {
+            continue;
+        }
+        let (Some(cid), Ok(index)) = (content_id(part), u32::try_from(index)) else {
+            continue;
+        };
+        if is_cid_target(part) {
+            map.entry(cid)
+                .or_insert_with(|| PartId::from_path(prefix, index).to_string());
+        }
+    }
+    map
+}
+
+/// Only parts that can be an image source are worth mapping: binary parts.
+fn is_cid_target(part: &MessagePart<'_>) -> bool {
+    matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_))
+}
+
+/// The header table shown above an attached message (everything escaped).
+fn headers_block(headers: &Headers) -> String {
+    let mut rows = String::new();
+    let mut row = |label: &str, value: String| {
+        if !value.is_empty() {
+            rows.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                label,
+                html_escape::encode_text(&value)
+            ));
+        }
+    };
+    row("From", format_addresses(&headers.from));
+    row("To", format_addresses(&headers.to));
+    row("Cc", format_addresses(&headers.cc));
+    row(
+        "Date",
+        headers.date.map(|d| d.to_rfc2822()).unwrap_or_default(),
+    );
+    row("Subject", headers.subject.clone());
+    format!("<table class=\"mr-attached-headers\">{rows}</table>")
+}
+
+/// `Name <email>, other@example.com`
+fn format_addresses(list: &[Address]) -> String {
+    list.iter()
+        .map(|a| match &a.name {
+            Some(name) => format!("{name} <{}>", a.email),
+            None => a.email.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Escapes plain text for HTML and turns `http`, `https` and `mailto` URLs and bare email
+/// addresses into links (opening in a new tab, without referrer). Line breaks are kept as
+/// `\n`, so the caller puts the result in an element that preserves whitespace
+/// (`render_body` uses `<pre class="mr-plain">`).
+pub fn text_to_html(text: &str) -> String {
+    let text: String = text
+        .replace("\r\n", "\n")
+        .chars()
+        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .collect();
+    let mut finder = LinkFinder::new();
+    finder.kinds(&[LinkKind::Url, LinkKind::Email]);
+    finder.url_must_have_scheme(true);
+    // Work on (text, href) pieces so that a `mailto:` written just before an address can
+    // join that address's link (linkify reports the address alone).
+    let mut pieces: Vec<(&str, Option<String>)> = Vec::new();
+    for span in finder.spans(&text) {
+        let s = span.as_str();
+        match span.kind() {
+            Some(LinkKind::Url) if has_allowed_scheme(s) => pieces.push((s, Some(s.to_string()))),
+            Some(LinkKind::Email) => {
+                let mut shown = s;
+                if let Some((prev, None)) = pieces.last_mut()
+                    && let Some(split) = prev.len().checked_sub(7)
+                    && prev
+                        .get(split..)
+                        .is_some_and(|t| t.eq_ignore_ascii_case("mailto:"))
+                    && let (Some(head), Some(start)) =
+                        (prev.get(..split), span.start().checked_sub(7))
+                    && let Some(with_scheme) = text.get(start..span.end())
+                {
+                    *prev = head;
+                    shown = with_scheme;
+                }
+                pieces.push((shown, Some(format!("mailto:{s}"))));
+            }
+            _ => pieces.push((s, None)),
+        }
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (shown, href) in pieces {
+        match href {
+            Some(href) => {
+                out.push_str("<a href=\"");
+                out.push_str(&html_escape::encode_double_quoted_attribute(&href));
+                out.push_str("\" rel=\"noopener noreferrer\" target=\"_blank\">");
+                out.push_str(&html_escape::encode_text(shown));
+                out.push_str("</a>");
+            }
+            None => out.push_str(&html_escape::encode_text(shown)),
+        }
+    }
+    out
+}
+
+/// The strict link rule for text: only `http:`, `https:` and `mailto:`.
+fn has_allowed_scheme(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:")
+}
+
+/// Undoes RFC 3676 `format=flowed`: a line ending in a space continues on the next line
+/// (at the same quote depth), space-stuffing is removed, and `-- ` stays a hard break.
+/// Quoted lines come back with a normalized `> ` prefix.
+pub(crate) fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    // The paragraph being joined: (quote depth, text so far).
+    let mut current: Option<(usize, String)> = None;
+    let flush = |out: &mut String, depth: usize, line: &str| {
+        for _ in 0..depth {
+            out.push('>');
+        }
+        if depth > 0 && !line.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+        out.push('\n');
+    };
+    for raw_line in text.split('\n') {
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let depth = line.bytes().take_while(|&b| b == b'>').count();
+        let content = line.get(depth..).unwrap_or_default();
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        let is_flowed = content.ends_with(' ') && content != "-- ";
+        if let Some((d, _)) = &current
+            && *d != depth
+            && let Some((d, para)) = current.take()
+        {
+            flush(&mut out, d, &para);
+        }
+        let piece = if is_flowed && delsp {
+            content.strip_suffix(' ').unwrap_or(content)
+        } else {
+            content
+        };
+        match current.as_mut() {
+            Some((_, para)) => para.push_str(piece),
+            None => current = Some((depth, piece.to_string())),
+        }
+        if !is_flowed && let Some((d, para)) = current.take() {
+            flush(&mut out, d, &para);
+        }
+    }
+    if let Some((d, para)) = current.take() {
+        flush(&mut out, d, &para);
+    }
+    // Every line was written with a newline. Without a final newline in the input, the
+    // last one is ours; with one, `split` yielded a final empty line that added another.
+    if !text.ends_with('\n') || out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_linked() {
+        assert_eq!(
+            text_to_html("a <b> & \"c\" https://example.com/x?a=1&b=2."),
+            "a &lt;b&gt; &amp; \"c\" <a href=\"https://example.com/x?a=1&amp;b=2\" rel=\"noopener noreferrer\" target=\"_blank\">https://example.com/x?a=1&amp;b=2</a>."
+        );
+        assert_eq!(
+            text_to_html("or MAILTO:me@example.com?x"),
+            "or <a href=\"mailto:me@example.com\" rel=\"noopener noreferrer\" target=\"_blank\">MAILTO:me@example.com</a>?x"
+        );
+        assert_eq!(
+            text_to_html("mail me: me@example.com"),
+            "mail me: <a href=\"mailto:me@example.com\" rel=\"noopener noreferrer\" target=\"_blank\">me@example.com</a>"
+        );
+    }
+
+    #[test]
+    fn only_strict_schemes_are_linked() {
+        for s in [
+            "javascript://example.com/%0Aalert(1)",
+            "ftp://example.com/file",
+            "file:///etc/passwd",
+            "data:text/html,<script>",
+        ] {
+            let out = text_to_html(s);
+            assert!(!out.contains("<a"), "{s} → {out}");
+        }
+        assert!(!text_to_html("www.example.com").contains("<a"));
+    }
+
+    #[test]
+    fn quotes_in_urls_cannot_break_the_attribute() {
+        let out = text_to_html("https://example.com/\"onmouseover=alert(1)");
+        assert!(!out.contains("\" onmouseover"), "{out}");
+        let doc = scraper::Html::parse_fragment(&out);
+        for el in doc.root_element().descendent_elements() {
+            assert!(
+                el.value().attrs().all(|(n, _)| !n.starts_with("on")),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn unflow_joins_soft_breaks() {
+        assert_eq!(
+            unflow(
+                "Hello \r\nworld.\r\n> quoted \r\n> more\r\n-- \r\nsig\r\n",
+                false
+            ),
+            "Hello world.\n> quoted more\n-- \nsig\n"
+        );
+        assert_eq!(unflow("abc \r\ndef", true), "abcdef");
+        assert_eq!(unflow(" From me", false), "From me");
+        assert_eq!(unflow("a \n>b", false), "a \n> b");
+    }
+}

@@ -1,0 +1,857 @@
+//! The HTML sanitizer for message bodies: one ammonia policy built for mail.
+//!
+//! This file owns the allowlist (which tags, attributes and CSS properties survive) and the
+//! URL policy (which links and images survive, and how `cid:` images become part URLs).
+//! Every rewrite happens inside ammonia's callbacks (`attribute_filter`, `url_relative`,
+//! the style-property filter), never by editing the serialized HTML afterwards: ammonia's
+//! output is always a well-formed fragment, and a string edit could break that guarantee.
+//! It does not pick parts or know about MIME; [`super::render`] calls it once per HTML part.
+
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use ammonia::{Builder, Url, UrlRelative, UrlRelativeEvaluate};
+
+/// Elements kept (without their attributes unless listed in [`tag_attributes`]).
+/// This is what mail actually uses: table layouts, `font`/`center`, lists and headings.
+/// Anything not here is unwrapped (its text stays) or, for [`CLEAN_CONTENT_TAGS`], removed
+/// with its content.
+const TAGS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+];
+
+/// Elements removed together with everything inside them. Scripts and stylesheets must not
+/// run or leak as text; `title` would otherwise show up as stray text (crates.md); the
+/// embedding and form elements are gone entirely; `svg` and `math` are dropped wholesale
+/// because foreign content is where namespace-confusion (mXSS) tricks live; `noscript`,
+/// `xmp`, `noembed`, `noframes`, `plaintext` and `template` parse their content in
+/// unusual modes, so their content is not trusted either.
+const CLEAN_CONTENT_TAGS: &[&str] = &[
+    "script",
+    "style",
+    "title",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "noembed",
+    "noframes",
+    "xmp",
+    "plaintext",
+    "textarea",
+    "select",
+    "svg",
+    "math",
+];
+
+/// CSS properties allowed in `style` attributes. Everything that can load a URL
+/// (`background`, `background-image`, `list-style-image`, `content`, `cursor`,
+/// `border-image`, `mask`, `filter`...) is left out, and so is everything that can move a
+/// message out of its box (`position`, `z-index`, `transform`, `inset`...).
+const STYLE_PROPERTIES: &[&str] = &[
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "text-align",
+    "text-decoration",
+    "text-decoration-color",
+    "text-decoration-line",
+    "text-decoration-style",
+    "text-indent",
+    "text-transform",
+    "text-overflow",
+    "letter-spacing",
+    "word-spacing",
+    "line-height",
+    "vertical-align",
+    "white-space",
+    "word-break",
+    "word-wrap",
+    "overflow-wrap",
+    "direction",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-width",
+    "border-style",
+    "border-color",
+    "border-top-width",
+    "border-right-width",
+    "border-bottom-width",
+    "border-left-width",
+    "border-top-style",
+    "border-right-style",
+    "border-bottom-style",
+    "border-left-style",
+    "border-top-color",
+    "border-right-color",
+    "border-bottom-color",
+    "border-left-color",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "max-height",
+    "min-height",
+    "display",
+    "float",
+    "clear",
+    "table-layout",
+    "list-style-type",
+    "caption-side",
+    "empty-cells",
+];
+
+/// Attribute names that carry a URL in some HTML dialect. Only `href`, `src` and
+/// `background` are ever allowlisted; any other one that reaches the filter is dropped, so a
+/// later allowlist change cannot let an unchecked URL through.
+const URL_ATTRIBUTES: &[&str] = &[
+    "action",
+    "archive",
+    "cite",
+    "classid",
+    "codebase",
+    "data",
+    "dynsrc",
+    "formaction",
+    "icon",
+    "imagesrcset",
+    "longdesc",
+    "lowsrc",
+    "manifest",
+    "ping",
+    "poster",
+    "profile",
+    "srcset",
+    "usemap",
+    "xlink:href",
+];
+
+/// Substrings that make a CSS declaration unsafe whatever its property: every function
+/// that can fetch (`url(`, `image-set(`, `image(`, `cross-fade(`, `element(`, `paint(`),
+/// the old IE/Firefox script hooks, and `var(`/`env(`/`attr(`, which would let a value
+/// come from outside the declaration we checked.
+const BANNED_CSS: &[&str] = &[
+    "url(",
+    "image",
+    "expression",
+    "var(",
+    "env(",
+    "attr(",
+    "element(",
+    "cross-fade",
+    "paint(",
+    "src(",
+    "javascript:",
+    "vbscript:",
+    "binding",
+    "behavior",
+    "@import",
+];
+
+/// What one sanitizer run needs to know about the message it is cleaning.
+pub(crate) struct SanitizeContext {
+    /// Keep remote `http(s)` images (the user clicked "Show remote content").
+    pub allow_remote: bool,
+    /// URL prefix for parts, e.g. `/mail/INBOX/42/part/`.
+    pub part_url_prefix: String,
+    /// `Content-ID` (without angle brackets) → part id string, for `cid:` references.
+    pub cids: HashMap<String, String>,
+}
+
+/// The result of one sanitizer run.
+pub(crate) struct Sanitized {
+    /// The cleaned, well-formed HTML fragment.
+    pub html: String,
+    /// A remote image (or image-like attribute) was seen, whether it was kept or not.
+    pub has_remote_content: bool,
+    /// Part ids (as strings) that a `cid:` reference was rewritten to.
+    pub used_parts: HashSet<String>,
+}
+
+/// The URL policy, shared with ammonia's `attribute_filter` callback (which must be
+/// `'static`, hence the `Arc` and the interior mutability for what it reports back).
+struct Policy {
+    allow_remote: bool,
+    prefix: String,
+    cids: HashMap<String, String>,
+    remote_seen: AtomicBool,
+    used_parts: Mutex<HashSet<String>>,
+}
+
+/// Cleans one HTML body part with the mail policy.
+pub(crate) fn sanitize_html(html: &str, ctx: SanitizeContext) -> Sanitized {
+    let policy = Arc::new(Policy {
+        allow_remote: ctx.allow_remote,
+        prefix: ctx.part_url_prefix,
+        cids: ctx.cids,
+        remote_seen: AtomicBool::new(false),
+        used_parts: Mutex::new(HashSet::new()),
+    });
+
+    let mut builder = Builder::empty();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .clean_content_tags(CLEAN_CONTENT_TAGS.iter().copied().collect())
+        .tag_attributes(tag_attributes())
+        .tag_attribute_values(HashMap::new())
+        // No `id`, `name` or `class`: ids and names can clobber the page's DOM, and classes
+        // would let a message borrow the page's own styles.
+        .generic_attributes(["style", "title", "lang", "dir"].into_iter().collect())
+        // The scheme gate runs before our filter; `cid` and `data` must pass it so the
+        // filter can rewrite or vet them (crates.md: without `cid` here they vanish).
+        .url_schemes(
+            ["http", "https", "mailto", "cid", "data"]
+                .into_iter()
+                .collect(),
+        )
+        // Relative URLs are never taken from the message; the only relative URLs that may
+        // remain are the part URLs our filter wrote (see `PartUrlsOnly`).
+        .url_relative(UrlRelative::Custom(Box::new(PartUrlsOnly {
+            prefix: policy.prefix.clone(),
+        })))
+        .link_rel(Some("noopener noreferrer"))
+        .set_tag_attribute_values(
+            [("a", [("target", "_blank")].into_iter().collect())]
+                .into_iter()
+                .collect(),
+        )
+        .strip_comments(true)
+        .id_prefix(None)
+        .filter_style_properties(STYLE_PROPERTIES.iter().copied().collect())
+        .attribute_filter(attribute_filter(Arc::clone(&policy)));
+
+    let html = builder.clean(html).to_string();
+    let used_parts = policy
+        .used_parts
+        .lock()
+        .map(|set| set.clone())
+        .unwrap_or_default();
+    Sanitized {
+        html,
+        has_remote_content: policy.remote_seen.load(Ordering::Relaxed),
+        used_parts,
+    }
+}
+
+/// Per-element attribute allowlist: presentational attributes that mail layouts rely on.
+fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
+    let cell = [
+        "align",
+        "valign",
+        "bgcolor",
+        "width",
+        "height",
+        "background",
+    ];
+    let mut map: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
+    let mut add = |tag: &'static str, attrs: &[&'static str]| {
+        map.entry(tag).or_default().extend(attrs.iter().copied());
+    };
+    add("a", &["href"]);
+    add(
+        "img",
+        &[
+            "src", "alt", "width", "height", "align", "border", "hspace", "vspace",
+        ],
+    );
+    add(
+        "table",
+        &[
+            "width",
+            "height",
+            "align",
+            "bgcolor",
+            "border",
+            "cellpadding",
+            "cellspacing",
+            "background",
+            "summary",
+            "frame",
+            "rules",
+        ],
+    );
+    add("td", &cell);
+    add("td", &["colspan", "rowspan", "nowrap", "headers", "abbr"]);
+    add("th", &cell);
+    add(
+        "th",
+        &["colspan", "rowspan", "nowrap", "headers", "abbr", "scope"],
+    );
+    add("tr", &cell);
+    for tag in ["tbody", "thead", "tfoot"] {
+        add(tag, &["align", "valign", "bgcolor"]);
+    }
+    for tag in ["col", "colgroup"] {
+        add(tag, &["span", "width", "align", "valign"]);
+    }
+    add("font", &["color", "face", "size"]);
+    for tag in ["div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "caption"] {
+        add(tag, &["align"]);
+    }
+    add("hr", &["align", "size", "width", "color", "noshade"]);
+    add("ol", &["start", "type", "reversed"]);
+    add("ul", &["type"]);
+    add("li", &["value", "type"]);
+    add("del", &["datetime"]);
+    add("ins", &["datetime"]);
+    add("details", &["open"]);
+    map
+}
+
+/// Wraps the shared policy in the closure shape ammonia wants (higher-ranked, `'static`).
+fn attribute_filter(
+    policy: Arc<Policy>,
+) -> impl for<'u> Fn(&str, &str, &'u str) -> Option<Cow<'u, str>> + Send + Sync + 'static {
+    move |element, attribute, value| policy.filter(element, attribute, value)
+}
+
+impl Policy {
+    /// Decides the fate of one allowlisted attribute: keep, rewrite or drop (`None`).
+    fn filter<'u>(&self, element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+        match attribute {
+            "href" if element == "a" => self.link(value),
+            "src" if element == "img" => self.image(value),
+            "background" => self.image(value),
+            "style" => clean_style(value).map(Cow::Owned),
+            "href" | "src" => None,
+            a if URL_ATTRIBUTES.contains(&a) => None,
+            _ => Some(Cow::Borrowed(value)),
+        }
+    }
+
+    /// Links: only `http`, `https` and `mailto`, normalized by the URL parser so the browser
+    /// sees exactly what we checked. `cid:` links point at the part.
+    fn link<'u>(&self, value: &'u str) -> Option<Cow<'u, str>> {
+        let value = value.trim();
+        let url = match Url::parse(value) {
+            Ok(url) => url,
+            // Scheme-relative `//host/path` would inherit our scheme: make it explicit.
+            Err(ammonia::url::ParseError::RelativeUrlWithoutBase) if value.starts_with("//") => {
+                Url::parse(&format!("https:{value}")).ok()?
+            }
+            Err(_) => return None,
+        };
+        match url.scheme() {
+            "http" | "https" | "mailto" => Some(Cow::Owned(url.to_string())),
+            "cid" => self.cid(value).map(Cow::Owned),
+            _ => None,
+        }
+    }
+
+    /// Images (`img src`, `background`): `cid:` becomes the part URL, remote images obey
+    /// `allow_remote`, `data:` is kept only for raster images; everything else is dropped.
+    fn image<'u>(&self, value: &'u str) -> Option<Cow<'u, str>> {
+        let value = value.trim();
+        let url = match Url::parse(value) {
+            Ok(url) => url,
+            Err(ammonia::url::ParseError::RelativeUrlWithoutBase) if value.starts_with("//") => {
+                Url::parse(&format!("https:{value}")).ok()?
+            }
+            Err(_) => return None,
+        };
+        match url.scheme() {
+            "cid" => self.cid(value).map(Cow::Owned),
+            "http" | "https" => {
+                self.remote_seen.store(true, Ordering::Relaxed);
+                self.allow_remote.then(|| Cow::Owned(url.to_string()))
+            }
+            "data" if is_raster_data_url(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
+
+    /// Resolves `cid:<content-id>` (RFC 2392, percent-encoded) to `prefix + part id`.
+    fn cid(&self, value: &str) -> Option<String> {
+        let rest = value.get(4..)?;
+        let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
+        let id = decoded.trim().trim_start_matches('<').trim_end_matches('>');
+        let part = self.cids.get(id).or_else(|| {
+            // Content-IDs are compared exactly first; some senders change the case.
+            self.cids
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(id))
+                .map(|(_, v)| v)
+        })?;
+        if let Ok(mut used) = self.used_parts.lock() {
+            used.insert(part.clone());
+        }
+        Some(format!("{}{}", self.prefix, part))
+    }
+}
+
+/// `data:` URLs are allowed only for raster images; SVG (scriptable) and HTML are not.
+fn is_raster_data_url(value: &str) -> bool {
+    let lower = value.get(..24).unwrap_or(value).to_ascii_lowercase();
+    ["png", "jpeg", "jpg", "gif", "webp"].iter().any(|t| {
+        lower
+            .strip_prefix("data:image/")
+            .and_then(|rest| rest.strip_prefix(t))
+            .is_some_and(|rest| rest.starts_with(';') || rest.starts_with(','))
+    })
+}
+
+/// The relative-URL policy: the only relative URLs allowed are part URLs produced by the
+/// attribute filter (`prefix` followed by a part id). Relative URLs written by the sender
+/// were already dropped by the filter; this is the second lock on the same door, and it is
+/// what keeps our rewritten `cid:` URLs from being dropped (crates.md: `Deny` drops them).
+struct PartUrlsOnly {
+    prefix: String,
+}
+
+impl<'a> UrlRelativeEvaluate<'a> for PartUrlsOnly {
+    fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
+        let rest = url.strip_prefix(self.prefix.as_str())?;
+        let is_part_id = !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && rest.parse::<super::PartId>().is_ok();
+        (!self.prefix.is_empty() && is_part_id).then_some(Cow::Borrowed(url))
+    }
+}
+
+/// First pass over a `style` attribute, run inside ammonia's attribute filter (ammonia's
+/// own property filter runs after it and normalizes what is left). Drops every declaration
+/// that could fetch, run script or pull a value from elsewhere, and negative margins (which
+/// let a message draw over the page around it). CSS comments are removed first so they
+/// cannot split a banned word, and any declaration with a backslash is dropped because CSS
+/// escapes can spell `url(` without the letters.
+fn clean_style(value: &str) -> Option<String> {
+    let without_comments = strip_css_comments(value);
+    let kept: Vec<&str> = split_declarations(&without_comments)
+        .into_iter()
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && declaration_is_safe(d))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(";"))
+}
+
+/// Whether a single `property: value` declaration may go on to ammonia's property filter.
+fn declaration_is_safe(declaration: &str) -> bool {
+    if declaration.contains('\\') {
+        return false;
+    }
+    let lower = declaration.to_ascii_lowercase();
+    if BANNED_CSS.iter().any(|banned| lower.contains(banned)) {
+        return false;
+    }
+    let Some((property, value)) = lower.split_once(':') else {
+        return false;
+    };
+    let property = property.trim();
+    // ammonia applies the same allowlist afterwards; checking it here too means a style
+    // with nothing allowed is dropped whole instead of left as `style=""`.
+    STYLE_PROPERTIES.contains(&property) && !(property.starts_with("margin") && value.contains('-'))
+}
+
+/// Removes `/* ... */` comments; an unterminated comment swallows the rest, as in CSS.
+fn strip_css_comments(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        match rest
+            .get(start + 2..)
+            .and_then(|r| r.find("*/").map(|end| (r, end)))
+        {
+            Some((r, end)) => rest = r.get(end + 2..).unwrap_or_default(),
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Splits a declaration list at `;` that is outside quotes and parentheses.
+fn split_declarations(css: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in css.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, ';') if depth == 0 => {
+                parts.push(css.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(css.get(start..).unwrap_or_default());
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(allow_remote: bool) -> SanitizeContext {
+        SanitizeContext {
+            allow_remote,
+            part_url_prefix: "/mail/INBOX/1/part/".into(),
+            cids: [("logo@x".to_string(), "3".to_string())]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn clean(html: &str) -> String {
+        sanitize_html(html, ctx(false)).html
+    }
+
+    #[test]
+    fn scripts_in_every_spelling_are_removed_with_content() {
+        for input in [
+            "<script>alert(1)</script>ok",
+            "<SCRIPT>alert(1)</SCRIPT>ok",
+            "<script type=text/javascript>alert(1)</script >ok",
+            "<scr<script>ipt>alert(1)</script>ok",
+            "<script/src=//evil.example/x.js></script>ok",
+            "<svg><script>alert(1)</script></svg>ok",
+        ] {
+            let out = clean(input);
+            assert!(!out.to_lowercase().contains("<script"), "{input} → {out}");
+            assert!(!out.contains("alert(1)</"), "{input} → {out}");
+            assert!(out.contains("ok"), "{input} → {out}");
+        }
+    }
+
+    #[test]
+    fn event_handlers_are_dropped() {
+        let out =
+            clean(r#"<img src="cid:logo@x" onerror="alert(1)"><p onclick=x>hi</p><body onload=x>"#);
+        assert!(!out.contains("onerror") && !out.contains("onclick") && !out.contains("onload"));
+        assert_eq!(out, r#"<img src="/mail/INBOX/1/part/3"><p>hi</p>"#);
+    }
+
+    #[test]
+    fn links_only_http_https_mailto_and_get_target_and_rel() {
+        let out = clean(r#"<a href="https://example.com/a?b=c&amp;d">x</a>"#);
+        assert!(
+            out.contains(r#"href="https://example.com/a?b=c&amp;d""#),
+            "{out}"
+        );
+        assert!(out.contains(r#"rel="noopener noreferrer""#), "{out}");
+        assert!(out.contains(r#"target="_blank""#), "{out}");
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "java\tscript:alert(1)",
+            " javascript:alert(1)",
+            "&#106;avascript:alert(1)",
+            "vbscript:msgbox(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "file:///etc/passwd",
+            "relative/path.html",
+            "/mail/INBOX/1/part/3",
+            "#fragment",
+        ] {
+            let out = clean(&format!(r#"<a href="{bad}">x</a>"#));
+            assert!(!out.contains("href"), "{bad} → {out}");
+        }
+        let out = clean(r#"<a href="mailto:someone@example.com">m</a>"#);
+        assert!(
+            out.contains(r#"href="mailto:someone@example.com""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn remote_images_are_blocked_and_reported() {
+        let s = sanitize_html(
+            r#"<img src="https://tracker.example/p.gif" alt="logo">"#,
+            ctx(false),
+        );
+        assert_eq!(s.html, r#"<img alt="logo">"#);
+        assert!(s.has_remote_content);
+        let s = sanitize_html(
+            r#"<img src="https://tracker.example/p.gif" alt="logo">"#,
+            ctx(true),
+        );
+        assert_eq!(
+            s.html,
+            r#"<img src="https://tracker.example/p.gif" alt="logo">"#
+        );
+        assert!(s.has_remote_content);
+        let s = sanitize_html(r#"<img src="//tracker.example/p.gif">"#, ctx(false));
+        assert_eq!(s.html, "<img>");
+        assert!(s.has_remote_content);
+        let s = sanitize_html(
+            r#"<table background="http://t.example/bg.png"><tr><td>x</td></tr></table>"#,
+            ctx(false),
+        );
+        assert!(!s.html.contains("t.example"), "{}", s.html);
+        assert!(s.has_remote_content);
+        let s = sanitize_html(r#"<p>no images</p>"#, ctx(false));
+        assert!(!s.has_remote_content);
+    }
+
+    #[test]
+    fn cid_images_become_part_urls() {
+        let s = sanitize_html(
+            r#"<img src="cid:logo@x"><img src="CID:%3Clogo@x%3E"><img src="cid:missing@x">"#,
+            ctx(false),
+        );
+        assert_eq!(
+            s.html,
+            r#"<img src="/mail/INBOX/1/part/3"><img src="/mail/INBOX/1/part/3"><img>"#
+        );
+        assert!(s.used_parts.contains("3"));
+        assert!(!s.has_remote_content);
+    }
+
+    #[test]
+    fn data_urls_only_for_raster_images() {
+        let png = "data:image/png;base64,iVBORw0KGgo=";
+        assert_eq!(
+            clean(&format!(r#"<img src="{png}">"#)),
+            format!(r#"<img src="{png}">"#)
+        );
+        for bad in [
+            "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+            "data:text/html,hi",
+            "data:image/pngx,abc",
+        ] {
+            assert_eq!(clean(&format!(r#"<img src="{bad}">"#)), "<img>", "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_bearing_attributes_are_removed() {
+        let out = clean(
+            r#"<img src="cid:logo@x" srcset="https://e.example/a.png 2x" lowsrc="http://e.example/l" dynsrc="http://e.example/d" longdesc="http://e.example/l"><blockquote cite="http://e.example/c">q</blockquote><video poster="http://e.example/p.png"></video><q cite="http://e.example">x</q>"#,
+        );
+        assert!(!out.contains("e.example"), "{out}");
+    }
+
+    #[test]
+    fn dangerous_elements_are_gone() {
+        let out = clean(
+            r#"<iframe src="https://e.example">inner</iframe><object data="x.swf">o</object><embed src="x"><form action="https://e.example"><input name=a><button formaction="https://e.example">Go</button><textarea>t</textarea><select><option>s</option></select></form><base href="https://e.example/"><meta http-equiv="refresh" content="0;url=https://e.example"><link rel=stylesheet href="https://e.example/x.css"><title>T</title><style>@import url(https://e.example/x.css); body{background:url(https://e.example/b.png)}</style><math><mi>x</mi></math>"#,
+        );
+        assert_eq!(out, "Go");
+    }
+
+    #[test]
+    fn mxss_shapes_stay_inert() {
+        for input in [
+            r#"<noscript><p title="</noscript><img src=x onerror=alert(1)>">"#,
+            r#"<svg><iframe><a title="</iframe><img src onerror=alert(1)>">test"#,
+            r#"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"#,
+            r#"<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>"#,
+            r#"<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">"#,
+            r#"<xmp><img src=x onerror=alert(1)></xmp>"#,
+            r#"<!--><img src=x onerror=alert(1)>-->"#,
+        ] {
+            let out = clean(input);
+            let reparsed = scraper::Html::parse_fragment(&out);
+            for el in reparsed.root_element().descendent_elements() {
+                for (name, _) in el.value().attrs() {
+                    assert!(!name.starts_with("on"), "{input} → {out}");
+                }
+                assert_ne!(el.value().name(), "script", "{input} → {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn styles_keep_safe_properties_only() {
+        let out =
+            clean(r#"<p style="color: red; position: fixed; top: 0; font-weight: bold">x</p>"#);
+        assert_eq!(out, r#"<p style="color:red;font-weight:bold">x</p>"#);
+        for bad in [
+            "background: url(https://e.example/a.png)",
+            "background-image: url('https://e.example/a.png')",
+            "width: url(https://e.example/a.png)",
+            "width: expression(alert(1))",
+            "color: var(--x)",
+            "width: \\75 rl(https://e.example/a.png)",
+            "w\\69 dth: 10px",
+            "list-style-image: url(https://e.example/a.png)",
+            "content: url(https://e.example/a.png)",
+            "cursor: url(https://e.example/a.cur), auto",
+            "border-image: url(https://e.example/a.png) 30",
+            "background: image-set('https://e.example/a.png' 1x)",
+            "width: u/**/rl(https://e.example/a.png)",
+            "behavior: url(x.htc)",
+            "-moz-binding: url(x.xml#xss)",
+            "position: fixed",
+            "z-index: 99999",
+            "margin-top: -500px",
+            "margin: 0 0 -20em 0",
+            "transform: translate(0, -100px)",
+        ] {
+            let out = clean(&format!(r#"<p style="{bad}">x</p>"#));
+            assert_eq!(out, "<p>x</p>", "{bad}");
+        }
+    }
+
+    #[test]
+    fn style_with_quotes_and_semicolons_splits_correctly() {
+        let out = clean(r#"<p style="font-family: 'a;b', serif; color: blue">x</p>"#);
+        assert_eq!(
+            out,
+            r#"<p style="font-family:&quot;a;b&quot; , serif;color:blue">x</p>"#
+        );
+        let out = clean(
+            r#"<p style="font-family: 'a;background:url(https://e.example/)'; color: blue">x</p>"#,
+        );
+        assert!(!out.contains("e.example"), "{out}");
+    }
+
+    #[test]
+    fn mail_presentation_survives() {
+        let input = r##"<center><table width="600" cellpadding="4" cellspacing="0" border="0" bgcolor="#ffffff" align="center"><tr><td valign="top" align="left" bgcolor="#eeeeee"><font color="#333333" face="Arial" size="2">Hello</font></td></tr></table></center>"##;
+        assert_eq!(
+            clean(input),
+            input
+                .replace("<tr>", "<tbody><tr>")
+                .replace("</table>", "</tbody></table>")
+        );
+    }
+
+    #[test]
+    fn no_ids_names_or_classes() {
+        assert_eq!(
+            clean(r#"<div id="x" class="y" name="z" data-x="1" style="color:red">t</div>"#),
+            r#"<div style="color:red">t</div>"#
+        );
+    }
+
+    #[test]
+    fn part_url_policy_accepts_only_part_ids() {
+        let p = PartUrlsOnly {
+            prefix: "/mail/INBOX/1/part/".into(),
+        };
+        assert!(p.evaluate("/mail/INBOX/1/part/3").is_some());
+        assert!(p.evaluate("/mail/INBOX/1/part/3.2").is_some());
+        assert!(p.evaluate("/mail/INBOX/1/part/").is_none());
+        assert!(p.evaluate("/mail/INBOX/1/part/3/../../x").is_none());
+        assert!(p.evaluate("/logout").is_none());
+        assert!(p.evaluate("x").is_none());
+    }
+
+    #[test]
+    fn css_helpers() {
+        assert_eq!(strip_css_comments("a/* x */b/* unterminated"), "ab");
+        assert_eq!(
+            split_declarations("a:1; b:'x;y'; c:f(1;2)"),
+            vec!["a:1", " b:'x;y'", " c:f(1;2)"]
+        );
+        assert_eq!(
+            clean_style("color: red; margin: 0 -1px"),
+            Some("color: red".into())
+        );
+        assert_eq!(
+            clean_style("position: fixed; COLOR: red"),
+            Some("COLOR: red".into())
+        );
+        assert_eq!(clean_style("background:url(x)"), None);
+    }
+}

@@ -1,0 +1,204 @@
+//! Login and logout. Logging in is an IMAP LOGIN with the user's own credentials; the
+//! password is then sealed in the session (see [`crate::web::session`]).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::{
+    app::AppState,
+    config::Secret,
+    error::AppError,
+    i18n::Lang,
+    imap::{Account, ImapError},
+    web::{
+        layout::{Layout, PageCtx},
+        session::{AuthSession, random_token},
+    },
+};
+
+/// Longest username and password accepted; longer input is refused before any IMAP traffic.
+const MAX_USERNAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/login.html")]
+pub struct LoginPage {
+    l: Layout,
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+    langs: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl LoginPage {
+    fn new(ctx: &PageCtx, username: String, next: String, error: Option<&'static str>) -> Self {
+        LoginPage {
+            l: Layout::bare(ctx, ctx.tr.t("login.title")),
+            username,
+            next,
+            error: error.map(|k| ctx.tr.t(k)),
+            langs: Lang::ALL
+                .iter()
+                .map(|l| (l.tag(), l.native_name(), *l == ctx.tr.lang()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /login`: the form. `?lang=` switches the language (kept in a cookie) and comes back.
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    jar: CookieJar,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = q.next.as_deref().and_then(safe_next).unwrap_or_default();
+    if let Some(lang) = q.lang.as_deref().and_then(Lang::from_tag) {
+        let jar = jar.add(
+            state
+                .cookies
+                .build(state.cookies.lang.clone(), lang.tag().to_owned()),
+        );
+        let back = if next.is_empty() {
+            "/login".to_owned()
+        } else {
+            format!("/login?next={}", crate::web::encode_segment(&next))
+        };
+        return (jar, Redirect::to(&back)).into_response();
+    }
+    LoginPage::new(&ctx, String::new(), next, None).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    next: Option<String>,
+}
+
+/// `POST /login`: IMAP LOGIN; on success a fresh session and a redirect to `next` or the inbox.
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    session: Session,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf_token)?;
+    let next = form.next.as_deref().and_then(safe_next).unwrap_or_default();
+    let username = form.username.trim().to_owned();
+    let again =
+        |error| LoginPage::new(&ctx, username.clone(), next.clone(), Some(error)).into_response();
+
+    if username.is_empty() || form.password.is_empty() {
+        return Ok(again("login.missing"));
+    }
+    if username.len() > MAX_USERNAME || form.password.len() > MAX_PASSWORD {
+        // Same answer as a wrong password: length says nothing about an account.
+        return Ok(again("login.failed"));
+    }
+    let account = Account {
+        login_id: random_token(16),
+        username: username.clone(),
+        password: Secret::new(form.password),
+    };
+    match state.imap.login(&account).await {
+        Ok(()) => {}
+        Err(ImapError::AuthFailed) => {
+            tracing::info!(username = %username, "login failed");
+            return Ok(again("login.failed"));
+        }
+        Err(ImapError::Unreachable(e)) => {
+            tracing::warn!(error = %e, "login: mail server unreachable");
+            return Ok(again("error.unreachable.title"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let key = AuthSession(session).start(&account).await?;
+    tracing::info!(username = %username, "login");
+    let c = &state.cookies;
+    let jar = jar
+        .add(c.build(c.key.clone(), key))
+        // A new login gets a new CSRF token too.
+        .add(c.build(c.csrf.clone(), random_token(32)));
+    let target = if next.is_empty() {
+        "/mail/INBOX".to_owned()
+    } else {
+        next
+    };
+    Ok((jar, Redirect::to(&target)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `POST /logout`: closes the IMAP connections and deletes the session everywhere.
+pub async fn logout(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    session: Session,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf_token)?;
+    let auth = AuthSession(session);
+    if let Some(id) = auth.login_id().await? {
+        state.imap.logout(&id).await;
+    }
+    auth.end().await?;
+    let jar = jar.add(state.cookies.removal(state.cookies.key.clone()));
+    Ok((jar, Redirect::to("/login")).into_response())
+}
+
+/// Accepts only a local absolute path, so `next` cannot send the user to another site:
+/// no scheme, no `//host`, no backslash (browsers treat `/\host` as `//host`), no controls.
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control())
+        && !next.starts_with("/login");
+    ok.then(|| next.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next("/mail/INBOX/3").as_deref(), Some("/mail/INBOX/3"));
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "https://evil.test",
+            "evil",
+            "/x\r\nSet-Cookie: a",
+            "",
+            "/login",
+        ] {
+            assert!(safe_next(bad).is_none(), "{bad:?} accepted");
+        }
+    }
+}

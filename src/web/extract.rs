@@ -1,0 +1,36 @@
+//! Extractors: the current user, built from the typed session and the key cookie.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use axum_extra::extract::CookieJar;
+use tower_sessions::Session;
+
+use crate::{
+    app::{ABSOLUTE_SESSION_LIFETIME, AppState},
+    error::AppError,
+    imap::Account,
+    web::session::AuthSession,
+};
+
+/// The logged-in user. Rejects with [`AppError::LoginRequired`] (a redirect to the login
+/// page that comes back here) when there is no valid login.
+pub struct CurrentUser(pub Account);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!("session layer: {m}")))?;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let key = jar.get(&state.cookies.key).map(|c| c.value().to_owned());
+        AuthSession(session)
+            .account(key.as_deref(), ABSOLUTE_SESSION_LIFETIME)
+            .await?
+            .map(CurrentUser)
+            .ok_or(AppError::LoginRequired)
+    }
+}

@@ -1,0 +1,241 @@
+//! What every page shares: the request context (language, CSRF token), the layout struct
+//! every page template embeds, and the middleware that turns [`ErrorPage`] markers into
+//! translated error pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::CookieJar;
+
+use crate::{
+    app::AppState,
+    error::{AppError, ErrorPage},
+    i18n::{Lang, Tr},
+    imap::{Folder, SpecialUse},
+    web::{mailbox_href, session::random_token},
+};
+
+/// Per-request context, put into request extensions by [`page_context`].
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    pub tr: Tr,
+    /// The double-submit CSRF token: also in an HttpOnly cookie; every form echoes it.
+    pub csrf: String,
+}
+
+impl PageCtx {
+    /// Refuses a form whose token does not match the cookie's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        let (a, b) = (self.csrf.as_bytes(), submitted.as_bytes());
+        // Constant-time comparison: the token must not leak byte by byte through timing.
+        let same =
+            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        if same && !a.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageCtx {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<PageCtx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("page_context middleware missing")))
+    }
+}
+
+/// Middleware: works out the language and the CSRF token for the request, and renders
+/// error pages for responses that carry an [`ErrorPage`] marker.
+pub async fn page_context(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let names = &state.cookies;
+    let lang = jar
+        .get(&names.lang)
+        .and_then(|c| Lang::from_tag(c.value()))
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default();
+    let existing = jar
+        .get(&names.csrf)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() >= 32);
+    let csrf = existing.clone().unwrap_or_else(|| random_token(32));
+    let ctx = PageCtx {
+        tr: Tr(lang),
+        csrf: csrf.clone(),
+    };
+    req.extensions_mut().insert(ctx.clone());
+
+    let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+
+    let mut res = next.run(req).await;
+
+    if let Some(page) = res.extensions().get::<ErrorPage>().copied() {
+        res = render_error(page, &ctx, &method, &path_and_query, res.status());
+    }
+    if existing.is_none() {
+        let cookie = names.build(names.csrf.clone(), csrf);
+        if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+fn render_error(
+    page: ErrorPage,
+    ctx: &PageCtx,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+) -> Response {
+    if page == ErrorPage::LoginRequired {
+        // Come back to the same page after logging in; a POST cannot be replayed, so go home.
+        let target = if method == Method::GET && path != "/" {
+            format!(
+                "/login?next={}",
+                percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC)
+            )
+        } else {
+            "/login".to_owned()
+        };
+        return Redirect::to(&target).into_response();
+    }
+    let (title, text) = page.text_keys();
+    let tpl = ErrorTemplate {
+        l: Layout::bare(ctx, ctx.tr.t(title)),
+        text: ctx.tr.t(text),
+    };
+    let mut res = tpl.into_response();
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/error.html")]
+struct ErrorTemplate {
+    l: Layout,
+    text: &'static str,
+}
+
+/// One folder in the sidebar.
+pub struct FolderLink {
+    pub href: String,
+    pub label: String,
+    pub depth: usize,
+    pub unseen: u32,
+    /// "3 unread", for the count's tooltip.
+    pub unseen_title: String,
+    pub current: bool,
+    pub selectable: bool,
+    /// CSS class for the folder's icon/position (`inbox`, `sent`, …) or empty.
+    pub kind: &'static str,
+}
+
+/// The part of every page that is not the page itself.
+pub struct Layout {
+    pub tr: Tr,
+    pub csrf: String,
+    pub title: String,
+    /// The logged-in address, `None` on the login and error pages.
+    pub user: Option<String>,
+    pub folders: Vec<FolderLink>,
+    /// Cache-busting suffix for static files.
+    pub asset_version: &'static str,
+}
+
+impl Layout {
+    /// A layout without a user or sidebar (login, errors).
+    pub fn bare(ctx: &PageCtx, title: impl Into<String>) -> Layout {
+        Layout {
+            tr: ctx.tr,
+            csrf: ctx.csrf.clone(),
+            title: title.into(),
+            user: None,
+            folders: Vec::new(),
+            asset_version: ASSET_VERSION,
+        }
+    }
+
+    /// A layout for a logged-in page, with the sidebar built from `folders`.
+    pub fn with_folders(
+        ctx: &PageCtx,
+        title: impl Into<String>,
+        user: &str,
+        folders: &[Folder],
+        current: Option<&str>,
+    ) -> Layout {
+        let folders = folders
+            .iter()
+            .map(|f| FolderLink {
+                href: mailbox_href(&f.name),
+                label: folder_label(ctx.tr, f),
+                depth: f.depth,
+                unseen: f.unseen,
+                unseen_title: ctx.tr.tf("folder.unread", &[&f.unseen]),
+                current: current == Some(f.name.as_str()),
+                selectable: f.selectable,
+                kind: f.special.map(special_kind).unwrap_or(""),
+            })
+            .collect();
+        Layout {
+            user: Some(user.to_owned()),
+            folders,
+            ..Layout::bare(ctx, title)
+        }
+    }
+
+    /// `lang` attribute of the page.
+    pub fn lang_tag(&self) -> &'static str {
+        self.tr.lang().tag()
+    }
+}
+
+/// Static files change with the binary; a version query string makes caches forget them.
+pub const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn special_kind(s: SpecialUse) -> &'static str {
+    match s {
+        SpecialUse::Inbox => "inbox",
+        SpecialUse::Drafts => "drafts",
+        SpecialUse::Sent => "sent",
+        SpecialUse::Trash => "trash",
+        SpecialUse::Junk => "junk",
+        SpecialUse::Archive => "archive",
+    }
+}
+
+/// The name shown for a folder: special-use folders at the top level get a translated
+/// name; the rest show their own (decoded) name.
+pub fn folder_label(tr: Tr, f: &Folder) -> String {
+    match f.special {
+        Some(s) if f.depth == 0 => tr.t(&format!("folder.{}", special_kind(s))).to_owned(),
+        _ => f.display_name.clone(),
+    }
+}

@@ -1,0 +1,211 @@
+//! Folder pages: the message list with paging and sorting.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    app::AppState,
+    error::AppError,
+    imap::{MessagePage, PageRequest, SortKey},
+    web::{
+        extract::CurrentUser,
+        format,
+        layout::{Layout, PageCtx, folder_label},
+        mailbox_href, message_href,
+    },
+};
+
+/// Messages per page.
+pub const PER_PAGE: u32 = 50;
+
+/// `GET /`: the inbox when logged in, else the login page.
+pub async fn home(user: Result<CurrentUser, AppError>) -> Response {
+    match user {
+        Ok(_) => Redirect::to("/mail/INBOX").into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+/// The `sort` query values, as the list's sort menu offers them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Date,
+    DateAsc,
+    From,
+    Subject,
+    Size,
+}
+
+impl Sort {
+    const ALL: [Sort; 5] = [
+        Sort::Date,
+        Sort::DateAsc,
+        Sort::From,
+        Sort::Subject,
+        Sort::Size,
+    ];
+
+    fn parse(s: Option<&str>) -> Sort {
+        match s {
+            Some("date_asc") => Sort::DateAsc,
+            Some("from") => Sort::From,
+            Some("subject") => Sort::Subject,
+            Some("size") => Sort::Size,
+            _ => Sort::Date,
+        }
+    }
+
+    fn param(self) -> &'static str {
+        match self {
+            Sort::Date => "date",
+            Sort::DateAsc => "date_asc",
+            Sort::From => "from",
+            Sort::Subject => "subject",
+            Sort::Size => "size",
+        }
+    }
+
+    /// What the server is asked for: newest and largest first, names A→Z.
+    fn request(self, page: u32) -> PageRequest {
+        let (sort, reverse) = match self {
+            Sort::Date => (SortKey::Date, true),
+            Sort::DateAsc => (SortKey::Date, false),
+            Sort::From => (SortKey::From, false),
+            Sort::Subject => (SortKey::Subject, false),
+            Sort::Size => (SortKey::Size, true),
+        };
+        PageRequest {
+            page,
+            per_page: PER_PAGE,
+            sort,
+            reverse,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<String>,
+    sort: Option<String>,
+}
+
+/// One row of the message list.
+pub struct Row {
+    href: String,
+    from: String,
+    subject: String,
+    date: String,
+    size: String,
+    seen: bool,
+    flagged: bool,
+    answered: bool,
+    attachment: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/mailbox.html")]
+pub struct MailboxPage {
+    l: Layout,
+    folder_name: String,
+    folder_href: String,
+    rows: Vec<Row>,
+    total_label: String,
+    page_label: String,
+    sort: &'static str,
+    sorts: Vec<(&'static str, &'static str)>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// `GET /mail/{mailbox}`: one page of the folder's messages.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Path(mailbox): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    // A junk page number is page 1, not an error: it comes from a hand-edited URL.
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let sort = Sort::parse(q.sort.as_deref());
+    let req = sort.request(page);
+    let (folders, listing) = tokio::join!(
+        state.imap.list_folders(&account),
+        state.imap.fetch_page(&account, &mailbox, &req)
+    );
+    let (folders, listing): (_, MessagePage) = (folders?, listing?);
+
+    let tr = ctx.tr;
+    let now = chrono::Local::now();
+    let rows = listing
+        .messages
+        .iter()
+        .map(|m| Row {
+            href: message_href(&mailbox, m.uid),
+            from: m
+                .from
+                .as_ref()
+                .map(|a| a.display().to_owned())
+                .unwrap_or_else(|| tr.t("msg.unknown_sender").to_owned()),
+            subject: if m.subject.trim().is_empty() {
+                tr.t("list.no_subject").to_owned()
+            } else {
+                m.subject.clone()
+            },
+            date: format::list_date(tr, m.date, now),
+            size: format::size(u64::from(m.size)),
+            seen: m.seen,
+            flagged: m.flagged,
+            answered: m.answered,
+            attachment: m.has_attachment,
+        })
+        .collect();
+    let folder_name = folders
+        .iter()
+        .find(|f| f.name == mailbox)
+        .map(|f| folder_label(tr, f))
+        .unwrap_or_else(|| mailbox.clone());
+    let base = mailbox_href(&mailbox);
+    let link = |p: u32| {
+        if sort == Sort::Date {
+            format!("{base}?page={p}")
+        } else {
+            format!("{base}?page={p}&sort={}", sort.param())
+        }
+    };
+    let pages = listing.pages.max(1);
+    let page = listing.page.clamp(1, pages);
+    let l = Layout::with_folders(
+        &ctx,
+        folder_name.clone(),
+        &account.username,
+        &folders,
+        Some(&mailbox),
+    );
+    Ok(MailboxPage {
+        l,
+        folder_name,
+        folder_href: base.clone(),
+        rows,
+        total_label: tr.tf("list.messages", &[&listing.total]),
+        page_label: tr.tf("page.of", &[&page, &pages]),
+        sort: sort.param(),
+        sorts: Sort::ALL
+            .iter()
+            .map(|s| (s.param(), tr.t(&format!("list.sort.{}", s.param()))))
+            .collect(),
+        prev_href: (page > 1).then(|| link(page - 1)),
+        next_href: (page < pages).then(|| link(page + 1)),
+    }
+    .into_response())
+}

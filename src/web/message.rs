@@ -1,0 +1,386 @@
+//! One message: the page with its headers and attachment list, the sanitized body document
+//! shown in a sandboxed iframe, single parts (attachments, inline images) and the source.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    app::AppState,
+    error::AppError,
+    mime::{self, PartId, RenderOptions},
+    model::Address,
+    web::{
+        encode_segment,
+        extract::CurrentUser,
+        format,
+        layout::{Layout, PageCtx, folder_label},
+        mailbox_href, message_href,
+    },
+};
+
+/// CSP of the body document: no script at all, images only from us (cid parts) or inline
+/// data, inline styles allowed (mail needs them), may only be framed by our own pages.
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+/// The same with remote images allowed, after the user asked for them.
+const BODY_CSP_REMOTE: &str = "default-src 'none'; img-src 'self' data: https: http:; \
+     style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+/// CSP of parts and source: nothing runs, even if a browser decided to render it.
+const PART_CSP: &str = "default-src 'none'; sandbox";
+
+/// Parses the `{uid}` path segment; anything but a positive 32-bit number is refused.
+fn parse_uid(s: &str) -> Result<u32, AppError> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|&u| u > 0)
+        .ok_or(AppError::BadRequest("error.bad.uid"))
+}
+
+#[derive(Deserialize)]
+pub struct RemoteQuery {
+    remote: Option<String>,
+}
+
+impl RemoteQuery {
+    fn allowed(&self) -> bool {
+        self.remote.as_deref() == Some("1")
+    }
+}
+
+pub struct AttachmentRow {
+    href: String,
+    filename: String,
+    content_type: String,
+    size: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/message.html")]
+pub struct MessagePage {
+    l: Layout,
+    subject: String,
+    from: String,
+    to: String,
+    cc: String,
+    reply_to: String,
+    date: String,
+    attachments: Vec<AttachmentRow>,
+    body_src: String,
+    show_remote_href: Option<String>,
+    source_href: String,
+    back_href: String,
+    back_label: String,
+}
+
+fn join_addresses(list: &[Address]) -> String {
+    list.iter()
+        .map(|a| match &a.name {
+            Some(n) if !n.trim().is_empty() => format!("{n} <{}>", a.email),
+            _ => a.email.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `GET /mail/{mailbox}/{uid}`: the message page. Opening it marks the message read.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Path((mailbox, uid)): Path<(String, String)>,
+    Query(q): Query<RemoteQuery>,
+) -> Result<Response, AppError> {
+    let uid = parse_uid(&uid)?;
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    // Marked read before the sidebar is listed, so its unread count already agrees.
+    state.imap.mark_seen(&account, &mailbox, uid).await?;
+    let folders = state.imap.list_folders(&account).await?;
+
+    let base = message_href(&mailbox, uid);
+    let prefix = format!("{base}/part/");
+    let allow_remote = q.allowed();
+    // The page needs the body's sanitizer result too: it tells which cid images the body
+    // shows (left out of the attachment list) and whether remote content was blocked.
+    let (view, rendered) = mime::parse_and_render(
+        &raw,
+        &RenderOptions {
+            allow_remote,
+            part_url_prefix: &prefix,
+        },
+    )
+    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+
+    let tr = ctx.tr;
+    let subject = if view.subject.trim().is_empty() {
+        tr.t("list.no_subject").to_owned()
+    } else {
+        view.subject.clone()
+    };
+    let folder_label = folders
+        .iter()
+        .find(|f| f.name == mailbox)
+        .map(|f| folder_label(tr, f))
+        .unwrap_or_else(|| mailbox.clone());
+    let page = MessagePage {
+        l: Layout::with_folders(
+            &ctx,
+            subject.clone(),
+            &account.username,
+            &folders,
+            Some(&mailbox),
+        ),
+        subject,
+        from: join_addresses(&view.from),
+        to: join_addresses(&view.to),
+        cc: join_addresses(&view.cc),
+        reply_to: join_addresses(&view.reply_to),
+        date: format::full_date(view.date),
+        attachments: view
+            .attachments
+            .iter()
+            .map(|a| AttachmentRow {
+                href: format!("{prefix}{}", encode_segment(&a.part.to_string())),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: format::size(a.size as u64),
+            })
+            .collect(),
+        body_src: if allow_remote {
+            format!("{base}/body?remote=1")
+        } else {
+            format!("{base}/body")
+        },
+        show_remote_href: (rendered.has_remote_content && !allow_remote)
+            .then(|| format!("{base}?remote=1")),
+        source_href: format!("{base}/raw"),
+        back_href: mailbox_href(&mailbox),
+        back_label: tr.tf("msg.back", &[&folder_label]),
+    };
+    Ok(page.into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/body.html")]
+pub struct BodyDocument {
+    lang: &'static str,
+    html: String,
+}
+
+/// `GET /mail/{mailbox}/{uid}/body`: the sanitized body as its own document, for the iframe.
+pub async fn body(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Path((mailbox, uid)): Path<(String, String)>,
+    Query(q): Query<RemoteQuery>,
+) -> Result<Response, AppError> {
+    let uid = parse_uid(&uid)?;
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    let prefix = format!("{}/part/", message_href(&mailbox, uid));
+    let allow_remote = q.allowed();
+    let rendered = mime::render_body(
+        &raw,
+        &RenderOptions {
+            allow_remote,
+            part_url_prefix: &prefix,
+        },
+    )
+    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    let html = if rendered.html.trim().is_empty() {
+        format!(
+            "<p><em>{}</em></p>",
+            html_escape::encode_text(ctx.tr.t("msg.no_body"))
+        )
+    } else {
+        rendered.html
+    };
+    let mut res = BodyDocument {
+        lang: ctx.tr.lang().tag(),
+        html,
+    }
+    .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if allow_remote {
+            BODY_CSP_REMOTE
+        } else {
+            BODY_CSP
+        }),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
+/// `GET /mail/{mailbox}/{uid}/part/{part}`: one attachment or inline image, byte for byte.
+pub async fn part(
+    State(state): State<AppState>,
+    CurrentUser(account): CurrentUser,
+    Path((mailbox, uid, part)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let uid = parse_uid(&uid)?;
+    let id: PartId = part
+        .parse()
+        .map_err(|_| AppError::BadRequest("error.bad.part"))?;
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    let p = mime::part(&raw, &id).ok_or(AppError::NotFound)?;
+    let content_type = if p.inline_safe {
+        p.content_type.clone()
+    } else {
+        download_type(&p.content_type)
+    };
+    let disposition =
+        content_disposition(p.inline_safe, p.filename.as_deref().unwrap_or("attachment"));
+    let mut res = p.bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PART_CSP),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(res)
+}
+
+/// `GET /mail/{mailbox}/{uid}/raw`: the message source as plain text.
+pub async fn raw(
+    State(state): State<AppState>,
+    CurrentUser(account): CurrentUser,
+    Path((mailbox, uid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let uid = parse_uid(&uid)?;
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let mut res = text.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PART_CSP),
+    );
+    Ok(res)
+}
+
+/// The type an attachment is downloaded as. Types a browser would execute or render as a
+/// document (HTML, SVG, XML, scripts) become octet-stream; the rest keep their declared
+/// type, cleaned of anything but a `type/subtype`.
+fn download_type(declared: &str) -> String {
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let valid = essence.split_once('/').is_some_and(|(t, s)| {
+        !t.is_empty()
+            && !s.is_empty()
+            && essence
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/.+-_".contains(&b))
+    });
+    let dangerous = essence.contains("html")
+        || essence.contains("xml")
+        || essence.contains("svg")
+        || essence.contains("javascript")
+        || essence.contains("ecmascript");
+    if valid && !dangerous {
+        essence
+    } else {
+        "application/octet-stream".to_owned()
+    }
+}
+
+/// `Content-Disposition` per RFC 6266: an ASCII fallback `filename` plus the exact
+/// UTF-8 name in `filename*` (RFC 8187).
+pub fn content_disposition(inline: bool, filename: &str) -> String {
+    let kind = if inline { "inline" } else { "attachment" };
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // attr-char of RFC 8187: ALPHA / DIGIT / "!#$&+-.^_`|~"
+    const ATTR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(filename, ATTR);
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions() {
+        assert_eq!(
+            content_disposition(false, "报告 v1.pdf"),
+            "attachment; filename=\"__ v1.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%20v1.pdf"
+        );
+        assert!(content_disposition(true, "a\"b.png").starts_with("inline; filename=\"a_b.png\""));
+    }
+
+    #[test]
+    fn download_types() {
+        assert_eq!(
+            download_type("application/pdf; name=x.pdf"),
+            "application/pdf"
+        );
+        assert_eq!(download_type("text/html"), "application/octet-stream");
+        assert_eq!(download_type("image/svg+xml"), "application/octet-stream");
+        assert_eq!(download_type("bogus"), "application/octet-stream");
+        assert_eq!(
+            download_type("text/plain\r\nX: y"),
+            "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn uids() {
+        assert_eq!(parse_uid("42").unwrap(), 42);
+        for bad in ["0", "-1", "x", "4294967296", ""] {
+            assert!(parse_uid(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `TestApp`: a Mailroom instance on port 0 with its own data dir, pointed at the test mail
+//! stack, plus a cookie-keeping HTTP client with typed helpers.
+
+use mailroom::{
+    app::App,
+    config::{Config, Endpoint, Security},
+};
+use reqwest::{StatusCode, header};
+
+use super::mailstack::{MailStack, TestUser};
+
+/// A running app and a browser-like client for one test user.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub user: TestUser,
+    _data: tempfile::TempDir,
+}
+
+/// A response read to the end.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Text content of every element matching a CSS selector.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("valid selector");
+        doc.select(&sel)
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+            .collect()
+    }
+
+    /// An attribute of every element matching a CSS selector.
+    pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("valid selector");
+        doc.select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+            .collect()
+    }
+}
+
+/// The app's configuration for a stack: implicit TLS to the IMAPS port, trusting the stack's CA.
+pub fn config_for(stack: &MailStack, data_dir: &std::path::Path) -> Config {
+    let mut c = Config::load_from(None, |_| None).expect("default config");
+    c.listen = "127.0.0.1:0".parse().expect("addr");
+    c.data_dir = data_dir.to_owned();
+    c.database_url = format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display());
+    c.imap = Endpoint {
+        host: "127.0.0.1".into(),
+        port: stack.imaps_port,
+        security: Security::Tls,
+        ca_file: Some(stack.ca_file.clone()),
+    };
+    c.smtp = Endpoint {
+        host: "127.0.0.1".into(),
+        port: stack.submission_port,
+        security: Security::Starttls,
+        ca_file: Some(stack.ca_file.clone()),
+    };
+    c
+}
+
+impl TestApp {
+    /// An app on the shared stack with a fresh user.
+    pub async fn spawn(prefix: &str) -> TestApp {
+        let stack = MailStack::shared();
+        let user = stack.add_user(prefix);
+        Self::spawn_with(stack, user, |_| {}).await
+    }
+
+    /// An app on `stack` for `user`, with a chance to adjust the configuration.
+    pub async fn spawn_with(
+        stack: &MailStack,
+        user: TestUser,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = config_for(stack, data.path());
+        tweak(&mut config);
+        let app = App::build(config).await.expect("app builds");
+        let address = app.address();
+        tokio::spawn(async move {
+            let _ = app.run().await;
+        });
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base: format!("http://{address}"),
+            client,
+            user,
+            _data: data,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET without following redirects.
+    pub async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    /// GET with extra headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.client.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.expect("GET")).await
+    }
+
+    /// GET the raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
+        let res = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = res.status();
+        let headers = res.headers().clone();
+        (status, headers, res.bytes().await.expect("body").to_vec())
+    }
+
+    /// The CSRF token the app gave this client (read from a form, as a browser would).
+    pub async fn csrf(&self) -> String {
+        let page = self.get("/login").await;
+        page.attrs("input[name=csrf_token]", "value")
+            .into_iter()
+            .next()
+            .expect("csrf field on the login page")
+    }
+
+    /// POST a form, adding the CSRF token unless the fields already carry one.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !fields.iter().any(|(k, _)| k == "csrf_token") {
+            fields.push(("csrf_token".into(), self.csrf().await));
+        }
+        let res = self
+            .client
+            .post(self.url(path))
+            .form(&fields)
+            .send()
+            .await
+            .expect("POST");
+        read(res).await
+    }
+
+    /// Logs in with the test user's password; panics unless it redirects.
+    pub async fn login(&self) -> Page {
+        let (u, p) = (self.user.address.clone(), self.user.password.clone());
+        let page = self
+            .post_form("/login", &[("username", &u), ("password", &p)])
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login failed: {}",
+            page.body
+        );
+        page
+    }
+
+    /// Follows redirects by hand from `path` and returns the final page.
+    pub async fn follow(&self, path: &str) -> Page {
+        let mut page = self.get(path).await;
+        for _ in 0..5 {
+            if !page.status.is_redirection() {
+                break;
+            }
+            let loc = page.location().to_owned();
+            page = self.get(&loc).await;
+        }
+        page
+    }
+}
+
+async fn read(res: reqwest::Response) -> Page {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.text().await.unwrap_or_default();
+    Page {
+        status,
+        headers,
+        body,
+    }
+}

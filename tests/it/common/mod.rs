@@ -1,0 +1,4 @@
+//! Shared test harness: the real mail stack and the app under test.
+
+pub mod app;
+pub mod mailstack;

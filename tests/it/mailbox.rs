@@ -1,0 +1,183 @@
+//! Folder pages: the sidebar, paging and sorting, against a real Dovecot.
+
+use reqwest::StatusCode;
+
+use crate::common::app::TestApp;
+
+/// A small message with a given subject, sender, date and padding (to vary its size).
+pub fn simple_message(i: usize, from: &str, pad: usize) -> Vec<u8> {
+    let day = 1 + (i / 24) % 28;
+    let hour = i % 24;
+    format!(
+        "From: {from} <sender{i}@example.test>\r\nTo: someone@example.test\r\nSubject: Message {i:03}\r\n\
+         Date: Mon, {day:02} Jun 2025 {hour:02}:00:00 +0000\r\nMessage-ID: <m{i}@example.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBody {i}\r\n{}\r\n",
+        "x".repeat(pad)
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn sidebar_lists_special_folders_first_and_decodes_chinese_names() {
+    let app = TestApp::spawn("mb-folders").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    stack.create_mailbox(&app.user, "报告 2026").await;
+    stack.create_mailbox(&app.user, "Zeta").await;
+    stack
+        .append(&app.user, "报告 2026", &simple_message(1, "Amy", 0), &[])
+        .await;
+    stack
+        .append(
+            &app.user,
+            "报告 2026",
+            &simple_message(2, "Amy", 0),
+            &["\\Seen"],
+        )
+        .await;
+    app.login().await;
+
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let names: Vec<String> = page
+        .texts(".sidebar li")
+        .iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "Inbox",
+            "Drafts",
+            "Sent",
+            "Archive",
+            "Junk",
+            "Trash",
+            "Zeta",
+            "报告 2026 1"
+        ],
+        "sidebar order, names and unread count"
+    );
+    let hrefs = page.attrs(".sidebar a", "href");
+    assert!(
+        hrefs.contains(&"/mail/%E6%8A%A5%E5%91%8A%202026".to_owned()),
+        "{hrefs:?}"
+    );
+
+    let folder = app.get("/mail/%E6%8A%A5%E5%91%8A%202026").await;
+    assert_eq!(folder.status, StatusCode::OK);
+    assert_eq!(folder.texts("main h1"), vec!["报告 2026"]);
+    assert_eq!(folder.texts("table.messages tbody tr").len(), 2);
+    assert_eq!(folder.texts("tr.unread td.subject"), vec!["Message 001"]);
+}
+
+#[tokio::test]
+async fn a_200_message_folder_pages_and_sorts() {
+    let app = TestApp::spawn("mb-paging").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    let senders = ["Mia", "Bob", "Zoe", "Amy", "Kim"];
+    let pad = |i: usize| ((i * 37) % 200) * 100;
+    let emls: Vec<Vec<u8>> = (1..=200)
+        .map(|i| simple_message(i, senders[i % senders.len()], pad(i)))
+        .collect();
+    stack.create_mailbox(&app.user, "Bulk").await;
+    stack.append_many(&app.user, "Bulk", &emls).await;
+    app.login().await;
+
+    // Default: newest first, 50 a page.
+    let p1 = app.get("/mail/Bulk").await;
+    let subjects = p1.texts("td.subject");
+    assert_eq!(subjects.len(), 50);
+    assert_eq!(subjects[0], "Message 200");
+    assert_eq!(subjects[49], "Message 151");
+    assert_eq!(p1.texts(".pager span"), vec!["Page 1 of 4"]);
+    assert_eq!(
+        p1.attrs(".pager a[rel=next]", "href"),
+        vec!["/mail/Bulk?page=2"]
+    );
+    assert!(p1.attrs(".pager a[rel=prev]", "href").is_empty());
+
+    let p4 = app.get("/mail/Bulk?page=4").await;
+    let subjects = p4.texts("td.subject");
+    assert_eq!(
+        (subjects.len(), subjects[0].as_str(), subjects[49].as_str()),
+        (50, "Message 050", "Message 001")
+    );
+    assert!(p4.attrs(".pager a[rel=next]", "href").is_empty());
+
+    // Past the end clamps to the last page; junk is page 1.
+    assert_eq!(
+        app.get("/mail/Bulk?page=99").await.texts("td.subject")[0],
+        "Message 050"
+    );
+    assert_eq!(
+        app.get("/mail/Bulk?page=abc").await.texts("td.subject")[0],
+        "Message 200"
+    );
+
+    // Oldest first.
+    let asc = app.get("/mail/Bulk?sort=date_asc").await;
+    assert_eq!(asc.texts("td.subject")[0], "Message 001");
+    assert_eq!(
+        asc.attrs(".pager a[rel=next]", "href"),
+        vec!["/mail/Bulk?page=2&sort=date_asc"]
+    );
+
+    // By sender: A→Z, so all of Amy's first.
+    let from = app.get("/mail/Bulk?sort=from").await;
+    let froms = from.texts("td.from");
+    assert_eq!(froms.len(), 50);
+    // 200 messages from 5 senders: 40 each.
+    assert!(froms[..40].iter().all(|f| f == "Amy"), "{froms:?}");
+    assert!(froms[40..].iter().all(|f| f == "Bob"), "{froms:?}");
+    let from_p2 = app.get("/mail/Bulk?sort=from&page=2").await;
+    let froms = from_p2.texts("td.from");
+    assert!(
+        froms[..30].iter().all(|f| f == "Bob") && froms[30..].iter().all(|f| f == "Kim"),
+        "{froms:?}"
+    );
+
+    // By subject A→Z.
+    let subj = app.get("/mail/Bulk?sort=subject").await;
+    assert_eq!(subj.texts("td.subject")[0], "Message 001");
+    assert_eq!(subj.texts("td.subject")[1], "Message 002");
+
+    // Largest first.
+    let largest = (1..=200).max_by_key(|&i| pad(i)).unwrap();
+    let size = app.get("/mail/Bulk?sort=size").await;
+    assert_eq!(size.texts("td.subject")[0], format!("Message {largest:03}"));
+    assert_eq!(
+        size.texts("select[name=sort] option[selected]"),
+        vec!["Largest first"]
+    );
+}
+
+#[tokio::test]
+async fn list_shows_sender_subject_date_size_and_marks() {
+    let app = TestApp::spawn("mb-marks").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    let eml = b"From: =?UTF-8?B?5byg5LiJ?= <zhang@example.test>\r\nTo: x@example.test\r\n\
+Subject: =?UTF-8?Q?Caf=C3=A9_=E2=98=95?=\r\nDate: Tue, 03 Jan 2023 10:00:00 +0000\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\n\
+Content-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n";
+    stack.append(&app.user, "INBOX", eml, &["\\Flagged"]).await;
+    app.login().await;
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts("td.from"), vec!["张三"]);
+    assert_eq!(page.texts("td.subject"), vec!["Café ☕"]);
+    assert_eq!(page.texts("td.date"), vec!["2023-01-03"]);
+    assert!(page.texts("td.size")[0].ends_with(" B"));
+    assert_eq!(
+        page.attrs("tr.unread.flagged .mark.attachment", "title"),
+        vec!["Has attachments"]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_a_404_page() {
+    let app = TestApp::spawn("mb-404").await;
+    app.login().await;
+    let page = app.get("/mail/No%20Such%20Folder").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(page.texts("main h1"), vec!["Not found"]);
+}

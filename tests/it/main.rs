@@ -1,0 +1,10 @@
+//! Mailroom's one integration test binary: a real Dovecot and Postfix on loopback, the app on port 0.
+
+mod common;
+
+mod auth;
+mod imap;
+mod mailbox;
+mod mailstack_selftest;
+mod message;
+mod mime_golden;
