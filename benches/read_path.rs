@@ -1,1 +1,219 @@
-fn main() {}
+//! Read-path benchmark (issue: "a 10,000-message folder opens as fast as a 10-message one").
+//!
+//! Seeds a 10,000-message INBOX plus one 50 KB HTML message on a private Dovecot, runs
+//! Mailroom in-process (release build), and reports median and p90 of:
+//! GET /mail/INBOX, GET /mail/INBOX?page=100, the 50 KB message page + its body,
+//! beside the raw IMAP floor for the same work on an already logged-in connection.
+//!
+//! Run with `scripts/bench` (or `cargo bench --bench read_path`). Under `cargo test` it
+//! only checks that it builds and exits at once.
+
+#[path = "../tests/it/common/mailstack.rs"]
+mod mailstack;
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use mailroom::{app::App, config::Security};
+use mailstack::MailStack;
+
+const WARMUP: usize = 5;
+const RUNS: usize = 30;
+
+fn stats(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(v[v.len() / 2]), ms(v[(v.len() * 9) / 10]))
+}
+
+async fn time<F, Fut>(mut f: F) -> (f64, f64)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..WARMUP {
+        f().await;
+    }
+    let mut v = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        f().await;
+        v.push(t.elapsed());
+    }
+    stats(v)
+}
+
+fn html_50k() -> Vec<u8> {
+    let mut body = String::from("<html><body><h1>Big newsletter</h1>");
+    let mut i = 0;
+    while body.len() < 50 * 1024 {
+        body.push_str(&format!(
+            "<p style=\"color:#333;font-size:14px\">Paragraph {i}: <a href=\"https://example.test/{i}\">link {i}</a> \
+             <b>bold</b> <i>italic</i> text text text text text text text.</p>"
+        ));
+        i += 1;
+    }
+    body.push_str("</body></html>");
+    format!(
+        "From: News <news@example.test>\r\nTo: bench@example.test\r\nSubject: Big HTML\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::main]
+async fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("read_path: run with `cargo bench --bench read_path` (skipped under cargo test)");
+        return;
+    }
+    let stack = MailStack::start_private();
+    let user = stack.add_user("bench");
+    let emls: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| {
+            format!(
+                "From: Sender {s} <s{s}@example.test>\r\nTo: bench@example.test\r\nSubject: Bench message {i}\r\n\
+                 Date: Mon, 01 Jun 2026 12:00:00 +0000\r\nMessage-ID: <b{i}@example.test>\r\n\
+                 Content-Type: text/plain; charset=utf-8\r\n\r\nHello number {i}.\r\n",
+                s = i % 97
+            )
+            .into_bytes()
+        })
+        .collect();
+    let t = Instant::now();
+    stack.append_many(&user, "INBOX", &emls).await;
+    stack.append(&user, "INBOX", &html_50k(), &[]).await;
+    let big_uid = 10_001u32;
+    println!(
+        "seeded 10,001 messages in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = mailroom::config::Config::load_from(None, |_| None).expect("config");
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.data_dir = data.path().to_owned();
+    config.database_url = format!("sqlite://{}?mode=rwc", data.path().join("b.db").display());
+    config.imap.host = "127.0.0.1".into();
+    config.imap.port = stack.imap_port;
+    config.imap.security = Security::None;
+    let app = App::build(config).await.expect("app");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run());
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login_page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    let token = login_page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf token")
+        .to_owned();
+    let res = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", user.address.as_str()),
+            ("password", user.password.as_str()),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 303, "login failed");
+
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let r = client.get(&url).send().await.expect("GET");
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            let _ = r.bytes().await.expect("body");
+        }
+    };
+    let page1 = time(|| get("/mail/INBOX".into())).await;
+    let page100 = time(|| get("/mail/INBOX?page=100".into())).await;
+    let open = time(|| {
+        let (a, b) = (
+            get(format!("/mail/INBOX/{big_uid}")),
+            get(format!("/mail/INBOX/{big_uid}/body")),
+        );
+        async move {
+            a.await;
+            b.await;
+        }
+    })
+    .await;
+
+    // The raw IMAP floor on one logged-in connection (same plain transport as the app).
+    let mut s = stack.imap(&user).await;
+    let floor_list = {
+        let mut v = Vec::new();
+        for i in 0..(WARMUP + RUNS) {
+            let t = Instant::now();
+            let mb = s.select("INBOX").await.expect("select");
+            let end = mb.exists;
+            let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
+            let _: Vec<_> = s
+                .fetch(
+                    range,
+                    "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
+                )
+                .await
+                .expect("fetch")
+                .try_collect()
+                .await
+                .expect("collect");
+            if i >= WARMUP {
+                v.push(t.elapsed());
+            }
+        }
+        stats(v)
+    };
+    let floor_body = {
+        let mut v = Vec::new();
+        for i in 0..(WARMUP + RUNS) {
+            let t = Instant::now();
+            let _: Vec<_> = s
+                .uid_fetch(big_uid.to_string(), "BODY.PEEK[]")
+                .await
+                .expect("fetch")
+                .try_collect()
+                .await
+                .expect("collect");
+            if i >= WARMUP {
+                v.push(t.elapsed());
+            }
+        }
+        stats(v)
+    };
+    let _ = s.logout().await;
+
+    println!("\n{RUNS} runs after {WARMUP} warm-up, milliseconds        median      p90");
+    let row = |name: &str, (m, p): (f64, f64)| println!("{name:<44} {m:>8.2} {p:>8.2}");
+    row("GET /mail/INBOX (page 1)", page1);
+    row("GET /mail/INBOX?page=100", page100);
+    row("open 50 KB HTML message (page + body)", open);
+    row("IMAP floor: SELECT + FETCH 50 envelopes", floor_list);
+    row("IMAP floor: UID FETCH BODY.PEEK[] (50 KB)", floor_body);
+    println!(
+        "\npage 1 / floor = {:.2}x; target: page 1 median <= 2 x floor + 5 ms = {:.2} ms -> {}",
+        page1.0 / floor_list.0,
+        2.0 * floor_list.0 + 5.0,
+        if page1.0 <= 2.0 * floor_list.0 + 5.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}
