@@ -9,12 +9,14 @@
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
 //! - [`store`]: Mailroom's own database (sessions, settings).
 //! - [`i18n`]: the translation catalog.
+//! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
 
 pub mod app;
 pub mod config;
 pub mod error;
 pub mod i18n;
+pub mod ids;
 pub mod imap;
 pub mod mime;
 pub mod model;

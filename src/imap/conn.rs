@@ -37,7 +37,12 @@ pub enum Failure {
     /// the operation is retried once on a fresh connection.
     Lost(String),
     /// The server answered NO (or BAD) to the command; the connection is still fine.
-    Rejected { bad: bool, text: String },
+    Rejected {
+        /// BAD (we sent something the server did not understand) rather than NO.
+        bad: bool,
+        /// The server's explanation, shortened.
+        text: String,
+    },
     /// A failure of this request; the connection is still fine.
     Fail(ImapError),
     /// The connection is in an unknown state (for example a reply we could not parse):
@@ -89,6 +94,7 @@ impl From<AsyncImapError> for Failure {
     }
 }
 
+/// Classifies an I/O error from the connection.
 fn io_failure(e: &std::io::Error) -> Failure {
     let text = e.to_string();
     // async-imap reports a response imap-proto cannot parse as an I/O error whose text
@@ -118,6 +124,7 @@ fn short(s: &str) -> String {
 
 /// An authenticated connection, ready for commands.
 pub struct Conn {
+    /// async-imap's logged-in session.
     session: Session<Transport>,
     /// Capabilities after login, upper-cased.
     caps: Vec<String>,

@@ -15,19 +15,28 @@ use super::{Folder, SpecialUse, names::name_from_wire};
 /// One LIST entry plus what STATUS said about it, names still as on the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawFolder {
+    /// The name as the server sent it (modified UTF-7).
     pub wire_name: String,
+    /// Hierarchy separator.
     pub delimiter: Option<char>,
+    /// `\Noselect` or `\NonExistent`: a placeholder, not a mailbox.
     pub noselect: bool,
+    /// `\Subscribed`, or named by LSUB.
     pub subscribed: bool,
+    /// From RFC 6154 attributes only (names are looked at later).
     pub special: Option<SpecialUse>,
+    /// STATUS MESSAGES.
     pub total: u32,
+    /// STATUS UNSEEN.
     pub unseen: u32,
 }
 
 /// Accumulates LIST, LSUB and STATUS responses in whatever order they arrive.
 #[derive(Debug, Default)]
 pub struct ListCollector {
+    /// In the order LIST sent them.
     folders: Vec<RawFolder>,
+    /// Wire name (INBOX normalised) → position in `folders`.
     index: HashMap<String, usize>,
     /// LSUB names (when the server cannot return `\Subscribed` with LIST).
     lsub: Vec<String>,
@@ -82,6 +91,7 @@ impl ListCollector {
         }
     }
 
+    /// The entry for a name, created empty if STATUS arrives before LIST.
     fn slot(&mut self, wire_name: &str) -> usize {
         let key = key(wire_name);
         if let Some(&i) = self.index.get(&key) {
@@ -95,6 +105,7 @@ impl ListCollector {
         self.folders.len() - 1
     }
 
+    /// Stores a LIST entry, keeping counts a STATUS may already have stored.
     fn upsert(&mut self, f: RawFolder) {
         let i = self.slot(&f.wire_name);
         let slot = &mut self.folders[i];
@@ -267,6 +278,7 @@ pub fn build(raw: Vec<RawFolder>) -> Vec<Folder> {
     out
 }
 
+/// A [`Folder`] with display name and depth derived from the full name.
 fn make_folder(
     name: String,
     delimiter: Option<char>,

@@ -23,6 +23,7 @@ pub const MAX_PER_PAGE: u32 = 500;
 pub struct Window {
     /// The page actually served: the request clamped to `1..=pages`.
     pub page: u32,
+    /// Number of pages, at least 1.
     pub pages: u32,
     /// 0-based position of the first message of the page in sort order.
     pub start: u32,
@@ -111,7 +112,9 @@ pub fn uid_set(uids: &[u32]) -> String {
 /// What we take from an `* ESEARCH` reply (RFC 4731, with PARTIAL from RFC 5267).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Esearch {
+    /// The tag of the command this answers.
     pub tag: Option<String>,
+    /// `COUNT n`, when asked for.
     pub count: Option<u32>,
     /// UIDs in sort order, from `PARTIAL (a:b set)` or `ALL set`.
     pub uids: Vec<u32>,
@@ -162,6 +165,7 @@ pub fn parse_esearch(line: &[u8], max_uids: usize) -> Option<Esearch> {
     Some(out)
 }
 
+/// `s` without `prefix`, compared case-insensitively (IMAP keywords are).
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -193,14 +197,19 @@ fn expand_set(set: &str, max: usize) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// A piece of an ESEARCH line.
 enum Token<'a> {
+    /// A number, keyword or sequence set.
     Atom(&'a str),
+    /// A quoted string, unescaped.
     Quoted(String),
     /// The inside of a parenthesised list (not nested further in ESEARCH).
     List(&'a str),
 }
 
+/// A tiny tokenizer over the rest of an ESEARCH line.
 struct Tokens<'a> {
+    /// What is left to read.
     s: &'a str,
 }
 
@@ -387,6 +396,7 @@ pub fn has_attachment(bs: &BodyStructure<'_>) -> bool {
     }
 }
 
+/// The fields every kind of body part has.
 fn common<'a, 'b>(bs: &'a BodyStructure<'b>) -> &'a imap_proto::BodyContentCommon<'b> {
     match bs {
         BodyStructure::Basic { common, .. }
@@ -408,6 +418,7 @@ fn disposition(bs: &BodyStructure<'_>) -> Option<&'static str> {
     }
 }
 
+/// Whether the part is named (Content-Type `name` or Content-Disposition `filename`).
 fn has_filename(c: &imap_proto::BodyContentCommon<'_>) -> bool {
     let named = |params: &imap_proto::BodyParams<'_>, key: &str| {
         params

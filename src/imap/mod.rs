@@ -75,8 +75,11 @@ const SUMMARY_ITEMS: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYST
 /// logout closes exactly that login's connections.
 #[derive(Clone, Debug)]
 pub struct Account {
+    /// Random per web login; keys the pool.
     pub login_id: String,
+    /// The IMAP login name, as typed on the login form.
     pub username: String,
+    /// Needed to reopen connections after an idle timeout or a server restart.
     pub password: Secret,
 }
 
@@ -108,11 +111,17 @@ pub enum ImapError {
 /// Lets the UI put the usual folders first and give them icons and translated names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SpecialUse {
+    /// `INBOX`, always present.
     Inbox,
+    /// `\Drafts`: unfinished messages.
     Drafts,
+    /// `\Sent`: copies of sent mail.
     Sent,
+    /// `\Trash`: deleted messages.
     Trash,
+    /// `\Junk`: spam.
     Junk,
+    /// `\Archive`: filed away.
     Archive,
 }
 
@@ -127,11 +136,15 @@ pub struct Folder {
     pub delimiter: Option<char>,
     /// Nesting level, 0 for top-level folders: the UI indents by it.
     pub depth: usize,
+    /// The folder's role, if it has one.
     pub special: Option<SpecialUse>,
+    /// Messages without `\Seen` (0 for non-selectable folders).
     pub unseen: u32,
+    /// Messages in the folder.
     pub total: u32,
     /// False for placeholders (`\Noselect`) that exist only to hold children.
     pub selectable: bool,
+    /// Whether the user subscribed to it (some clients show only those).
     pub subscribed: bool,
 }
 
@@ -147,6 +160,7 @@ pub enum SortKey {
     From,
     /// The subject without `Re:`/`Fwd:`.
     Subject,
+    /// The message size in bytes.
     Size,
 }
 
@@ -157,6 +171,7 @@ pub struct PageRequest {
     pub page: u32,
     /// Clamped to 1..=500.
     pub per_page: u32,
+    /// The order of the whole list (pages are slices of it).
     pub sort: SortKey,
     /// True = newest / largest / Z first.
     pub reverse: bool,
@@ -186,22 +201,30 @@ pub struct MessagePage {
     pub page: u32,
     /// At least 1, even for an empty folder.
     pub pages: u32,
+    /// The page's messages, in the requested order.
     pub messages: Vec<MessageSummary>,
 }
 
 /// One row of a message list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageSummary {
+    /// Stable id of the message within the folder (with [`MessagePage::uidvalidity`]).
     pub uid: u32,
+    /// The first From address; `None` if the header is missing or empty.
     pub from: Option<Address>,
+    /// All To addresses (groups flattened).
     pub to: Vec<Address>,
     /// RFC 2047 decoded.
     pub subject: String,
     /// The Date header, else INTERNALDATE.
     pub date: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// RFC822.SIZE in bytes.
     pub size: u32,
+    /// `\Seen`: read.
     pub seen: bool,
+    /// `\Flagged`: starred.
     pub flagged: bool,
+    /// `\Answered`: replied to.
     pub answered: bool,
     /// From BODYSTRUCTURE, so the list can show a paperclip without fetching bodies.
     pub has_attachment: bool,
@@ -223,16 +246,22 @@ type RawKey = (String, String, u32, u32);
 /// configuration, the per-login connection pool and the raw-message cache.
 #[derive(Clone)]
 pub struct Imap {
+    /// Shared by all clones.
     inner: Arc<Inner>,
 }
 
+/// What an [`Imap`] and its clones share.
 struct Inner {
+    /// Where the server is and how to secure the connection.
     endpoint: Endpoint,
+    /// Built once: loading roots and the CA file is not free.
     tls: TlsConnector,
+    /// Connections per login.
     pool: Arc<Pool>,
     /// Whole messages, because the message page, its body iframe and every inline part
     /// are separate requests that all need the same bytes.
     raw_cache: moka::future::Cache<RawKey, Arc<Vec<u8>>>,
+    /// Set once the idle reaper task runs.
     reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
     no_partial: AtomicBool,
@@ -496,6 +525,7 @@ impl Imap {
         }
     }
 
+    /// [`Imap::fetch_page`] on one connection.
     async fn fetch_page_on(
         &self,
         c: &mut Conn,
@@ -562,6 +592,7 @@ impl Imap {
         Ok(page)
     }
 
+    /// [`Imap::fetch_raw`] on one connection.
     async fn fetch_raw_on(
         &self,
         c: &mut Conn,
@@ -593,6 +624,7 @@ impl Imap {
             .map_err(|e| (*e).clone())
     }
 
+    /// [`Imap::list_folders`] on one connection.
     async fn list_folders_on(&self, c: &mut Conn) -> Result<Vec<Folder>, Failure> {
         let mut col = folders::ListCollector::default();
         if self.has(c, "LIST-STATUS") {
@@ -622,6 +654,7 @@ impl Imap {
         Ok(folders::build(col.finish()))
     }
 
+    /// How to find the page, from what the server can do.
     fn plan(&self, c: &Conn, req: &PageRequest) -> Plan {
         if req.sort == SortKey::Arrival || !self.has(c, "SORT") {
             return Plan::Arrival;

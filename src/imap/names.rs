@@ -23,6 +23,7 @@ const MUTF7_ALPHABET: Alphabet =
         Err(_) => panic!("the modified base64 alphabet is valid"),
     };
 
+/// Base64 engine for the modified alphabet.
 const MUTF7: GeneralPurpose = GeneralPurpose::new(
     &MUTF7_ALPHABET,
     GeneralPurposeConfig::new()
@@ -105,6 +106,7 @@ pub fn decode_mutf7(wire: &str) -> Option<String> {
     Some(out)
 }
 
+/// Appends `s` if it is printable ASCII (what may stand outside a base64 shift).
 fn push_printable(out: &mut String, s: &str) -> Option<()> {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         out.push_str(s);

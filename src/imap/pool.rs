@@ -31,7 +31,9 @@ pub const MAX_OPEN: usize = 4;
 
 /// An idle, logged-in connection and when it was last given back.
 struct Idle {
+    /// The connection, logged in, nothing running.
     conn: Conn,
+    /// When it was given back.
     since: Instant,
 }
 
@@ -39,29 +41,42 @@ struct Idle {
 struct Slot {
     /// Tells a connection checked out before a logout from one of a later login.
     epoch: u64,
+    /// Most recently used last, so the freshest is reused first.
     idle: Vec<Idle>,
+    /// Leases out right now; a slot is never forgotten while this is not 0.
     in_use: usize,
+    /// Last checkout or return, for forgetting unused logins.
     last_used: Instant,
+    /// At most [`MAX_OPEN`] connections per login.
     limit: Arc<Semaphore>,
 }
 
 /// The pools of all logins. Locked only briefly, never across an await.
 pub struct Pool {
+    /// One slot per `login_id`.
     slots: Mutex<HashMap<String, Slot>>,
+    /// Idle connections older than this are logged out.
     idle_timeout: Duration,
+    /// Source of [`Slot::epoch`] values.
     next_epoch: AtomicU64,
+    /// Connections opened so far, for [`Pool::stats`].
     opened: AtomicU64,
 }
 
 /// A connection checked out of the pool. Dropping it without [`Pool::give_back`] (an
 /// error, or the request was cancelled mid-command) closes the connection.
 pub struct Lease {
+    /// The pooled connection, if there was one; the caller fills it otherwise.
     pub conn: Option<Conn>,
     /// How long `conn` (if any) had been sitting idle in the pool.
     pub idle_for: Duration,
+    /// Whose lease this is.
     login_id: String,
+    /// The slot's epoch at checkout.
     epoch: u64,
+    /// Weak, so an outstanding lease does not keep a dropped pool alive.
     pool: Weak<Pool>,
+    /// The login's turn; released when the lease ends.
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -86,12 +101,14 @@ impl Pool {
         }
     }
 
+    /// The slot map. Never held across an await.
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
         // A panic while holding the lock leaves the map consistent (every update is a
         // single insert/remove/push), so a poisoned lock is still usable.
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The slot of a login, created on first use.
     fn slot<'a>(&self, slots: &'a mut HashMap<String, Slot>, login_id: &str) -> &'a mut Slot {
         slots.entry(login_id.to_owned()).or_insert_with(|| Slot {
             epoch: self.next_epoch.fetch_add(1, Ordering::Relaxed),

@@ -32,23 +32,31 @@ use tokio_rustls::{TlsConnector, client::TlsStream};
 /// a few hundred bytes; this only stops a broken server from filling memory.
 const MAX_RAW_LINE: usize = 4 * 1024 * 1024;
 
+/// The socket itself.
 enum Io {
+    /// Security `none`, or before STARTTLS.
     Plain(TcpStream),
+    /// Boxed: a TLS stream is large and the enum is moved around.
     Tls(Box<TlsStream<TcpStream>>),
 }
 
 /// One-shot replacement of a placeholder argument in the next write (see module doc).
 struct Injection {
+    /// What async-imap writes (the placeholder, with its quotes).
     placeholder: Vec<u8>,
+    /// What goes on the wire instead.
     value: Vec<u8>,
 }
 
 /// A connected socket, plain or TLS, as async-imap's stream type.
 pub struct Transport {
+    /// The socket.
     io: Io,
     /// Bytes read by [`Transport::read_raw_line`] beyond the reply it was reading.
     pushback: Vec<u8>,
+    /// How much of `pushback` has been consumed.
     pushback_pos: usize,
+    /// Armed for the LOGIN command only.
     injection: Option<Injection>,
     /// Rewritten bytes not yet accepted by the socket.
     pending_out: Vec<u8>,
@@ -83,6 +91,7 @@ impl Transport {
         Ok(Transport::new(Io::Tls(Box::new(tls))))
     }
 
+    /// A transport with empty buffers.
     fn new(io: Io) -> Transport {
         Transport {
             io,
@@ -178,6 +187,7 @@ impl Transport {
         Ok(())
     }
 
+    /// Writes straight to the socket.
     fn poll_write_io(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),

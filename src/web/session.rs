@@ -29,13 +29,7 @@ struct LoginRecord {
     created_at: i64,
 }
 
-/// A random token, base64url, `bytes` long before encoding.
-pub fn random_token(bytes: usize) -> String {
-    use rand::RngCore;
-    let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
-    B64.encode(buf)
-}
+pub use crate::ids::random_token;
 
 /// Seals `password` under a fresh key; returns (key for the cookie, sealed value for the session).
 fn seal(password: &str) -> Result<(String, String), AppError> {

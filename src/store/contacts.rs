@@ -1,0 +1,134 @@
+//! The address book: contacts the user entered and addresses collected from sent mail.
+
+use sqlx::Row;
+
+use super::{Db, new_id, now};
+use crate::model::Address;
+
+/// One contact.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// Added automatically from a sent message.
+    pub collected: bool,
+}
+
+fn row_to_contact(r: sqlx::sqlite::SqliteRow) -> Contact {
+    Contact {
+        id: r.get("id"),
+        name: r.get("name"),
+        email: r.get("email"),
+        collected: r.get("collected"),
+    }
+}
+
+/// Records the recipients of a sent message: new addresses are added, known ones counted
+/// (and given a name if they had none).
+pub async fn collect(db: &Db, username: &str, recipients: &[Address]) -> sqlx::Result<()> {
+    for a in recipients {
+        let email = a.email.trim().to_lowercase();
+        if email.is_empty() {
+            continue;
+        }
+        let name = a.name.clone().unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+             VALUES ($1, $2, $3, $4, TRUE, 1, $5) \
+             ON CONFLICT (username, email) DO UPDATE SET uses = contacts.uses + 1, \
+             name = CASE WHEN contacts.name = '' THEN excluded.name ELSE contacts.name END, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(new_id())
+        .bind(username)
+        .bind(&email)
+        .bind(&name)
+        .bind(now())
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Contacts whose name or address contains `q` (case-insensitive), most used first.
+pub async fn suggest(db: &Db, username: &str, q: &str, limit: i64) -> sqlx::Result<Vec<Contact>> {
+    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+    let rows = sqlx::query(
+        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+         AND (LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+         ORDER BY uses DESC, email ASC LIMIT $3",
+    )
+    .bind(username)
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(row_to_contact).collect())
+}
+
+/// All of the user's contacts, by name then address.
+pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Contact>> {
+    let rows = sqlx::query(
+        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+         ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), email",
+    )
+    .bind(username)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(row_to_contact).collect())
+}
+
+/// Adds a contact by hand, or updates the name of an existing address.
+pub async fn upsert(db: &Db, username: &str, name: &str, email: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+         VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
+         ON CONFLICT (username, email) DO UPDATE SET name = excluded.name, collected = FALSE, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(new_id())
+    .bind(username)
+    .bind(email.trim().to_lowercase())
+    .bind(name.trim())
+    .bind(now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Changes a contact's name and address.
+pub async fn update(
+    db: &Db,
+    username: &str,
+    id: &str,
+    name: &str,
+    email: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE contacts SET name = $1, email = $2, collected = FALSE, updated_at = $3 WHERE id = $4 AND username = $5")
+        .bind(name.trim())
+        .bind(email.trim().to_lowercase())
+        .bind(now())
+        .bind(id)
+        .bind(username)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a contact.
+pub async fn delete(db: &Db, username: &str, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM contacts WHERE id = $1 AND username = $2")
+        .bind(id)
+        .bind(username)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// `%` and `_` typed by the user are literal characters, not wildcards.
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
