@@ -1,7 +1,7 @@
 //! Building and running the application: shared state, the secret key, the session layer,
 //! and the HTTP listener. `App::build` is what both `main` and the tests call.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::Router;
@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::Key};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::{config::Config, imap::Imap, store};
+use crate::{config::Config, imap::Imap, mime::ImageProxy, store};
 
 /// Names and flags of Mailroom's own cookies. Over https they get the `__Host-` prefix,
 /// which makes browsers refuse them unless Secure, host-only and on path `/`.
@@ -61,6 +61,10 @@ pub struct AppState {
     pub imap: Imap,
     pub db: store::Db,
     pub cookies: Arc<CookiePolicy>,
+    /// Signs the image-proxy URLs the sanitizer writes and checks them in `/proxy`.
+    pub image_proxy: ImageProxy,
+    /// The image proxy's HTTP client (with its address checks).
+    pub image_fetcher: crate::web::proxy::ImageFetcher,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -80,6 +84,7 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let key = load_or_create_key(&config)?;
+        let image_proxy = ImageProxy::new(key.master());
         let db = store::connect(&config.database_url).await?;
 
         let session_store = SqliteStore::new(db.clone());
@@ -108,6 +113,11 @@ impl App {
             imap,
             db,
             cookies,
+            image_proxy,
+            image_fetcher: crate::web::proxy::ImageFetcher::new(
+                config.proxy_allow_loopback_for_tests,
+            )
+            .context("cannot build the image proxy's HTTP client")?,
         };
         let router = crate::web::router(state, sessions);
         let listener = TcpListener::bind(config.listen)
@@ -214,6 +224,3 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())?;
     Ok(())
 }
-
-/// How long a login may last at most, whatever the activity.
-pub const ABSOLUTE_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);

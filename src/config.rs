@@ -82,6 +82,19 @@ pub struct Config {
     pub imap_idle_timeout: Duration,
     /// A web session ends after this long without a request.
     pub session_idle_timeout: Duration,
+    /// A web session ends this long after login, however active it is, so a stolen
+    /// session cookie cannot be used for ever.
+    pub session_absolute_lifetime: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`MAILROOM_TRUSTED_PROXIES`,
+    /// comma-separated IPs or CIDR ranges). Empty: the client is the socket's peer, and
+    /// the header is ignored, so nobody can spoof an address to dodge login throttling.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The first lockout after too many failed logins; each further failure doubles it.
+    pub login_backoff_base: Duration,
+    /// TEST ONLY: lets the image proxy fetch from loopback addresses, so the tests can
+    /// exercise its success path against a local server (tests may only use loopback).
+    /// Never set from the file or the environment; always `false` in production.
+    pub proxy_allow_loopback_for_tests: bool,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
 }
@@ -105,6 +118,9 @@ struct FileConfig {
     secret_key: Option<Secret>,
     imap_idle_timeout_secs: Option<u64>,
     session_idle_timeout_secs: Option<u64>,
+    session_absolute_lifetime_secs: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
+    login_backoff_secs: Option<u64>,
     max_message_size: Option<u64>,
 }
 
@@ -234,6 +250,17 @@ impl Config {
             });
         let secret_key = s("MAILROOM_SECRET_KEY").map(Secret).or(fc.secret_key);
         let secs = |v: Option<u64>, d: u64| Duration::from_secs(v.unwrap_or(d));
+        let trusted_proxies = match s("MAILROOM_TRUSTED_PROXIES") {
+            Some(list) => parse_networks(list.split(',')).map_err(|message| ConfigError::Env {
+                name: "MAILROOM_TRUSTED_PROXIES".to_owned(),
+                message,
+            })?,
+            None => parse_networks(fc.trusted_proxies.iter().flatten().map(String::as_str))
+                .map_err(|message| ConfigError::Env {
+                    name: "trusted_proxies (config file)".to_owned(),
+                    message,
+                })?,
+        };
         Ok(Config {
             listen,
             public_url,
@@ -250,6 +277,18 @@ impl Config {
                 parsed(&env, "MAILROOM_SESSION_IDLE_TIMEOUT")?.or(fc.session_idle_timeout_secs),
                 8 * 3600,
             ),
+            session_absolute_lifetime: secs(
+                parsed(&env, "MAILROOM_SESSION_ABSOLUTE_LIFETIME")?
+                    .or(fc.session_absolute_lifetime_secs),
+                7 * 24 * 3600,
+            ),
+            trusted_proxies,
+            login_backoff_base: secs(
+                parsed(&env, "MAILROOM_LOGIN_BACKOFF")?.or(fc.login_backoff_secs),
+                60,
+            )
+            .max(Duration::from_secs(1)),
+            proxy_allow_loopback_for_tests: false,
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),
@@ -260,6 +299,21 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// Parses a list of IP addresses and CIDR ranges (`10.0.0.0/8`, `::1`); a bare address
+/// is a single-host range. Blank items are skipped, so `a, b,` is fine.
+fn parse_networks<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<ipnet::IpNet>, String> {
+    items
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| format!("{item:?} is not an IP address or CIDR range"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -314,6 +368,77 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("MAILROOM_IMAP_SECURITY"));
+    }
+
+    #[test]
+    fn lifetimes_backoff_and_trusted_proxies() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(
+            c.session_absolute_lifetime,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+        assert_eq!(c.login_backoff_base, Duration::from_secs(60));
+        assert!(c.trusted_proxies.is_empty());
+        assert!(!c.proxy_allow_loopback_for_tests);
+
+        let fc = Config::parse_file(
+            "session_absolute_lifetime_secs = 3600\ntrusted_proxies = [\"10.1.2.3\"]\nlogin_backoff_secs = 5\n",
+        )
+        .unwrap();
+        let c = Config::merge(fc, env(&[("MAILROOM_SESSION_IDLE_TIMEOUT", "600")])).unwrap();
+        assert_eq!(c.session_absolute_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(600));
+        assert_eq!(c.login_backoff_base, Duration::from_secs(5));
+        assert_eq!(c.trusted_proxies, vec!["10.1.2.3/32".parse().unwrap()]);
+
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                (
+                    "MAILROOM_TRUSTED_PROXIES",
+                    " 127.0.0.1, 10.0.0.0/8 ,fd00::/8,::1,",
+                ),
+                ("MAILROOM_SESSION_ABSOLUTE_LIFETIME", "120"),
+                ("MAILROOM_LOGIN_BACKOFF", "0"),
+            ]),
+        )
+        .unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8", "::1/128"]);
+        assert_eq!(c.session_absolute_lifetime, Duration::from_secs(120));
+        assert_eq!(
+            c.login_backoff_base,
+            Duration::from_secs(1),
+            "at least a second"
+        );
+        // Host bits are cleared, so `10.1.2.3/8` means what it says: all of 10/8.
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_TRUSTED_PROXIES", "10.1.2.3/8")]),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies[0].to_string(), "10.0.0.0/8");
+
+        for bad in ["10.0.0.0/33", "proxy.local", "127.0.0.1:80", "1.2.3"] {
+            let err = Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_TRUSTED_PROXIES", bad)]),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("MAILROOM_TRUSTED_PROXIES"),
+                "{bad}"
+            );
+        }
+        assert!(
+            Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_SESSION_ABSOLUTE_LIFETIME", "a week")]),
+            )
+            .is_err()
+        );
+        // The test-only proxy switch has no file key.
+        assert!(Config::parse_file("proxy_allow_loopback_for_tests = true").is_err());
     }
 
     #[test]

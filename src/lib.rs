@@ -11,6 +11,7 @@
 //! - [`i18n`]: the translation catalog.
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
+//! - [`smtp`]: sending mail through the submission server as the logged-in user.
 
 pub mod app;
 pub mod config;
@@ -20,5 +21,6 @@ pub mod ids;
 pub mod imap;
 pub mod mime;
 pub mod model;
+pub mod smtp;
 pub mod store;
 pub mod web;

@@ -24,12 +24,30 @@
 //! Files: `conn` (one connection and raw commands), `transport` (plain/TLS stream,
 //! password injection), `pool`, `names`, `folders`, `messages` (the pure parts).
 
+mod acl;
+mod actions;
+mod compose;
 mod conn;
+mod export;
+mod folder_admin;
 mod folders;
 mod messages;
 mod names;
 mod pool;
+mod quota;
+mod search;
+mod threads;
 mod transport;
+mod wire;
+
+pub use acl::{
+    AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel, SidebarExtras,
+};
+pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
+pub use quota::Quota;
+pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
+pub use threads::{Related, Thread, ThreadIds, ThreadPage};
+pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 
 use std::{
     sync::{
@@ -43,6 +61,8 @@ use async_imap::{imap_proto::MailboxDatum, imap_proto::Response, types::Fetch};
 use futures::TryStreamExt;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
+
+pub use self::compose::{Appended, MessageFlag};
 
 use self::{
     conn::{Conn, Failure},

@@ -17,12 +17,16 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::model::Address;
 
+pub mod address;
+pub mod compose;
 mod filename;
 mod parse;
 mod render;
 mod sanitize;
+pub mod vcard;
 
 pub use filename::sanitize_filename;
+pub use sanitize::{ImageProxy, PROXY_ROUTE};
 pub use parse::{decode_address_list, decode_header_text};
 pub use render::text_to_html;
 
@@ -156,10 +160,14 @@ impl FromStr for PartId {
 /// How [`render_body`] should treat links to the outside world and to the message's parts.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions<'a> {
-    /// Keep remote `http(s)` images (the user asked to show remote content).
+    /// Show remote `http(s)` images (the user asked to show remote content, or trusts the
+    /// sender). They are shown through `image_proxy`, never linked directly.
     pub allow_remote: bool,
     /// URL prefix for parts, e.g. "/mail/INBOX/42/part/" — cid: references become prefix + part id
     pub part_url_prefix: &'a str,
+    /// Signs the image-proxy URLs that allowed remote images are rewritten to; `None`
+    /// drops remote images even when allowed.
+    pub image_proxy: Option<&'a ImageProxy>,
 }
 
 /// The body, ready for the page.
@@ -196,6 +204,7 @@ pub fn parse(raw: &[u8]) -> Result<MessageView, MimeError> {
         &RenderOptions {
             allow_remote: false,
             part_url_prefix: "/",
+            image_proxy: None,
         },
     )
     .map(|(view, _)| view)
@@ -207,8 +216,14 @@ pub fn parse(raw: &[u8]) -> Result<MessageView, MimeError> {
 /// body with their own header block.
 pub fn render_body(raw: &[u8], opts: &RenderOptions) -> Result<RenderedBody, MimeError> {
     let message = parse::parse_message(raw)?;
-    let rendered =
-        render::render_message(&message, &[], opts.allow_remote, opts.part_url_prefix, 0);
+    let rendered = render::render_message(
+        &message,
+        &[],
+        opts.allow_remote,
+        opts.image_proxy,
+        opts.part_url_prefix,
+        0,
+    );
     Ok(RenderedBody {
         html: rendered.html,
         has_remote_content: rendered.has_remote_content,
@@ -221,8 +236,14 @@ pub fn parse_and_render(
     opts: &RenderOptions,
 ) -> Result<(MessageView, RenderedBody), MimeError> {
     let message = parse::parse_message(raw)?;
-    let rendered =
-        render::render_message(&message, &[], opts.allow_remote, opts.part_url_prefix, 0);
+    let rendered = render::render_message(
+        &message,
+        &[],
+        opts.allow_remote,
+        opts.image_proxy,
+        opts.part_url_prefix,
+        0,
+    );
     let headers = parse::read_headers(&message);
     let mut attachments = Vec::new();
     let hidden = |id: &PartId| rendered.used_parts.contains(&id.to_string());
@@ -254,6 +275,15 @@ pub fn parse_and_render(
             has_remote_content: rendered.has_remote_content,
         },
     ))
+}
+
+/// The `From` addresses alone, without rendering anything: lets the web layer look the
+/// sender up (e.g. in the trusted senders) before it decides how to render the body.
+/// Empty when the message cannot be parsed or has no `From`.
+pub fn sender_addresses(raw: &[u8]) -> Vec<Address> {
+    parse::parse_message(raw)
+        .map(|message| parse::read_headers(&message).from)
+        .unwrap_or_default()
 }
 
 /// One part's content for download, or `None` when the id names no part or a multipart
@@ -314,6 +344,7 @@ mod tests {
                 &RenderOptions {
                     allow_remote: false,
                     part_url_prefix: "/p/",
+                    image_proxy: None,
                 },
             );
             let _ = part(raw, &PartId(vec![0]));

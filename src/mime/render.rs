@@ -18,7 +18,7 @@ use super::{
         Headers, content_id, filename_of, flowed_params, is_attachment_disposition,
         is_inline_safe_image, mime_type, read_headers,
     },
-    sanitize::{SanitizeContext, sanitize_html},
+    sanitize::{ImageProxy, SanitizeContext, sanitize_html},
 };
 use crate::model::Address;
 
@@ -40,6 +40,7 @@ pub(crate) fn render_message(
     message: &Message<'_>,
     prefix: &[u32],
     allow_remote: bool,
+    image_proxy: Option<&ImageProxy>,
     part_url_prefix: &str,
     depth: usize,
 ) -> Rendered {
@@ -81,6 +82,7 @@ pub(crate) fn render_message(
                     html,
                     SanitizeContext {
                         allow_remote,
+                        image_proxy: image_proxy.cloned(),
                         part_url_prefix: part_url_prefix.to_string(),
                         cids: cids.clone(),
                     },
@@ -130,6 +132,7 @@ pub(crate) fn render_message(
                     html,
                     SanitizeContext {
                         allow_remote,
+                        image_proxy: image_proxy.cloned(),
                         part_url_prefix: part_url_prefix.to_string(),
                         cids: cids.clone(),
                     },
@@ -169,7 +172,14 @@ pub(crate) fn render_message(
                 continue;
             }
             let id = PartId::from_path(prefix, index);
-            let inner = render_message(nested, id.path(), allow_remote, part_url_prefix, depth + 1);
+            let inner = render_message(
+                nested,
+                id.path(),
+                allow_remote,
+                image_proxy,
+                part_url_prefix,
+                depth + 1,
+            );
             out.has_remote_content |= inner.has_remote_content;
             out.used_parts.extend(inner.used_parts);
             out.html.push_str("<div class=\"mr-attached-message\">");

@@ -6,6 +6,12 @@
 //! the style-property filter), never by editing the serialized HTML afterwards: ammonia's
 //! output is always a well-formed fragment, and a string edit could break that guarantee.
 //! It does not pick parts or know about MIME; [`super::render`] calls it once per HTML part.
+//!
+//! Remote images are never linked directly. When the user allowed them, the filter rewrites
+//! each one to Mailroom's image proxy, `/proxy?url=<remote>&sig=<HMAC>` ([`ImageProxy`]):
+//! the sender then sees neither the reader's IP address nor cookies, and the proxy fetches
+//! only URLs that this sanitizer wrote (the signature), never one a message or a visitor
+//! made up. The body's CSP (`img-src 'self' data:`) stays the same either way.
 
 use std::{
     borrow::Cow,
@@ -17,6 +23,100 @@ use std::{
 };
 
 use ammonia::{Builder, Url, UrlRelative, UrlRelativeEvaluate};
+use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::Sha256;
+
+/// The image proxy's route; the web layer mounts [`crate::web`]'s proxy handler here.
+pub const PROXY_ROUTE: &str = "/proxy";
+
+/// Longest remote URL the proxy will carry; longer ones are dropped like any bad URL.
+const MAX_PROXIED_URL: usize = 2048;
+
+/// Characters left as-is in the proxied URL's query value: RFC 3986 unreserved only, so
+/// the query has exactly one reading (`&`, `=`, `#`, `%` and `+` are always escaped).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Writes and checks the signed URLs of the image proxy.
+///
+/// The signature is an HMAC-SHA256 of the exact remote URL under a key derived from the
+/// instance's secret, so every instance sharing `MAILROOM_SECRET_KEY` accepts the others'
+/// URLs, and nobody without the key can turn the proxy into a fetcher of their choosing.
+#[derive(Clone)]
+pub struct ImageProxy {
+    /// HMAC key, derived once from the instance secret (see [`ImageProxy::new`]).
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for ImageProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ImageProxy(***)")
+    }
+}
+
+impl ImageProxy {
+    /// Derives the signing key from the instance's secret material (the cookie key), with
+    /// a purpose label so the two uses never share a key.
+    pub fn new(secret: &[u8]) -> ImageProxy {
+        let mut mac = hmac_with(secret);
+        mac.update(b"mailroom image proxy v1");
+        ImageProxy {
+            key: mac.finalize().into_bytes().into(),
+        }
+    }
+
+    /// The signature of `remote`, lower-case hex.
+    pub fn sign(&self, remote: &str) -> String {
+        let mut mac = hmac_with(&self.key);
+        mac.update(remote.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `sig` is the signature of `remote` (compared in constant time).
+    pub fn verify(&self, remote: &str, sig: &str) -> bool {
+        let Ok(sig) = hex::decode(sig) else {
+            return false;
+        };
+        let mut mac = hmac_with(&self.key);
+        mac.update(remote.as_bytes());
+        mac.verify_slice(&sig).is_ok()
+    }
+
+    /// The proxy URL for `remote`: `/proxy?url=<remote, percent-encoded>&sig=<hex>`.
+    pub fn url_for(&self, remote: &str) -> String {
+        format!(
+            "{PROXY_ROUTE}?url={}&sig={}",
+            utf8_percent_encode(remote, QUERY_VALUE),
+            self.sign(remote)
+        )
+    }
+
+    /// The inverse of [`ImageProxy::url_for`] for the relative-URL policy: `Some(remote)`
+    /// only for a proxy URL in exactly the shape we write, with a valid signature.
+    fn parse_own_url(&self, url: &str) -> Option<String> {
+        let query = url.strip_prefix(PROXY_ROUTE)?.strip_prefix("?url=")?;
+        let (encoded, sig) = query.split_once("&sig=")?;
+        if sig.contains(['&', '#']) || encoded.contains(['&', '#']) {
+            return None;
+        }
+        let remote = percent_encoding::percent_decode_str(encoded)
+            .decode_utf8()
+            .ok()?;
+        let canonical = utf8_percent_encode(&remote, QUERY_VALUE).to_string() == encoded;
+        (canonical && self.verify(&remote, sig)).then(|| remote.into_owned())
+    }
+}
+
+/// An HMAC-SHA256 instance keyed with `key`.
+fn hmac_with(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of every length (RFC 2104 hashes long ones, pads short ones), so
+    // the error case does not exist for any input.
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
+}
 
 /// Elements kept (without their attributes unless listed in [`tag_attributes`]).
 /// This is what mail actually uses: table layouts, `font`/`center`, lists and headings.
@@ -252,8 +352,12 @@ const BANNED_CSS: &[&str] = &[
 
 /// What one sanitizer run needs to know about the message it is cleaning.
 pub(crate) struct SanitizeContext {
-    /// Keep remote `http(s)` images (the user clicked "Show remote content").
+    /// Show remote `http(s)` images (the user clicked "Show remote content" or trusts the
+    /// sender), through `image_proxy`.
     pub allow_remote: bool,
+    /// Where allowed remote images go. Without it they are dropped even when allowed:
+    /// a remote image is never linked directly.
+    pub image_proxy: Option<ImageProxy>,
     /// URL prefix for parts, e.g. `/mail/INBOX/42/part/`.
     pub part_url_prefix: String,
     /// `Content-ID` (without angle brackets) → part id string, for `cid:` references.
@@ -274,6 +378,7 @@ pub(crate) struct Sanitized {
 /// `'static`, hence the `Arc` and the interior mutability for what it reports back).
 struct Policy {
     allow_remote: bool,
+    image_proxy: Option<ImageProxy>,
     prefix: String,
     cids: HashMap<String, String>,
     remote_seen: AtomicBool,
@@ -284,6 +389,7 @@ struct Policy {
 pub(crate) fn sanitize_html(html: &str, ctx: SanitizeContext) -> Sanitized {
     let policy = Arc::new(Policy {
         allow_remote: ctx.allow_remote,
+        image_proxy: ctx.image_proxy,
         prefix: ctx.part_url_prefix,
         cids: ctx.cids,
         remote_seen: AtomicBool::new(false),
@@ -307,9 +413,10 @@ pub(crate) fn sanitize_html(html: &str, ctx: SanitizeContext) -> Sanitized {
                 .collect(),
         )
         // Relative URLs are never taken from the message; the only relative URLs that may
-        // remain are the part URLs our filter wrote (see `PartUrlsOnly`).
+        // remain are the part and proxy URLs our filter wrote (see `PartUrlsOnly`).
         .url_relative(UrlRelative::Custom(Box::new(PartUrlsOnly {
             prefix: policy.prefix.clone(),
+            image_proxy: policy.image_proxy.clone(),
         })))
         .link_rel(Some("noopener noreferrer"))
         .set_tag_attribute_values(
@@ -441,7 +548,8 @@ impl Policy {
     }
 
     /// Images (`img src`, `background`): `cid:` becomes the part URL, remote images obey
-    /// `allow_remote`, `data:` is kept only for raster images; everything else is dropped.
+    /// `allow_remote` and go through the image proxy, `data:` is kept only for raster
+    /// images; everything else is dropped.
     fn image<'u>(&self, value: &'u str) -> Option<Cow<'u, str>> {
         let value = value.trim();
         let url = match Url::parse(value) {
@@ -455,7 +563,11 @@ impl Policy {
             "cid" => self.cid(value).map(Cow::Owned),
             "http" | "https" => {
                 self.remote_seen.store(true, Ordering::Relaxed);
-                self.allow_remote.then(|| Cow::Owned(url.to_string()))
+                let proxy = self.image_proxy.as_ref().filter(|_| self.allow_remote)?;
+                // Credentials in an image URL are a tracking or phishing trick, never needed.
+                let plain = url.username().is_empty() && url.password().is_none();
+                (plain && url.as_str().len() <= MAX_PROXIED_URL)
+                    .then(|| Cow::Owned(proxy.url_for(url.as_str())))
             }
             "data" if is_raster_data_url(value) => Some(Cow::Borrowed(value)),
             _ => None,
@@ -493,15 +605,22 @@ fn is_raster_data_url(value: &str) -> bool {
 }
 
 /// The relative-URL policy: the only relative URLs allowed are part URLs produced by the
-/// attribute filter (`prefix` followed by a part id). Relative URLs written by the sender
-/// were already dropped by the filter; this is the second lock on the same door, and it is
-/// what keeps our rewritten `cid:` URLs from being dropped (crates.md: `Deny` drops them).
+/// attribute filter (`prefix` followed by a part id) and image-proxy URLs it signed.
+/// Relative URLs written by the sender were already dropped by the filter; this is the
+/// second lock on the same door, and it is what keeps our rewritten URLs from being dropped
+/// (crates.md: `Deny` drops them).
 struct PartUrlsOnly {
     prefix: String,
+    image_proxy: Option<ImageProxy>,
 }
 
 impl<'a> UrlRelativeEvaluate<'a> for PartUrlsOnly {
     fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
+        if let Some(proxy) = &self.image_proxy
+            && proxy.parse_own_url(url).is_some()
+        {
+            return Some(Cow::Borrowed(url));
+        }
         let rest = url.strip_prefix(self.prefix.as_str())?;
         let is_part_id = !rest.is_empty()
             && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -593,6 +712,7 @@ mod tests {
     fn ctx(allow_remote: bool) -> SanitizeContext {
         SanitizeContext {
             allow_remote,
+            image_proxy: Some(ImageProxy::new(b"test secret")),
             part_url_prefix: "/mail/INBOX/1/part/".into(),
             cids: [("logo@x".to_string(), "3".to_string())]
                 .into_iter()
@@ -674,9 +794,13 @@ mod tests {
             r#"<img src="https://tracker.example/p.gif" alt="logo">"#,
             ctx(true),
         );
+        let proxy = ImageProxy::new(b"test secret");
+        let sig = proxy.sign("https://tracker.example/p.gif");
         assert_eq!(
             s.html,
-            r#"<img src="https://tracker.example/p.gif" alt="logo">"#
+            format!(
+                r#"<img src="/proxy?url=https%3A%2F%2Ftracker.example%2Fp.gif&amp;sig={sig}" alt="logo">"#
+            )
         );
         assert!(s.has_remote_content);
         let s = sanitize_html(r#"<img src="//tracker.example/p.gif">"#, ctx(false));
@@ -828,6 +952,7 @@ mod tests {
     fn part_url_policy_accepts_only_part_ids() {
         let p = PartUrlsOnly {
             prefix: "/mail/INBOX/1/part/".into(),
+            image_proxy: None,
         };
         assert!(p.evaluate("/mail/INBOX/1/part/3").is_some());
         assert!(p.evaluate("/mail/INBOX/1/part/3.2").is_some());
@@ -835,6 +960,96 @@ mod tests {
         assert!(p.evaluate("/mail/INBOX/1/part/3/../../x").is_none());
         assert!(p.evaluate("/logout").is_none());
         assert!(p.evaluate("x").is_none());
+    }
+
+    #[test]
+    fn allowed_remote_images_go_through_the_signed_proxy_only() {
+        let proxy = ImageProxy::new(b"test secret");
+        // Every image-bearing attribute we keep, in odd spellings: normalized by the URL
+        // parser first, so the signature covers exactly what the proxy will fetch.
+        let s = sanitize_html(
+            r#"<img src=" HTTP://Tracker.Example:80/a b.png?x=1&amp;y=2#f"><table background="//t.example/bg.png"><tr><td background="https://t.example/td.png">x</td></tr></table><img src="https://user:pw@t.example/c.png"><img src="http://127.0.0.1:9/x">"#,
+            ctx(true),
+        );
+        let doc = scraper::Html::parse_fragment(&s.html);
+        let mut urls = Vec::new();
+        for el in doc.root_element().descendent_elements() {
+            for (name, value) in el.value().attrs() {
+                if name == "src" || name == "background" {
+                    urls.push(value.to_string());
+                }
+            }
+        }
+        let remotes: Vec<String> = urls
+            .iter()
+            .map(|u| {
+                proxy
+                    .parse_own_url(u)
+                    .unwrap_or_else(|| panic!("not ours: {u}"))
+            })
+            .collect();
+        assert_eq!(
+            remotes,
+            [
+                "http://tracker.example/a%20b.png?x=1&y=2#f",
+                "https://t.example/bg.png",
+                "https://t.example/td.png",
+                // Loopback is the proxy's business (it refuses it after resolving).
+                "http://127.0.0.1:9/x",
+            ]
+        );
+        // Without a proxy, allowed remote images are still dropped.
+        let mut c = ctx(true);
+        c.image_proxy = None;
+        let s = sanitize_html(r#"<img src="https://t.example/a.png">"#, c);
+        assert_eq!(s.html, "<img>");
+        assert!(s.has_remote_content);
+    }
+
+    #[test]
+    fn proxy_urls_from_the_message_itself_are_refused() {
+        let proxy = ImageProxy::new(b"test secret");
+        let forged = format!(
+            "/proxy?url=http%3A%2F%2F10.0.0.1%2F&sig={}",
+            ImageProxy::new(b"another secret").sign("http://10.0.0.1/")
+        );
+        let genuine = proxy.url_for("http://10.0.0.1/");
+        for input in [&forged, &genuine] {
+            // A sender cannot write a proxy URL, not even a validly signed one copied from
+            // elsewhere: relative URLs in the message are dropped before our policy sees them.
+            let out = clean(&format!(r#"<img src="{input}"><a href="{input}">x</a>"#));
+            assert!(!out.contains("proxy"), "{out}");
+        }
+        // And the policy itself accepts only our exact shape with a valid signature.
+        let p = PartUrlsOnly {
+            prefix: "/mail/INBOX/1/part/".into(),
+            image_proxy: Some(proxy.clone()),
+        };
+        assert!(p.evaluate(&genuine).is_some());
+        assert!(p.evaluate(&forged).is_none());
+        assert!(p.evaluate(&format!("{genuine}&x=1")).is_none());
+        assert!(
+            p.evaluate(&genuine.replace("10.0.0.1", "10.0.0.2"))
+                .is_none()
+        );
+        assert!(
+            p.evaluate(&genuine.replace("%3A", ":")).is_none(),
+            "non-canonical"
+        );
+    }
+
+    #[test]
+    fn proxy_signatures() {
+        let a = ImageProxy::new(b"one");
+        let b = ImageProxy::new(b"two");
+        let sig = a.sign("https://e.example/x.png");
+        assert_eq!(sig.len(), 64);
+        assert!(a.verify("https://e.example/x.png", &sig));
+        assert!(!a.verify("https://e.example/x.png ", &sig));
+        assert!(!b.verify("https://e.example/x.png", &sig));
+        assert!(!a.verify("https://e.example/x.png", "zz"));
+        assert!(!a.verify("https://e.example/x.png", ""));
+        assert!(!format!("{a:?}").contains(&sig));
     }
 
     #[test]

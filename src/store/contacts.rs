@@ -51,20 +51,118 @@ pub async fn collect(db: &Db, username: &str, recipients: &[Address]) -> sqlx::R
     Ok(())
 }
 
-/// Contacts whose name or address contains `q` (case-insensitive), most used first.
+/// Contacts whose name or address contains `q` (case-insensitive): those where it starts
+/// the address, the name or a word of the name first, then by use.
 pub async fn suggest(db: &Db, username: &str, q: &str, limit: i64) -> sqlx::Result<Vec<Contact>> {
-    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+    let escaped = escape_like(&q.to_lowercase());
     let rows = sqlx::query(
         "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
          AND (LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
-         ORDER BY uses DESC, email ASC LIMIT $3",
+         ORDER BY CASE WHEN LOWER(email) LIKE $3 ESCAPE '\\' OR LOWER(name) LIKE $3 ESCAPE '\\' \
+         OR LOWER(name) LIKE $4 ESCAPE '\\' THEN 0 ELSE 1 END, uses DESC, email ASC LIMIT $5",
     )
     .bind(username)
-    .bind(pattern)
+    .bind(format!("%{escaped}%"))
+    .bind(format!("{escaped}%"))
+    .bind(format!("% {escaped}%"))
     .bind(limit)
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(row_to_contact).collect())
+}
+
+/// The contacts a form offers before the user types anything: most used first.
+pub async fn top(db: &Db, username: &str, limit: i64) -> sqlx::Result<Vec<Contact>> {
+    let rows = sqlx::query(
+        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+         ORDER BY uses DESC, LOWER(CASE WHEN name = '' THEN email ELSE name END), email LIMIT $2",
+    )
+    .bind(username)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(row_to_contact).collect())
+}
+
+/// One contact of the user's, by id.
+pub async fn get(db: &Db, username: &str, id: &str) -> sqlx::Result<Option<Contact>> {
+    let row = sqlx::query(
+        "SELECT id, name, email, collected FROM contacts WHERE id = $1 AND username = $2",
+    )
+    .bind(id)
+    .bind(username)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(row_to_contact))
+}
+
+/// The user's contact with this address (compared in lower case, as stored), if any.
+pub async fn find_by_email(db: &Db, username: &str, email: &str) -> sqlx::Result<Option<Contact>> {
+    let row = sqlx::query(
+        "SELECT id, name, email, collected FROM contacts WHERE username = $1 AND email = $2",
+    )
+    .bind(username)
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(row_to_contact))
+}
+
+/// How many contacts the user has (the address book is capped).
+pub async fn count(db: &Db, username: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
+        .bind(username)
+        .fetch_one(db)
+        .await
+}
+
+/// Adds imported (name, address) pairs in one transaction, up to `max_total` contacts in
+/// all. A known address keeps its name unless the import brings one. Returns how many
+/// pairs were added or updated; the rest did not fit.
+pub async fn import(
+    db: &Db,
+    username: &str,
+    entries: &[(String, String)],
+    max_total: i64,
+) -> sqlx::Result<usize> {
+    let mut tx = db.begin().await?;
+    let mut total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
+        .bind(username)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut done = 0;
+    for (name, email) in entries {
+        let email = email.trim().to_lowercase();
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE username = $1 AND email = $2")
+                .bind(username)
+                .bind(&email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            if total >= max_total {
+                continue;
+            }
+            total += 1;
+        }
+        sqlx::query(
+            "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+             VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
+             ON CONFLICT (username, email) DO UPDATE SET \
+             name = CASE WHEN excluded.name = '' THEN contacts.name ELSE excluded.name END, \
+             collected = FALSE, updated_at = excluded.updated_at",
+        )
+        .bind(new_id())
+        .bind(username)
+        .bind(&email)
+        .bind(name.trim())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        done += 1;
+    }
+    tx.commit().await?;
+    Ok(done)
 }
 
 /// All of the user's contacts, by name then address.

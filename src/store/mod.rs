@@ -2,8 +2,11 @@
 //! SQLite by default; the SQL is kept portable so PostgreSQL can follow. Migrations in
 //! `migrations/` run at start-up.
 
+pub mod compose;
 pub mod contacts;
 pub mod identities;
+pub mod throttle;
+pub mod trusted;
 
 use std::str::FromStr;
 

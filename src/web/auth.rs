@@ -1,11 +1,17 @@
 //! Login and logout. Logging in is an IMAP LOGIN with the user's own credentials; the
 //! password is then sealed in the session (see [`crate::web::session`]).
+//!
+//! Every login attempt goes through the throttle first ([`crate::store::throttle`]): after
+//! too many failures from one client address or for one username, the form answers
+//! "Too many attempts, try again in N minutes" (status 429) without asking the mail server,
+//! the same way whether or not the account exists.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
     extract::{Query, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::CookieJar;
@@ -18,9 +24,11 @@ use crate::{
     error::AppError,
     i18n::Lang,
     imap::{Account, ImapError},
+    store::{self, throttle},
     web::{
         layout::{Layout, PageCtx},
         session::{AuthSession, random_token},
+        throttle::{ClientIp, refused_message},
     },
 };
 
@@ -34,17 +42,22 @@ pub struct LoginPage {
     l: Layout,
     username: String,
     next: String,
-    error: Option<&'static str>,
+    error: Option<String>,
     langs: Vec<(&'static str, &'static str, bool)>,
 }
 
 impl LoginPage {
     fn new(ctx: &PageCtx, username: String, next: String, error: Option<&'static str>) -> Self {
+        Self::with_message(ctx, username, next, error.map(|k| ctx.tr.t(k).to_owned()))
+    }
+
+    /// The form with an already translated message (one with a number in it).
+    fn with_message(ctx: &PageCtx, username: String, next: String, error: Option<String>) -> Self {
         LoginPage {
             l: Layout::bare(ctx, ctx.tr.t("login.title")),
             username,
             next,
-            error: error.map(|k| ctx.tr.t(k)),
+            error,
             langs: Lang::ALL
                 .iter()
                 .map(|l| (l.tag(), l.native_name(), *l == ctx.tr.lang()))
@@ -98,6 +111,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ctx: PageCtx,
+    ClientIp(client): ClientIp,
     session: Session,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
@@ -111,8 +125,33 @@ pub async fn login(
     if username.is_empty() || form.password.is_empty() {
         return Ok(again("login.missing"));
     }
+    // Counted before the mail server is asked; refused outright while locked.
+    let ticket = match throttle::begin(
+        &state.db,
+        client,
+        &username,
+        state.config.login_backoff_base,
+        store::now(),
+    )
+    .await?
+    {
+        throttle::Attempt::Allowed(ticket) => ticket,
+        throttle::Attempt::Refused { retry_after } => {
+            tracing::info!(client = %client, "login throttled");
+            let message = refused_message(ctx.tr, retry_after);
+            let page = LoginPage::with_message(&ctx, username.clone(), next.clone(), Some(message));
+            let mut res = page.into_response();
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(res);
+        }
+    };
     if username.len() > MAX_USERNAME || form.password.len() > MAX_PASSWORD {
-        // Same answer as a wrong password: length says nothing about an account.
+        // Same answer as a wrong password (and counted as one): length says nothing about
+        // an account.
+        throttle::failed(&state.db, ticket).await?;
         return Ok(again("login.failed"));
     }
     let account = Account {
@@ -121,16 +160,21 @@ pub async fn login(
         password: Secret::new(form.password),
     };
     match state.imap.login(&account).await {
-        Ok(()) => {}
+        Ok(()) => throttle::succeeded(&state.db, ticket).await?,
         Err(ImapError::AuthFailed) => {
-            tracing::info!(username = %username, "login failed");
+            tracing::info!(username = %username, client = %client, "login failed");
+            throttle::failed(&state.db, ticket).await?;
             return Ok(again("login.failed"));
         }
         Err(ImapError::Unreachable(e)) => {
             tracing::warn!(error = %e, "login: mail server unreachable");
+            throttle::abandoned(&state.db, ticket).await?;
             return Ok(again("error.unreachable.title"));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            throttle::abandoned(&state.db, ticket).await?;
+            return Err(e.into());
+        }
     }
     let key = AuthSession(session).start(&account).await?;
     tracing::info!(username = %username, "login");

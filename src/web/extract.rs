@@ -4,12 +4,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
-use crate::{
-    app::{ABSOLUTE_SESSION_LIFETIME, AppState},
-    error::AppError,
-    imap::Account,
-    web::session::AuthSession,
-};
+use crate::{app::AppState, error::AppError, imap::Account, web::session::AuthSession};
 
 /// The logged-in user. Rejects with [`AppError::LoginRequired`] (a redirect to the login
 /// page that comes back here) when there is no valid login.
@@ -28,7 +23,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let jar = CookieJar::from_headers(&parts.headers);
         let key = jar.get(&state.cookies.key).map(|c| c.value().to_owned());
         AuthSession(session)
-            .account(key.as_deref(), ABSOLUTE_SESSION_LIFETIME)
+            .account(key.as_deref(), state.config.session_absolute_lifetime)
             .await?
             .map(CurrentUser)
             .ok_or(AppError::LoginRequired)

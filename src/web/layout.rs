@@ -26,6 +26,9 @@ pub struct PageCtx {
     pub tr: Tr,
     /// The double-submit CSRF token: also in an HttpOnly cookie; every form echoes it.
     pub csrf: String,
+    /// Namespaces, quota and the current folder's rights, loaded for pages with a
+    /// sidebar by [`crate::web::share::sidebar_extras`]; `None` elsewhere.
+    pub sidebar: Option<std::sync::Arc<crate::imap::SidebarExtras>>,
 }
 
 impl PageCtx {
@@ -84,6 +87,7 @@ pub async fn page_context(
     let ctx = PageCtx {
         tr: Tr(lang),
         csrf: csrf.clone(),
+        sidebar: None,
     };
     req.extensions_mut().insert(ctx.clone());
 
@@ -168,6 +172,15 @@ pub struct Layout {
     pub folders: Vec<FolderLink>,
     /// Cache-busting suffix for static files.
     pub asset_version: &'static str,
+    /// Other users' and public folders, in their own sidebar section (`web::share`).
+    pub shared_folders: Vec<FolderLink>,
+    /// The storage bar, when the server reports a quota.
+    pub quota: Option<crate::web::share::QuotaBar>,
+    /// The user's rights in the current folder; everything when unknown. Templates hide
+    /// the actions these do not allow.
+    pub rights: crate::imap::Rights,
+    /// The current folder's search form (`web::search`).
+    pub search: Option<crate::web::search::SearchBox>,
 }
 
 impl Layout {
@@ -180,6 +193,10 @@ impl Layout {
             user: None,
             folders: Vec::new(),
             asset_version: ASSET_VERSION,
+            shared_folders: Vec::new(),
+            quota: None,
+            rights: crate::imap::Rights::default(),
+            search: None,
         }
     }
 
@@ -191,8 +208,10 @@ impl Layout {
         folders: &[Folder],
         current: Option<&str>,
     ) -> Layout {
+        let all = folders;
         let folders = folders
             .iter()
+            .filter(|f| crate::web::folders::in_sidebar(all, f, current))
             .map(|f| FolderLink {
                 href: mailbox_href(&f.name),
                 label: folder_label(ctx.tr, f),
@@ -204,11 +223,13 @@ impl Layout {
                 kind: f.special.map(special_kind).unwrap_or(""),
             })
             .collect();
-        Layout {
+        let mut l = Layout {
             user: Some(user.to_owned()),
             folders,
             ..Layout::bare(ctx, title)
-        }
+        };
+        crate::web::share::decorate(&mut l, ctx, all, current);
+        l
     }
 
     /// `lang` attribute of the page.

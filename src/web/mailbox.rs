@@ -11,8 +11,10 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::AppError,
-    imap::{MessagePage, PageRequest, SortKey},
+    i18n::Tr,
+    imap::{MessagePage, MessageSummary, PageRequest, SortKey},
     web::{
+        actions::{ActionBar, Place, notice_text},
         extract::CurrentUser,
         format,
         layout::{Layout, PageCtx, folder_label},
@@ -88,70 +90,58 @@ impl Sort {
     }
 }
 
+/// The list's query string: the user's place (page, order, search) plus the notice an
+/// action left (see `web::actions`).
 #[derive(Deserialize)]
 pub struct ListQuery {
-    page: Option<String>,
-    sort: Option<String>,
+    /// Page, sort and search; carried through the action forms.
+    #[serde(flatten)]
+    pub place: Place,
+    /// Key of a notice to show (only known keys are shown).
+    pub notice: Option<String>,
+    /// The count the notice mentions.
+    pub n: Option<String>,
 }
 
-/// One row of the message list.
+/// One row of the message list, as `templates/components/message_table.html` shows it.
+/// Public so that other list-like pages (search results, threads) render the same table.
 pub struct Row {
-    href: String,
-    from: String,
-    subject: String,
-    date: String,
-    size: String,
-    seen: bool,
-    flagged: bool,
-    answered: bool,
-    attachment: bool,
+    /// The message UID: the value of the row's checkbox.
+    pub uid: u32,
+    /// Link to the message page.
+    pub href: String,
+    /// Sender's name or address (translated placeholder when missing).
+    pub from: String,
+    /// Subject (translated placeholder when empty).
+    pub subject: String,
+    /// Short, localized date.
+    pub date: String,
+    /// Human-readable size.
+    pub size: String,
+    /// `\Seen`.
+    pub seen: bool,
+    /// `\Flagged`.
+    pub flagged: bool,
+    /// `\Answered`.
+    pub answered: bool,
+    /// Has attachments (from BODYSTRUCTURE).
+    pub attachment: bool,
+    /// The folder to show in an extra column (results across folders); `None` hides it.
+    pub folder: Option<String>,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "pages/mailbox.html")]
-pub struct MailboxPage {
-    l: Layout,
-    folder_name: String,
-    folder_href: String,
-    rows: Vec<Row>,
-    total_label: String,
-    page_label: String,
-    sort: &'static str,
-    sorts: Vec<(&'static str, &'static str)>,
-    prev_href: Option<String>,
-    next_href: Option<String>,
-}
-
-/// `GET /mail/{mailbox}`: one page of the folder's messages.
-pub async fn list(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    CurrentUser(account): CurrentUser,
-    Path(mailbox): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, AppError> {
-    // A junk page number is page 1, not an error: it comes from a hand-edited URL.
-    let page = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let sort = Sort::parse(q.sort.as_deref());
-    let req = sort.request(page);
-    let (folders, listing) = tokio::join!(
-        state.imap.list_folders(&account),
-        state.imap.fetch_page(&account, &mailbox, &req)
-    );
-    let (folders, listing): (_, MessagePage) = (folders?, listing?);
-
-    let tr = ctx.tr;
-    let now = chrono::Local::now();
-    let rows = listing
-        .messages
-        .iter()
-        .map(|m| Row {
-            href: message_href(&mailbox, m.uid),
+impl Row {
+    /// Builds the row of message `m` of folder `mailbox`; `now` decides how the date is
+    /// shortened. The folder column stays empty: set [`Row::folder`] to show it.
+    pub fn new(
+        tr: Tr,
+        now: chrono::DateTime<chrono::Local>,
+        mailbox: &str,
+        m: &MessageSummary,
+    ) -> Row {
+        Row {
+            uid: m.uid,
+            href: message_href(mailbox, m.uid),
             from: m
                 .from
                 .as_ref()
@@ -168,7 +158,69 @@ pub async fn list(
             flagged: m.flagged,
             answered: m.answered,
             attachment: m.has_attachment,
-        })
+            folder: None,
+        }
+    }
+}
+
+/// Whether the table needs its folder column (some row comes from another folder).
+pub fn any_folder(rows: &[Row]) -> bool {
+    rows.iter().any(|r| r.folder.is_some())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/mailbox.html")]
+pub struct MailboxPage {
+    l: Layout,
+    folder_name: String,
+    folder_href: String,
+    rows: Vec<Row>,
+    /// The actions toolbar (the table's checkboxes belong to its form).
+    bar: ActionBar,
+    /// What the last action did, or why it was refused.
+    notice: Option<String>,
+    total_label: String,
+    page_label: String,
+    sort: &'static str,
+    sorts: Vec<(&'static str, &'static str)>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// `GET /mail/{mailbox}`: one page of the folder's messages.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Path(mailbox): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    // Search results and the conversation view live at the same URL (`web::search`).
+    if let Some(res) = crate::web::search::intercept(&state, &ctx, &account, &mailbox, &q).await? {
+        return Ok(res);
+    }
+    // A junk page number is page 1, not an error: it comes from a hand-edited URL.
+    let page = q
+        .place
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let sort = Sort::parse(q.place.sort.as_deref());
+    let req = sort.request(page);
+    let (folders, listing) = tokio::join!(
+        state.imap.list_folders(&account),
+        state.imap.fetch_page(&account, &mailbox, &req)
+    );
+    let (folders, listing): (_, MessagePage) = (folders?, listing?);
+
+    let tr = ctx.tr;
+    let now = chrono::Local::now();
+    let rows = listing
+        .messages
+        .iter()
+        .map(|m| Row::new(tr, now, &mailbox, m))
         .collect();
     let folder_name = folders
         .iter()
@@ -185,6 +237,15 @@ pub async fn list(
     };
     let pages = listing.pages.max(1);
     let page = listing.page.clamp(1, pages);
+    let bar = ActionBar::new(
+        tr,
+        &mailbox,
+        listing.uidvalidity,
+        &q.place,
+        &folders,
+        listing.messages.iter().map(|m| m.uid).collect(),
+    );
+    let notice = notice_text(tr, q.notice.as_deref(), q.n.as_deref());
     let l = Layout::with_folders(
         &ctx,
         folder_name.clone(),
@@ -197,6 +258,8 @@ pub async fn list(
         folder_name,
         folder_href: base.clone(),
         rows,
+        bar,
+        notice,
         total_label: tr.tf("list.messages", &[&listing.total]),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),

@@ -1,5 +1,9 @@
 //! One message: the page with its headers and attachment list, the sanitized body document
 //! shown in a sandboxed iframe, single parts (attachments, inline images) and the source.
+//!
+//! Remote content is blocked unless the user asked for it once (`?remote=1`) or trusts the
+//! sender ([`crate::store::trusted`]); even then remote images come through the image proxy,
+//! so the body's CSP is the same strict one either way.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,8 +17,11 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::AppError,
+    imap::MessageFlag,
+    i18n::Tr,
     mime::{self, PartId, RenderOptions},
     model::Address,
+    store::trusted,
     web::{
         encode_segment,
         extract::CurrentUser,
@@ -24,13 +31,11 @@ use crate::{
     },
 };
 
-/// CSP of the body document: no script at all, images only from us (cid parts) or inline
-/// data, inline styles allowed (mail needs them), may only be framed by our own pages.
-const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
+/// CSP of the body document: no script at all, images only from us (cid parts, the image
+/// proxy) or inline data, inline styles allowed (mail needs them), may only be framed by
+/// our own pages. Allowed remote images come through the proxy, so this never loosens.
+pub const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
-/// The same with remote images allowed, after the user asked for them.
-const BODY_CSP_REMOTE: &str = "default-src 'none'; img-src 'self' data: https: http:; \
-     style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 /// CSP of parts and source: nothing runs, even if a browser decided to render it.
 const PART_CSP: &str = "default-src 'none'; sandbox";
 
@@ -53,6 +58,61 @@ impl RemoteQuery {
     }
 }
 
+/// One "always show remote content" button offered beside a blocked message: a small
+/// form posting to `/settings/remote`, then back to the message.
+pub struct TrustButton {
+    /// `address` or `domain`.
+    kind: &'static str,
+    /// The sender's address or domain.
+    value: String,
+    /// "Always show for …".
+    label: String,
+    /// Back to this message after trusting.
+    next: String,
+}
+
+/// Whether to show remote content, and whether that is because the sender is trusted.
+/// Asking once (`?remote=1`) needs no lookup.
+async fn remote_policy(
+    state: &AppState,
+    username: &str,
+    raw: &[u8],
+    asked_once: bool,
+) -> Result<(bool, bool), AppError> {
+    let sender = mime::sender_addresses(raw).into_iter().next();
+    let trusted = match &sender {
+        Some(a) => trusted::is_trusted(&state.db, username, &a.email).await?,
+        None => false,
+    };
+    Ok((asked_once || trusted, trusted))
+}
+
+/// The trust buttons for `sender`: its address and its domain (none when the address
+/// cannot be trusted as written).
+fn trust_buttons(tr: Tr, sender: Option<&Address>, message: &str) -> Vec<TrustButton> {
+    let Some(address) = sender.and_then(|s| trusted::normalize_address(&s.email)) else {
+        return Vec::new();
+    };
+    let domain = address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_owned())
+        .unwrap_or_default();
+    vec![
+        TrustButton {
+            kind: "address",
+            label: tr.tf("msg.trust_address", &[&address]),
+            value: address,
+            next: message.to_owned(),
+        },
+        TrustButton {
+            kind: "domain",
+            label: tr.tf("msg.trust_domain", &[&domain]),
+            value: domain,
+            next: message.to_owned(),
+        },
+    ]
+}
+
 pub struct AttachmentRow {
     href: String,
     filename: String,
@@ -73,9 +133,24 @@ pub struct MessagePage {
     attachments: Vec<AttachmentRow>,
     body_src: String,
     show_remote_href: Option<String>,
+    /// Buttons to trust the sender, offered with `show_remote_href`.
+    trust_buttons: Vec<TrustButton>,
+    /// Remote content is shown because the sender is trusted.
+    remote_trusted: bool,
     source_href: String,
+    /// `/compose?reply=…`, `?reply_all=…`, `?forward=…` (see [`crate::web::compose`]).
+    reply_href: String,
+    reply_all_href: String,
+    forward_href: String,
+    /// Where the read-receipt answer posts, when the message asks for one that was
+    /// neither sent nor declined yet (no `$MDNSent`). Never sent without the user.
+    receipt_action: Option<String>,
     back_href: String,
     back_label: String,
+    /// Mark unread, flag, move, archive, spam, delete; newer/older; downloads.
+    actions: crate::web::actions::MessageActions,
+    /// The other messages of its conversation, with the user's replies from Sent.
+    conversation: Vec<crate::web::threads::ConversationRow>,
 }
 
 fn join_addresses(list: &[Address]) -> String {
@@ -104,7 +179,8 @@ pub async fn show(
 
     let base = message_href(&mailbox, uid);
     let prefix = format!("{base}/part/");
-    let allow_remote = q.allowed();
+    let (allow_remote, remote_trusted) =
+        remote_policy(&state, &account.username, &raw, q.allowed()).await?;
     // The page needs the body's sanitizer result too: it tells which cid images the body
     // shows (left out of the attachment list) and whether remote content was blocked.
     let (view, rendered) = mime::parse_and_render(
@@ -112,6 +188,7 @@ pub async fn show(
         &RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
+            image_proxy: Some(&state.image_proxy),
         },
     )
     .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
@@ -127,6 +204,24 @@ pub async fn show(
         .find(|f| f.name == mailbox)
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
+    let ask_receipt = view.mdn_to.is_some()
+        && !state
+            .imap
+            .has_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
+            .await?;
+    let actions = crate::web::actions::MessageActions::load(
+        &state,
+        &account,
+        tr,
+        &mailbox,
+        uid,
+        &folders,
+        !view.attachments.is_empty(),
+    )
+    .await?;
+    let conversation =
+        crate::web::threads::conversation(&state, &account, &mailbox, uid, &raw, &folders, tr)
+            .await;
     let page = MessagePage {
         l: Layout::with_folders(
             &ctx,
@@ -151,16 +246,29 @@ pub async fn show(
                 size: format::size(a.size as u64),
             })
             .collect(),
-        body_src: if allow_remote {
+        // A trusted sender needs no `?remote=1`: the body route looks the sender up too.
+        body_src: if q.allowed() {
             format!("{base}/body?remote=1")
         } else {
             format!("{base}/body")
         },
         show_remote_href: (rendered.has_remote_content && !allow_remote)
             .then(|| format!("{base}?remote=1")),
+        trust_buttons: if rendered.has_remote_content && !allow_remote {
+            trust_buttons(tr, view.from.first(), &base)
+        } else {
+            Vec::new()
+        },
+        remote_trusted: remote_trusted && rendered.has_remote_content,
         source_href: format!("{base}/raw"),
+        reply_href: compose_href("reply", &mailbox, uid),
+        reply_all_href: compose_href("reply_all", &mailbox, uid),
+        forward_href: compose_href("forward", &mailbox, uid),
+        receipt_action: ask_receipt.then(|| format!("{base}/receipt")),
         back_href: mailbox_href(&mailbox),
         back_label: tr.tf("msg.back", &[&folder_label]),
+        actions,
+        conversation,
     };
     Ok(page.into_response())
 }
@@ -170,6 +278,11 @@ pub async fn show(
 pub struct BodyDocument {
     lang: &'static str,
     html: String,
+}
+
+/// `/compose?{param}={mailbox}/{uid}`, the reply and forward links.
+fn compose_href(param: &str, mailbox: &str, uid: u32) -> String {
+    format!("/compose?{param}={}", encode_segment(&format!("{mailbox}/{uid}")))
 }
 
 /// `GET /mail/{mailbox}/{uid}/body`: the sanitized body as its own document, for the iframe.
@@ -183,12 +296,13 @@ pub async fn body(
     let uid = parse_uid(&uid)?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     let prefix = format!("{}/part/", message_href(&mailbox, uid));
-    let allow_remote = q.allowed();
+    let (allow_remote, _) = remote_policy(&state, &account.username, &raw, q.allowed()).await?;
     let rendered = mime::render_body(
         &raw,
         &RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
+            image_proxy: Some(&state.image_proxy),
         },
     )
     .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
@@ -208,11 +322,7 @@ pub async fn body(
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if allow_remote {
-            BODY_CSP_REMOTE
-        } else {
-            BODY_CSP
-        }),
+        HeaderValue::from_static(BODY_CSP),
     );
     h.insert(
         header::X_FRAME_OPTIONS,
@@ -265,14 +375,25 @@ pub async fn part(
     Ok(res)
 }
 
-/// `GET /mail/{mailbox}/{uid}/raw`: the message source as plain text.
+/// `?download=1` of the raw route.
+#[derive(Deserialize)]
+pub struct RawQuery {
+    download: Option<String>,
+}
+
+/// `GET /mail/{mailbox}/{uid}/raw`: the message source as plain text, or with
+/// `?download=1` the exact bytes as an `.eml` file (see `web::export`).
 pub async fn raw(
     State(state): State<AppState>,
     CurrentUser(account): CurrentUser,
     Path((mailbox, uid)): Path<(String, String)>,
+    Query(q): Query<RawQuery>,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    if q.download.as_deref() == Some("1") {
+        return Ok(crate::web::export::eml_response(&raw));
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let mut res = text.into_response();
     let h = res.headers_mut();

@@ -16,14 +16,28 @@ use tower_sessions::{SessionManagerLayer, SessionStore, service::PrivateCookie};
 
 use crate::app::AppState;
 
+mod actions;
 mod assets;
 mod auth;
+mod compose;
+/// Public for [`contacts::ContactsDatalist`], which pages with recipient fields embed.
+pub mod contacts;
+mod export;
 mod extract;
+mod folders;
 mod format;
 pub mod layout;
 mod mailbox;
 mod message;
+/// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
+pub(crate) mod proxy;
 pub mod session;
+mod search;
+mod settings;
+mod share;
+mod threads;
+pub(crate) mod throttle;
+mod trusted;
 
 /// Content-Security-Policy of application pages: only our own scripts and styles; message
 /// bodies come in a sandboxed same-origin iframe; nothing may frame us.
@@ -48,8 +62,64 @@ pub fn router<S: SessionStore + Clone>(
         .route("/mail/{mailbox}/{uid}/body", get(message::body))
         .route("/mail/{mailbox}/{uid}/part/{part}", get(message::part))
         .route("/mail/{mailbox}/{uid}/raw", get(message::raw))
+        // Organizing: message actions (one or many), deleting for good, emptying Trash/Junk
+        .route("/mail/{mailbox}/actions", post(actions::apply))
+        .route("/mail/{mailbox}/confirm", get(actions::confirm))
+        .route(
+            "/mail/{mailbox}/empty",
+            get(actions::empty_confirm).post(actions::empty),
+        )
+        // Folder management: all folders, one folder's settings, rename, delete, subscribe
+        .route("/folders", get(folders::list).post(folders::create))
+        .route("/folders/{mailbox}", get(folders::show))
+        .route("/folders/{mailbox}/rename", post(folders::rename))
+        .route(
+            "/folders/{mailbox}/delete",
+            get(folders::delete_confirm).post(folders::delete),
+        )
+        .route("/folders/{mailbox}/subscribe", post(folders::subscribe))
+        // Sharing a folder with a teammate (ACL)
+        .route(
+            "/folders/{mailbox}/share",
+            get(share::show).post(share::update),
+        )
+        // Export: a message's attachments as .zip, a folder as mbox (the .eml is `raw`)
+        .route(
+            "/mail/{mailbox}/{uid}/attachments.zip",
+            get(export::attachments_zip),
+        )
+        .route("/export/{mailbox}", get(export::mbox))
+        // Writing: the compose form (send, save draft) and read-receipt answers
+        .route(
+            "/compose",
+            get(compose::form)
+                .post(compose::submit)
+                .layer(compose::body_limit(&state.config)),
+        )
+        .route("/mail/{mailbox}/{uid}/receipt", post(compose::receipt))
+        // Address book: list, add, edit, delete, vCard import/export, suggestions (JSON)
+        .route("/contacts", get(contacts::list).post(contacts::add))
+        .route("/contacts/suggest", get(contacts::suggest))
+        .route("/contacts/import", post(contacts::import))
+        .route("/contacts/export.vcf", get(contacts::export))
+        .route("/contacts/{id}", post(contacts::update))
+        .route("/contacts/{id}/delete", post(contacts::delete))
+        // Settings: identities (From addresses, names, signatures) and the language
+        .route("/settings", get(settings::show))
+        .route("/settings/identities", post(settings::create))
+        .route("/settings/identities/{id}", post(settings::update))
+        .route("/settings/identities/{id}/delete", post(settings::delete))
+        .route("/settings/language", post(settings::language))
+        // Remote content: the image proxy and the trusted senders (issue 5)
+        .route("/proxy", get(proxy::image))
+        .route("/settings/remote", get(trusted::show).post(trusted::update))
         // Static assets, compiled into the binary
         .route("/static/{file}", get(assets::serve))
+        // Inside page_context (it needs the PageCtx): namespaces, quota, folder rights.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            share::sidebar_extras,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             layout::page_context,

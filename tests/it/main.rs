@@ -2,9 +2,15 @@
 
 mod common;
 
+mod actions;
 mod auth;
+mod compose;
+mod contacts;
+mod hostile;
 mod imap;
 mod mailbox;
 mod mailstack_selftest;
 mod message;
 mod mime_golden;
+mod security;
+mod settings;

@@ -38,6 +38,8 @@ fn render(raw: &[u8], allow_remote: bool) -> Result<mime::RenderedBody, mime::Mi
         &RenderOptions {
             allow_remote,
             part_url_prefix: PREFIX,
+            // Proxied remote images are covered by tests/it/hostile.rs.
+            image_proxy: None,
         },
     )
 }

@@ -1,0 +1,398 @@
+//! What composing needs from the IMAP server: storing the Sent and Drafts copies,
+//! deleting a replaced draft, and the flags that record a reply, a forward or a read
+//! receipt (`\Answered`, `$Forwarded`, `$MDNSent`).
+//!
+//! The Sent and Drafts folders are found by their RFC 6154 special-use attribute, else
+//! by their usual names (see `folders`), and created when missing. APPEND reports the new
+//! message's UID from the UIDPLUS `APPENDUID` response code, which async-imap's `append`
+//! throws away, so the APPEND conversation is written here; without UIDPLUS we look the
+//! message up by its Message-ID.
+
+use async_imap::{
+    imap_proto::{Response, ResponseCode, Status, rfc4315::UidSetMember},
+    types::Fetch,
+};
+use futures::TryStreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{
+    Account, Folder, Imap, ImapError, SpecialUse,
+    conn::{Conn, Failure},
+    names::{mailbox_wire, quote},
+    uid_exists,
+};
+
+/// A flag composing sets on an existing message. A closed set, so no user input ever
+/// becomes part of a STORE command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageFlag {
+    /// `\Answered`: the user replied.
+    Answered,
+    /// `$Forwarded` (RFC 5788 registry): the user forwarded it.
+    Forwarded,
+    /// `$MDNSent` (RFC 3503): a read receipt was sent or declined; never ask again.
+    MdnSent,
+}
+
+impl MessageFlag {
+    fn wire(self) -> &'static str {
+        match self {
+            MessageFlag::Answered => "\\Answered",
+            MessageFlag::Forwarded => "$Forwarded",
+            MessageFlag::MdnSent => "$MDNSent",
+        }
+    }
+}
+
+/// Where an APPENDed message ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The folder's UTF-8 name (as URLs carry it).
+    pub mailbox: String,
+    /// The new message's UID, when the server told us or we could find it.
+    pub uid: Option<u32>,
+}
+
+/// The folder name created when the server has no folder for a role.
+fn default_name(role: SpecialUse) -> &'static str {
+    match role {
+        SpecialUse::Drafts => "Drafts",
+        SpecialUse::Sent => "Sent",
+        SpecialUse::Trash => "Trash",
+        SpecialUse::Junk => "Junk",
+        SpecialUse::Archive => "Archive",
+        SpecialUse::Inbox => "INBOX",
+    }
+}
+
+/// The RFC 6154 attribute for CREATE-SPECIAL-USE.
+fn attribute(role: SpecialUse) -> &'static str {
+    match role {
+        SpecialUse::Drafts => "\\Drafts",
+        SpecialUse::Sent => "\\Sent",
+        SpecialUse::Trash => "\\Trash",
+        SpecialUse::Junk => "\\Junk",
+        SpecialUse::Archive => "\\Archive",
+        SpecialUse::Inbox => "",
+    }
+}
+
+/// The folder playing `role`: a top-level one first (the server's own choice).
+fn find_role(folders: &[Folder], role: SpecialUse) -> Option<&Folder> {
+    let mut candidates = folders
+        .iter()
+        .filter(|f| f.special == Some(role) && f.selectable);
+    let first = candidates.next()?;
+    Some(
+        std::iter::once(first)
+            .chain(candidates)
+            .min_by_key(|f| f.depth)
+            .unwrap_or(first),
+    )
+}
+
+impl Imap {
+    /// APPENDs `message` to the folder with special use `role` (Sent or Drafts), creating
+    /// it if there is none, with `\Seen` (and `\Draft` for Drafts). Returns the folder and
+    /// the new UID.
+    pub async fn append_special(
+        &self,
+        a: &Account,
+        role: SpecialUse,
+        message: &[u8],
+        message_id: Option<&str>,
+    ) -> Result<Appended, ImapError> {
+        let this = self.clone();
+        let message = message.to_vec();
+        let message_id = message_id.map(str::to_owned);
+        self.run(a, async move |c: &mut Conn| {
+            let folders = this.list_folders_on(c).await?;
+            let name = match find_role(&folders, role) {
+                Some(f) => f.name.clone(),
+                None => this.create_role_on(c, role).await?,
+            };
+            let wire = mailbox_wire(&name).map_err(Failure::Fail)?;
+            let flags = if role == SpecialUse::Drafts {
+                "(\\Seen \\Draft)"
+            } else {
+                "(\\Seen)"
+            };
+            let mut uid = append_on(c, &wire, flags, &message).await?;
+            if uid.is_none()
+                && let Some(id) = &message_id
+            {
+                uid = find_by_message_id(c, &wire, id).await?;
+            }
+            Ok(Appended { mailbox: name, uid })
+        })
+        .await
+    }
+
+    /// Removes one message for good (a replaced or sent draft): `\Deleted`, then
+    /// `UID EXPUNGE` of just that UID. Without UIDPLUS the message stays flagged
+    /// `\Deleted` rather than expunging anything else the user deleted.
+    pub async fn delete_message(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<(), ImapError> {
+        let this = self.clone();
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            c.select(&wire).await?;
+            if !uid_exists(c, uid).await? {
+                return Ok(());
+            }
+            let _: Vec<Fetch> = c
+                .session()
+                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)")
+                .await?
+                .try_collect()
+                .await?;
+            if this.has(c, "UIDPLUS") {
+                c.command(&format!("UID EXPUNGE {uid}"), |_| {}).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds a flag to a message; [`ImapError::NoSuchMessage`] if it is gone.
+    pub async fn add_flag(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+        flag: MessageFlag,
+    ) -> Result<(), ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            c.select(&wire).await?;
+            if !uid_exists(c, uid).await? {
+                return Err(Failure::Fail(ImapError::NoSuchMessage));
+            }
+            let _: Vec<Fetch> = c
+                .session()
+                .uid_store(uid.to_string(), format!("+FLAGS.SILENT ({})", flag.wire()))
+                .await?
+                .try_collect()
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether a message has `flag` (EXAMINE, so nothing changes).
+    pub async fn has_flag(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+        flag: MessageFlag,
+    ) -> Result<bool, ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            c.examine(&wire).await?;
+            let fetched: Vec<Fetch> = c
+                .session()
+                .uid_fetch(uid.to_string(), "(UID FLAGS)")
+                .await?
+                .try_collect()
+                .await?;
+            let f = fetched
+                .iter()
+                .find(|f| f.uid == Some(uid))
+                .ok_or(Failure::Fail(ImapError::NoSuchMessage))?;
+            let wanted = flag.wire();
+            Ok(f.flags().any(|fl| {
+                let name = match fl {
+                    async_imap::types::Flag::Answered => "\\Answered".to_owned(),
+                    async_imap::types::Flag::Custom(c) => c.to_string(),
+                    other => format!("{other:?}"),
+                };
+                name.eq_ignore_ascii_case(wanted)
+            }))
+        })
+        .await
+    }
+
+    /// Creates the folder for `role` (with CREATE-SPECIAL-USE when the server has it) and
+    /// subscribes to it; an existing folder of that name is fine. Returns its name.
+    async fn create_role_on(&self, c: &mut Conn, role: SpecialUse) -> Result<String, Failure> {
+        let name = default_name(role);
+        let wire = quote(&mailbox_wire(name).map_err(Failure::Fail)?);
+        let cmd = if self.has(c, "CREATE-SPECIAL-USE") {
+            format!("CREATE {wire} (USE ({}))", attribute(role))
+        } else {
+            format!("CREATE {wire}")
+        };
+        match c.command(&cmd, |_| {}).await {
+            Ok(()) => {}
+            // ALREADYEXISTS (or a server that does not say): try to use it anyway.
+            Err(Failure::Rejected { bad: false, text }) => {
+                tracing::info!(%text, folder = name, "IMAP: CREATE refused; using the existing folder");
+            }
+            Err(e) => return Err(e),
+        }
+        let _ = c.command(&format!("SUBSCRIBE {wire}"), |_| {}).await;
+        Ok(name.to_owned())
+    }
+}
+
+/// `APPEND` with a synchronizing literal; returns the UID from `APPENDUID`, if any.
+async fn append_on(
+    c: &mut Conn,
+    wire: &str,
+    flags: &str,
+    message: &[u8],
+) -> Result<Option<u32>, Failure> {
+    let cmd = format!("APPEND {} {flags} {{{}}}", quote(wire), message.len());
+    let tag = c.session().run_command(&cmd).await?;
+    // Wait for the continuation request (or an early refusal, e.g. over quota).
+    loop {
+        let resp = c
+            .session()
+            .read_response()
+            .await
+            .map_err(|e| Failure::Lost(e.to_string()))?
+            .ok_or_else(|| Failure::Lost("connection closed".into()))?;
+        match resp.parsed() {
+            Response::Continue(_) => break,
+            Response::Done {
+                tag: t,
+                status,
+                outcome,
+            } if *t == tag => {
+                return Err(done_failure(status, outcome.information.as_deref()));
+            }
+            _ => {}
+        }
+    }
+    let stream = c.session().get_mut();
+    let written = async {
+        stream.write_all(message).await?;
+        stream.write_all(b"\r\n").await?;
+        stream.flush().await
+    }
+    .await;
+    written.map_err(|e| Failure::Lost(e.to_string()))?;
+    loop {
+        let resp = c
+            .session()
+            .read_response()
+            .await
+            .map_err(|e| Failure::Lost(e.to_string()))?
+            .ok_or_else(|| Failure::Lost("connection closed".into()))?;
+        if let Response::Done {
+            tag: t,
+            status,
+            outcome,
+        } = resp.parsed()
+            && *t == tag
+        {
+            if *status != Status::Ok {
+                return Err(done_failure(status, outcome.information.as_deref()));
+            }
+            return Ok(match &outcome.code {
+                Some(ResponseCode::AppendUid(_, uids)) => uids.first().map(|m| match m {
+                    UidSetMember::Uid(u) => *u,
+                    UidSetMember::UidRange(r) => *r.start(),
+                }),
+                _ => None,
+            });
+        }
+    }
+}
+
+/// A tagged NO/BAD as a [`Failure`].
+fn done_failure(status: &Status, text: Option<&str>) -> Failure {
+    let text: String = text.unwrap_or_default().chars().take(200).collect();
+    match status {
+        Status::No => Failure::Rejected { bad: false, text },
+        Status::Bye => Failure::Lost(text),
+        _ => Failure::Rejected { bad: true, text },
+    }
+}
+
+/// The UID of the message with this Message-ID (the newest if several), for servers
+/// without UIDPLUS.
+async fn find_by_message_id(c: &mut Conn, wire: &str, id: &str) -> Result<Option<u32>, Failure> {
+    if id
+        .chars()
+        .any(|ch| ch.is_control() || ch == '"' || ch == '\\')
+    {
+        return Ok(None);
+    }
+    c.examine(wire).await?;
+    let uids = c
+        .session()
+        .uid_search(format!("HEADER Message-ID {}", quote(&format!("<{id}>"))))
+        .await?;
+    Ok(uids.into_iter().max())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str, depth: usize, special: Option<SpecialUse>) -> Folder {
+        Folder {
+            name: name.into(),
+            display_name: name.into(),
+            delimiter: Some('/'),
+            depth,
+            special,
+            unseen: 0,
+            total: 0,
+            selectable: true,
+            subscribed: true,
+        }
+    }
+
+    #[test]
+    fn the_top_level_special_folder_wins() {
+        let folders = vec![
+            folder("INBOX", 0, Some(SpecialUse::Inbox)),
+            folder("Work/Sent", 1, Some(SpecialUse::Sent)),
+            folder("Sent Items", 0, Some(SpecialUse::Sent)),
+        ];
+        assert_eq!(
+            find_role(&folders, SpecialUse::Sent).map(|f| f.name.as_str()),
+            Some("Sent Items")
+        );
+        assert!(find_role(&folders, SpecialUse::Drafts).is_none());
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn futures_are_send_for_axum() {
+        let imap = Imap::new(
+            crate::config::Endpoint {
+                host: "127.0.0.1".into(),
+                port: 1,
+                security: crate::config::Security::None,
+                ca_file: None,
+            },
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let a = Account {
+            login_id: "l".into(),
+            username: "u".into(),
+            password: crate::config::Secret::new("p"),
+        };
+        assert_send(&imap.append_special(&a, SpecialUse::Sent, b"x", Some("id@x")));
+        assert_send(&imap.delete_message(&a, "Drafts", 1));
+        assert_send(&imap.add_flag(&a, "INBOX", 1, MessageFlag::Answered));
+        assert_send(&imap.has_flag(&a, "INBOX", 1, MessageFlag::MdnSent));
+    }
+
+    #[test]
+    fn flags_are_a_closed_set() {
+        assert_eq!(MessageFlag::Answered.wire(), "\\Answered");
+        assert_eq!(MessageFlag::Forwarded.wire(), "$Forwarded");
+        assert_eq!(MessageFlag::MdnSent.wire(), "$MDNSent");
+    }
+}

@@ -1,0 +1,707 @@
+//! Search: server-side `SEARCH` in one folder or in all of them, paged like a folder.
+//!
+//! What a user typed becomes a [`SearchQuery`] (checked text, the part of the message to
+//! look in, filters), and that becomes RFC 3501 search keys with `CHARSET UTF-8`, every
+//! piece of user text sent as a quoted string or a LITERAL+ literal (never spliced in
+//! raw), so Chinese text works and no input can end the command early.
+//!
+//! Pages never fetch every match. In one folder, with ESORT (Dovecot), one
+//! `UID SORT RETURN (PARTIAL a:b COUNT)` gives the page's UIDs and the number of matches,
+//! then one FETCH gets just that page: EXAMINE + SORT + FETCH, three round trips. Without
+//! ESORT we get the matching UIDs (numbers only) and slice.
+//!
+//! Searching all folders: Dovecot 2.3 has no MULTISEARCH (`ESEARCH IN (…)` is an unknown
+//! command there), so we count the matches in every folder with `EXAMINE` +
+//! `UID SEARCH RETURN (COUNT)` for all folders *pipelined in one round trip*, lay the
+//! folders end to end (sidebar order, newest first inside each), and fetch only the
+//! folders the requested page falls in. Results are grouped by folder rather than merged
+//! by date: a global date order would need the date of every match in every folder.
+//!
+//! "Has attachment" is a header test (`multipart/mixed`, a top-level `application/…`
+//! type or an `attachment` disposition): exact BODYSTRUCTURE checks would need every
+//! match's structure and break paging.
+
+use std::sync::atomic::Ordering;
+
+use async_imap::imap_proto::{MailboxDatum, Response};
+use chrono::NaiveDate;
+
+use super::{
+    Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest,
+    conn::{Conn, Failure},
+    fetch_by_uid,
+    messages::{self, Window},
+    names::{mailbox_wire, quote},
+    wire::{self, pipeline, string_arg},
+};
+
+/// Longest search text we accept, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// At most this many words are searched for (each one must match).
+const MAX_WORDS: usize = 8;
+
+/// Which part of the messages the search text must be found in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchField {
+    /// Anywhere: headers and body (IMAP `TEXT`).
+    #[default]
+    All,
+    /// The Subject header.
+    Subject,
+    /// The From header (name or address).
+    From,
+    /// The To header.
+    To,
+    /// The body only.
+    Body,
+}
+
+impl SearchField {
+    /// Every choice, in the order the search form offers them.
+    pub const ALL: [SearchField; 5] = [
+        SearchField::All,
+        SearchField::Subject,
+        SearchField::From,
+        SearchField::To,
+        SearchField::Body,
+    ];
+
+    /// Reads the form value; unknown values are "anywhere".
+    pub fn parse(s: Option<&str>) -> SearchField {
+        match s {
+            Some("subject") => SearchField::Subject,
+            Some("from") => SearchField::From,
+            Some("to") => SearchField::To,
+            Some("body") => SearchField::Body,
+            _ => SearchField::All,
+        }
+    }
+
+    /// The form value (the inverse of [`SearchField::parse`]).
+    pub fn param(self) -> &'static str {
+        match self {
+            SearchField::All => "all",
+            SearchField::Subject => "subject",
+            SearchField::From => "from",
+            SearchField::To => "to",
+            SearchField::Body => "body",
+        }
+    }
+
+    /// The RFC 3501 search key.
+    fn key(self) -> &'static str {
+        match self {
+            SearchField::All => "TEXT",
+            SearchField::Subject => "SUBJECT",
+            SearchField::From => "FROM",
+            SearchField::To => "TO",
+            SearchField::Body => "BODY",
+        }
+    }
+}
+
+/// Why search text was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SearchTextError {
+    /// Control characters (line breaks, tabs, NUL…) cannot be searched for.
+    #[error("search text contains control characters")]
+    ControlCharacters,
+    /// Longer than [`MAX_TEXT_CHARS`].
+    #[error("search text is too long")]
+    TooLong,
+}
+
+/// Search text a user typed, checked so it can always be sent: no control characters,
+/// at most [`MAX_TEXT_CHARS`] characters, surrounding spaces removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    /// Checks and trims `s`.
+    pub fn parse(s: &str) -> Result<SearchText, SearchTextError> {
+        if !wire::sendable(s) {
+            return Err(SearchTextError::ControlCharacters);
+        }
+        let s = s.trim();
+        if s.chars().count() > MAX_TEXT_CHARS {
+            return Err(SearchTextError::TooLong);
+        }
+        Ok(SearchText(s.to_owned()))
+    }
+
+    /// The text as typed (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when there is nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The words to look for: split at spaces, except inside `"double quotes"`, which
+    /// keep a phrase together. Every word must match (IMAP ANDs search keys).
+    pub fn words(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = self.0.as_str();
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() || out.len() == MAX_WORDS {
+                break;
+            }
+            let (word, next) = match rest.strip_prefix('"') {
+                Some(inner) => match inner.find('"') {
+                    Some(end) => (&inner[..end], &inner[end + 1..]),
+                    None => (inner, ""),
+                },
+                None => {
+                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    (&rest[..end], &rest[end..])
+                }
+            };
+            let word = word.trim();
+            if !word.is_empty() {
+                out.push(word);
+            }
+            rest = next;
+        }
+        out
+    }
+}
+
+/// A search: text, where to look for it, and filters. Every part is optional; an empty
+/// query matches everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// What to look for.
+    pub text: SearchText,
+    /// Where to look for it.
+    pub field: SearchField,
+    /// Only messages without `\Seen`.
+    pub unread: bool,
+    /// Only messages with `\Flagged`.
+    pub flagged: bool,
+    /// Only messages that look like they carry attachments.
+    pub attachments: bool,
+    /// Sent on or after this day (the Date header).
+    pub since: Option<NaiveDate>,
+    /// Sent before this day (the Date header).
+    pub before: Option<NaiveDate>,
+}
+
+impl SearchQuery {
+    /// The RFC 3501 search keys (after `CHARSET UTF-8`). `literal_plus`/`literal_minus`
+    /// say how the server accepts 8-bit text (see [`wire::string_arg`]).
+    pub fn keys(&self, literal_plus: bool, literal_minus: bool) -> String {
+        let mut keys: Vec<String> = self
+            .text
+            .words()
+            .into_iter()
+            .map(|w| {
+                format!(
+                    "{} {}",
+                    self.field.key(),
+                    string_arg(w, literal_plus, literal_minus)
+                )
+            })
+            .collect();
+        if self.unread {
+            keys.push("UNSEEN".into());
+        }
+        if self.flagged {
+            keys.push("FLAGGED".into());
+        }
+        if self.attachments {
+            keys.push(
+                "OR OR HEADER Content-Type \"multipart/mixed\" \
+                 HEADER Content-Type \"application/\" HEADER Content-Disposition \"attachment\""
+                    .into(),
+            );
+        }
+        // SENTSINCE/SENTBEFORE compare the Date header, which is the date the list shows;
+        // SINCE/BEFORE would use the arrival time instead.
+        if let Some(d) = self.since {
+            keys.push(format!("SENTSINCE {}", imap_date(d)));
+        }
+        if let Some(d) = self.before {
+            keys.push(format!("SENTBEFORE {}", imap_date(d)));
+        }
+        if keys.is_empty() {
+            "ALL".into()
+        } else {
+            keys.join(" ")
+        }
+    }
+}
+
+/// An RFC 3501 date: `1-Nov-2026` (chrono's `%b` is always English, as IMAP wants).
+fn imap_date(d: NaiveDate) -> String {
+    d.format("%-d-%b-%Y").to_string()
+}
+
+/// One result of a search across folders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchHit {
+    /// The folder the message is in (UTF-8 name).
+    pub mailbox: String,
+    /// The message's list row.
+    pub summary: MessageSummary,
+}
+
+/// One page of results of a search across folders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchResults {
+    /// Matches in all folders together.
+    pub total: u32,
+    /// The page served (clamped to `1..=pages`).
+    pub page: u32,
+    /// At least 1.
+    pub pages: u32,
+    /// The page's results: folder by folder in the given order, newest first in each.
+    pub hits: Vec<SearchHit>,
+}
+
+impl Imap {
+    /// One page of the messages of `mailbox` matching `q`, in `req`'s order (see the
+    /// module doc for the round trips). `total` is the number of matches.
+    pub async fn search(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        q: &SearchQuery,
+        req: &PageRequest,
+    ) -> Result<MessagePage, ImapError> {
+        let (this, wire, q, req) = (self.clone(), mailbox_wire(mailbox)?, q.clone(), req.clone());
+        self.run(a, async move |c: &mut Conn| {
+            this.search_on(c, &wire, &q, &req).await
+        })
+        .await
+    }
+
+    /// One page of the messages matching `q` in all of `mailboxes` (UTF-8 names, in the
+    /// order results are grouped by). Folders that cannot be opened count as empty.
+    pub async fn search_all(
+        &self,
+        a: &Account,
+        mailboxes: &[String],
+        q: &SearchQuery,
+        page: u32,
+        per_page: u32,
+    ) -> Result<SearchResults, ImapError> {
+        let boxes: Vec<(String, String)> = mailboxes
+            .iter()
+            .filter_map(|m| mailbox_wire(m).ok().map(|w| (m.clone(), w)))
+            .collect();
+        let (this, q) = (self.clone(), q.clone());
+        self.run(a, async move |c: &mut Conn| {
+            this.search_all_on(c, &boxes, &q, page, per_page).await
+        })
+        .await
+    }
+
+    /// The search keys for `c`'s server.
+    fn search_keys(&self, c: &Conn, q: &SearchQuery) -> String {
+        q.keys(self.has(c, "LITERAL+"), self.has(c, "LITERAL-"))
+    }
+
+    /// [`Imap::search`] on one connection.
+    async fn search_on(
+        &self,
+        c: &mut Conn,
+        wire: &str,
+        q: &SearchQuery,
+        req: &PageRequest,
+    ) -> Result<MessagePage, Failure> {
+        let mbox = c.examine(wire).await?;
+        let uidvalidity = mbox.uid_validity.unwrap_or(0);
+        let keys = self.search_keys(c, q);
+        // The folder's size bounds the number of matches, so the page can be clamped
+        // before we know how many there are.
+        let bound = Window::new(mbox.exists, req.page, req.per_page);
+        let mut page = MessagePage {
+            total: 0,
+            uidvalidity,
+            page: 1,
+            pages: 1,
+            messages: Vec::new(),
+        };
+        if mbox.exists == 0 {
+            return Ok(page);
+        }
+        let (count, uids) = self.matching_page(c, &keys, req, bound.page).await?;
+        let w = Window::new(count, req.page, req.per_page);
+        page.total = count;
+        page.page = w.page;
+        page.pages = w.pages;
+        page.messages = fetch_by_uid(c, &uids).await?;
+        Ok(page)
+    }
+
+    /// The number of matches in the examined folder and the UIDs of page `page` of
+    /// them, in `req`'s order.
+    async fn matching_page(
+        &self,
+        c: &mut Conn,
+        keys: &str,
+        req: &PageRequest,
+        page: u32,
+    ) -> Result<(u32, Vec<u32>), Failure> {
+        let per = req.per_page.clamp(1, messages::MAX_PER_PAGE);
+        if let Some(found) = self.partial_sort(c, keys, req, page, per).await? {
+            let (count, uids) = found;
+            let w = Window::new(count, page, per);
+            if uids.is_empty() && count > 0 && w.page != page {
+                // Fewer matches than the page needs: serve the last page instead.
+                if let Some(found) = self.partial_sort(c, keys, req, w.page, per).await? {
+                    return Ok(found);
+                }
+            } else {
+                return Ok((count, uids));
+            }
+        }
+        let all = self.all_matches(c, keys, req).await?;
+        let count = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let w = Window::new(count, page, per);
+        let uids = all
+            .into_iter()
+            .skip(w.start as usize)
+            .take(w.len as usize)
+            .collect();
+        Ok((count, uids))
+    }
+
+    /// ESORT: `UID SORT RETURN (PARTIAL a:b COUNT)`, the page and the count in one reply.
+    /// `None` when the server cannot (then the caller lists all matches).
+    async fn partial_sort(
+        &self,
+        c: &mut Conn,
+        keys: &str,
+        req: &PageRequest,
+        page: u32,
+        per: u32,
+    ) -> Result<Option<(u32, Vec<u32>)>, Failure> {
+        if !self.has(c, "SORT")
+            || !self.has(c, "ESORT")
+            || self.inner.no_partial.load(Ordering::Relaxed)
+        {
+            return Ok(None);
+        }
+        let from = (page - 1).saturating_mul(per).saturating_add(1);
+        let to = page.saturating_mul(per);
+        let crit = self.sort_crit(c, req);
+        let cmd = format!("UID SORT RETURN (PARTIAL {from}:{to} COUNT) {crit} UTF-8 {keys}");
+        match c.command_raw(&cmd).await {
+            Ok(lines) => {
+                let e = lines
+                    .iter()
+                    .find_map(|l| messages::parse_esearch(l, per as usize))
+                    .unwrap_or_default();
+                Ok(Some((e.count.unwrap_or(0), e.uids)))
+            }
+            Err(Failure::Rejected { bad: true, text }) => {
+                tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
+                self.inner.no_partial.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every matching UID of the examined folder in `req`'s order: SORT when the server
+    /// has it, else SEARCH in UID (arrival) order. Numbers only.
+    async fn all_matches(
+        &self,
+        c: &mut Conn,
+        keys: &str,
+        req: &PageRequest,
+    ) -> Result<Vec<u32>, Failure> {
+        let mut uids = Vec::new();
+        if self.has(c, "SORT") {
+            let cmd = format!("UID SORT {} UTF-8 {keys}", self.sort_crit(c, req));
+            c.command(&cmd, |r| {
+                if let Response::MailboxData(MailboxDatum::Sort(ids)) = r {
+                    uids.extend_from_slice(ids);
+                }
+            })
+            .await?;
+            return Ok(uids);
+        }
+        c.command(&format!("UID SEARCH CHARSET UTF-8 {keys}"), |r| {
+            if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
+                uids.extend_from_slice(ids);
+            }
+        })
+        .await?;
+        uids.sort_unstable();
+        if req.reverse {
+            uids.reverse();
+        }
+        Ok(uids)
+    }
+
+    /// The SORT criteria for `req` on `c`'s server.
+    fn sort_crit(&self, c: &Conn, req: &PageRequest) -> String {
+        messages::sort_criteria(req.sort, req.reverse, self.has(c, "SORT=DISPLAY"))
+    }
+
+    /// [`Imap::search_all`] on one connection.
+    async fn search_all_on(
+        &self,
+        c: &mut Conn,
+        boxes: &[(String, String)],
+        q: &SearchQuery,
+        page: u32,
+        per_page: u32,
+    ) -> Result<SearchResults, Failure> {
+        let keys = self.search_keys(c, q);
+        let counts = self.count_matches(c, boxes, &keys).await?;
+        let total = counts.iter().fold(0u32, |t, n| t.saturating_add(*n));
+        let w = Window::new(total, page, per_page);
+        let mut hits = Vec::new();
+        let req = PageRequest {
+            page: 1,
+            per_page: w.len.max(1),
+            ..PageRequest::default()
+        };
+        for (i, part) in folder_slices(&counts, w.start, w.len) {
+            let (name, wire) = &boxes[i];
+            match c.examine(wire).await {
+                Ok(_) => {}
+                // Deleted since we counted: its results are simply missing.
+                Err(f) if f.connection_ok() => continue,
+                Err(f) => return Err(f),
+            }
+            let uids = self.slice_of_matches(c, &keys, &req, part).await?;
+            for summary in fetch_by_uid(c, &uids).await? {
+                hits.push(SearchHit {
+                    mailbox: name.clone(),
+                    summary,
+                });
+            }
+        }
+        Ok(SearchResults {
+            total,
+            page: w.page,
+            pages: w.pages,
+            hits,
+        })
+    }
+
+    /// Matches per folder: EXAMINE + SEARCH for every folder, all in one round trip.
+    async fn count_matches(
+        &self,
+        c: &mut Conn,
+        boxes: &[(String, String)],
+        keys: &str,
+    ) -> Result<Vec<u32>, Failure> {
+        let esearch = self.has(c, "ESEARCH");
+        let search = if esearch {
+            format!("UID SEARCH RETURN (COUNT) CHARSET UTF-8 {keys}")
+        } else {
+            format!("UID SEARCH CHARSET UTF-8 {keys}")
+        };
+        let commands: Vec<String> = boxes
+            .iter()
+            .flat_map(|(_, wire)| [format!("EXAMINE {}", quote(wire)), search.clone()])
+            .collect();
+        let replies = pipeline(c, &commands).await?;
+        let counts = replies
+            .chunks(2)
+            .map(|pair| match pair {
+                [examine, search] if examine.status.is_ok() && search.status.is_ok() => {
+                    count_in(&search.lines, esearch)
+                }
+                _ => 0,
+            })
+            .collect();
+        Ok(counts)
+    }
+
+    /// The matches at positions `part` (0-based, in sort order) of the examined folder.
+    async fn slice_of_matches(
+        &self,
+        c: &mut Conn,
+        keys: &str,
+        req: &PageRequest,
+        part: std::ops::Range<u32>,
+    ) -> Result<Vec<u32>, Failure> {
+        let len = part.end - part.start;
+        if self.has(c, "ESORT") && !self.inner.no_partial.load(Ordering::Relaxed) {
+            let cmd = format!(
+                "UID SORT RETURN (PARTIAL {}:{}) {} UTF-8 {keys}",
+                part.start + 1,
+                part.end,
+                self.sort_crit(c, req)
+            );
+            match c.command_raw(&cmd).await {
+                Ok(lines) => {
+                    return Ok(lines
+                        .iter()
+                        .find_map(|l| messages::parse_esearch(l, len as usize))
+                        .map(|e| e.uids)
+                        .unwrap_or_default());
+                }
+                Err(Failure::Rejected { bad: true, .. }) => {
+                    self.inner.no_partial.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let all = self.all_matches(c, keys, req).await?;
+        Ok(all
+            .into_iter()
+            .skip(part.start as usize)
+            .take(len as usize)
+            .collect())
+    }
+}
+
+/// The number of matches in a SEARCH reply: ESEARCH `COUNT`, or the numbers of a plain
+/// `* SEARCH` line.
+fn count_in(lines: &[Vec<u8>], esearch: bool) -> u32 {
+    if esearch {
+        return lines
+            .iter()
+            .find_map(|l| messages::parse_esearch(l, 0))
+            .and_then(|e| e.count)
+            .unwrap_or(0);
+    }
+    lines
+        .iter()
+        .filter_map(|l| wire::untagged(l, "SEARCH"))
+        .map(|v| v.iter().filter(|x| x.number().is_some()).count())
+        .fold(0u32, |t, n| t.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+/// Which folders a page of `len` results starting at `start` covers, when the folders'
+/// results (`counts`) are laid end to end: `(folder index, positions inside it)`.
+fn folder_slices(counts: &[u32], start: u32, len: u32) -> Vec<(usize, std::ops::Range<u32>)> {
+    let (lo, hi) = (u64::from(start), u64::from(start) + u64::from(len));
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    for (i, &n) in counts.iter().enumerate() {
+        let (a, b) = (offset, offset + u64::from(n));
+        offset = b;
+        let (from, to) = (lo.max(a), hi.min(b));
+        if from < to {
+            // Both ends lie within folder i, so they fit in u32 like its count.
+            out.push((i, (from - a) as u32..(to - a) as u32));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> SearchText {
+        SearchText::parse(s).unwrap()
+    }
+
+    #[test]
+    fn text_is_checked() {
+        assert_eq!(text("  报告  ").as_str(), "报告");
+        assert_eq!(
+            SearchText::parse("a\r\nA1 LOGOUT"),
+            Err(SearchTextError::ControlCharacters)
+        );
+        assert_eq!(
+            SearchText::parse("x\u{0}"),
+            Err(SearchTextError::ControlCharacters)
+        );
+        assert_eq!(
+            SearchText::parse(&"长".repeat(MAX_TEXT_CHARS + 1)),
+            Err(SearchTextError::TooLong)
+        );
+        assert!(SearchText::parse(&"长".repeat(MAX_TEXT_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn words_and_phrases() {
+        assert_eq!(text("project plan").words(), ["project", "plan"]);
+        assert_eq!(
+            text("\"project plan\" 2026").words(),
+            ["project plan", "2026"]
+        );
+        assert_eq!(text("\"unclosed phrase").words(), ["unclosed phrase"]);
+        assert_eq!(text("\"\"  ").words(), Vec::<&str>::new());
+        assert_eq!(text("a b c d e f g h i j").words().len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn keys_quote_or_literal_every_word() {
+        let q = SearchQuery {
+            text: text("季度 \"budget\\plan\""),
+            field: SearchField::Subject,
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            q.keys(true, false),
+            "SUBJECT {6+}\r\n季度 SUBJECT \"budget\\\\plan\""
+        );
+        let q = SearchQuery {
+            text: text("x\" OR ALL"),
+            field: SearchField::Body,
+            ..SearchQuery::default()
+        };
+        // The quote cannot close the string early: it is escaped.
+        assert_eq!(q.keys(true, false), "BODY \"x\\\"\" BODY \"OR\" BODY \"ALL\"");
+        assert_eq!(SearchQuery::default().keys(true, false), "ALL");
+    }
+
+    #[test]
+    fn filters_and_dates() {
+        let q = SearchQuery {
+            unread: true,
+            flagged: true,
+            since: NaiveDate::from_ymd_opt(2026, 11, 1),
+            before: NaiveDate::from_ymd_opt(2026, 12, 24),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            q.keys(true, false),
+            "UNSEEN FLAGGED SENTSINCE 1-Nov-2026 SENTBEFORE 24-Dec-2026"
+        );
+        let q = SearchQuery {
+            attachments: true,
+            text: text("x"),
+            ..SearchQuery::default()
+        };
+        assert!(q.keys(true, false).starts_with("TEXT \"x\" OR OR HEADER Content-Type"));
+    }
+
+    #[test]
+    fn fields_round_trip() {
+        for f in SearchField::ALL {
+            assert_eq!(SearchField::parse(Some(f.param())), f);
+        }
+        assert_eq!(SearchField::parse(Some("bogus")), SearchField::All);
+        assert_eq!(SearchField::parse(None), SearchField::All);
+    }
+
+    #[test]
+    fn pages_across_folders() {
+        // Folders with 3, 0, 5 and 2 matches; pages of 4.
+        let counts = [3, 0, 5, 2];
+        assert_eq!(folder_slices(&counts, 0, 4), vec![(0, 0..3), (2, 0..1)]);
+        assert_eq!(folder_slices(&counts, 4, 4), vec![(2, 1..5)]);
+        assert_eq!(folder_slices(&counts, 8, 2), vec![(3, 0..2)]);
+        assert_eq!(folder_slices(&counts, 10, 4), vec![]);
+        assert_eq!(folder_slices(&[], 0, 4), vec![]);
+        assert_eq!(
+            folder_slices(&[u32::MAX, u32::MAX], u32::MAX - 1, 3),
+            vec![(0, u32::MAX - 1..u32::MAX), (1, 0..2)]
+        );
+    }
+
+    #[test]
+    fn counts_from_both_reply_kinds() {
+        let es = vec![b"* ESEARCH (TAG \"A3\") UID COUNT 12\r\n".to_vec()];
+        assert_eq!(count_in(&es, true), 12);
+        let plain = vec![b"* SEARCH 4 9 10\r\n".to_vec()];
+        assert_eq!(count_in(&plain, false), 3);
+        assert_eq!(count_in(&[b"* SEARCH\r\n".to_vec()], false), 0);
+        assert_eq!(count_in(&[], true), 0);
+    }
+}

@@ -1,0 +1,345 @@
+//! Raw IMAP for the commands async-imap cannot parse (NAMESPACE, THREAD, ESEARCH) and for
+//! pipelining: reading untagged responses as values, writing user text as a safe
+//! argument, and sending several commands in one round trip.
+//!
+//! imap-proto has no parser for NAMESPACE or THREAD, and a reply it cannot parse wedges
+//! async-imap's buffer, so those replies are read as raw lines (see
+//! [`Conn::command_raw`]) and turned into [`Value`] trees here. Text a user typed (a
+//! search) is only ever sent through [`string_arg`]: a quoted string with `\` and `"`
+//! escaped, or a LITERAL+ literal for 8-bit text, never interpolated raw.
+//!
+//! The parsing and argument helpers are pure and unit-tested; [`pipeline`] is the one
+//! function here that talks to the server.
+
+use super::{conn::Conn, conn::Failure, names::quote};
+
+/// Deepest list nesting we follow (a THREAD reply nests one level per branch); deeper
+/// input is refused rather than risking the stack.
+const MAX_DEPTH: usize = 256;
+/// Largest literal we accept inside a value, whatever the server announces.
+const MAX_LITERAL: usize = 1024 * 1024;
+
+/// One value of an untagged response: the IMAP data model without its syntax.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// `NIL`.
+    Nil,
+    /// A number, keyword or other atom, as written.
+    Atom(String),
+    /// A quoted string (unescaped) or a literal, as bytes.
+    Str(Vec<u8>),
+    /// A parenthesised list.
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// The value as text: strings and atoms (lossy UTF-8); `None` for `NIL` and lists.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::Atom(a) => Some(a.clone()),
+            Value::Str(s) => Some(String::from_utf8_lossy(s).into_owned()),
+            Value::Nil | Value::List(_) => None,
+        }
+    }
+
+    /// The items of a list; empty for anything else.
+    pub fn items(&self) -> &[Value] {
+        match self {
+            Value::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// The value as a number, if it is an atom of digits.
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            Value::Atom(a) => a.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `* <NAME> <values…>` (case-insensitive name); `None` when the line is another
+/// response or malformed.
+pub fn untagged<'a>(line: &'a [u8], name: &str) -> Option<Vec<Value>> {
+    let rest = line.strip_prefix(b"* ")?;
+    let head = rest.get(..name.len())?;
+    if !head.eq_ignore_ascii_case(name.as_bytes()) {
+        return None;
+    }
+    let rest = &rest[name.len()..];
+    // The name must end here: `* SEARCHX` is not `* SEARCH`.
+    match rest.first() {
+        None | Some(b' ' | b'\r' | b'\n') => parse_values(rest),
+        _ => None,
+    }
+}
+
+/// Parses a sequence of values up to the end of the line.
+pub fn parse_values(input: &[u8]) -> Option<Vec<Value>> {
+    let mut p = Parser { s: input, pos: 0 };
+    let values = p.sequence(0)?;
+    p.skip_spaces();
+    // Only the line end may remain.
+    p.s[p.pos..]
+        .iter()
+        .all(|b| matches!(b, b'\r' | b'\n'))
+        .then_some(values)
+}
+
+/// A cursor over one response line (literals included).
+struct Parser<'a> {
+    /// The whole line.
+    s: &'a [u8],
+    /// Where we are.
+    pos: usize,
+}
+
+impl Parser<'_> {
+    /// Values until `)` (inside a list, `depth > 0`) or the line end.
+    fn sequence(&mut self, depth: usize) -> Option<Vec<Value>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut out = Vec::new();
+        loop {
+            self.skip_spaces();
+            match self.s.get(self.pos) {
+                None | Some(b'\r' | b'\n') => {
+                    return if depth == 0 { Some(out) } else { None };
+                }
+                Some(b')') => {
+                    if depth == 0 {
+                        return None;
+                    }
+                    self.pos += 1;
+                    return Some(out);
+                }
+                Some(b'(') => {
+                    self.pos += 1;
+                    out.push(Value::List(self.sequence(depth + 1)?));
+                }
+                Some(b'"') => out.push(self.quoted()?),
+                Some(b'{') => out.push(self.literal()?),
+                Some(_) => out.push(self.atom()?),
+            }
+        }
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.s.get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// `"…"` with `\"` and `\\` escapes.
+    fn quoted(&mut self) -> Option<Value> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            match *self.s.get(self.pos)? {
+                b'\\' => {
+                    out.push(*self.s.get(self.pos + 1)?);
+                    self.pos += 2;
+                }
+                b'"' => {
+                    self.pos += 1;
+                    return Some(Value::Str(out));
+                }
+                b'\r' | b'\n' => return None,
+                b => {
+                    out.push(b);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// `{n}` CRLF then n bytes (`{n+}` too, as a server would not send it but may echo).
+    fn literal(&mut self) -> Option<Value> {
+        let rest = &self.s[self.pos..];
+        let close = rest.iter().position(|&b| b == b'}')?;
+        let digits = std::str::from_utf8(&rest[1..close]).ok()?;
+        let n: usize = digits.trim_end_matches('+').parse().ok()?;
+        if n > MAX_LITERAL || rest.get(close + 1..close + 3)? != b"\r\n" {
+            return None;
+        }
+        let start = self.pos + close + 3;
+        let bytes = self.s.get(start..start.checked_add(n)?)?;
+        self.pos = start + n;
+        Some(Value::Str(bytes.to_vec()))
+    }
+
+    /// Anything up to a space, a parenthesis or the line end; `NIL` becomes [`Value::Nil`].
+    fn atom(&mut self) -> Option<Value> {
+        let rest = &self.s[self.pos..];
+        let end = rest
+            .iter()
+            .position(|b| matches!(b, b' ' | b'(' | b')' | b'\r' | b'\n' | b'"' | b'{'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            return None;
+        }
+        let atom = std::str::from_utf8(&rest[..end]).ok()?;
+        self.pos += end;
+        Some(if atom.eq_ignore_ascii_case("NIL") {
+            Value::Nil
+        } else {
+            Value::Atom(atom.to_owned())
+        })
+    }
+}
+
+/// Whether `text` may be sent at all: no CR, LF or NUL (they cannot be quoted and would
+/// end the command early) and no other control characters.
+pub fn sendable(text: &str) -> bool {
+    !text.chars().any(char::is_control)
+}
+
+/// `text` as an IMAP string argument: a quoted string when it is printable ASCII, else a
+/// non-synchronizing literal (`{n+}` CRLF bytes, RFC 7888) when the server has LITERAL+
+/// (or LITERAL- and the text is short). Without either, 8-bit text goes quoted, which
+/// RFC 3501 does not allow but Dovecot, Cyrus and Courier accept: better than failing.
+///
+/// Callers check [`sendable`] first; a control character here would be a bug, so it is
+/// replaced by a space rather than sent.
+pub fn string_arg(text: &str, literal_plus: bool, literal_minus: bool) -> String {
+    let text: String = if sendable(text) {
+        text.to_owned()
+    } else {
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let ascii = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    // RFC 7888: LITERAL- allows non-synchronizing literals of up to 4096 bytes.
+    if !ascii && (literal_plus || (literal_minus && text.len() <= 4096)) {
+        format!("{{{}+}}\r\n{text}", text.len())
+    } else {
+        quote(&text)
+    }
+}
+
+/// The reply to one pipelined command: its untagged lines and how it ended.
+#[derive(Debug)]
+pub struct Reply {
+    /// Untagged lines received while this command was the oldest unfinished one.
+    pub lines: Vec<Vec<u8>>,
+    /// `Ok` for a tagged OK; the server's NO or BAD otherwise.
+    pub status: Result<(), Failure>,
+}
+
+/// Sends every command before reading any answer, then collects the replies in order:
+/// one round trip instead of one per command. Commands must be independent of each
+/// other's *results* (EXAMINE then SEARCH is fine: the server runs them in order).
+///
+/// Untagged lines are given to the oldest command still waiting, which is what a server
+/// that executes in order sends; replies that must be told apart carry their own
+/// correlator (ESEARCH's `TAG`), or are of different kinds.
+pub async fn pipeline(c: &mut Conn, commands: &[String]) -> Result<Vec<Reply>, Failure> {
+    let mut tags = Vec::with_capacity(commands.len());
+    for cmd in commands {
+        tags.push(c.session().run_command(cmd).await?.0);
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(tags.len());
+    let mut current = Vec::new();
+    while replies.len() < tags.len() {
+        let line = c
+            .session()
+            .get_mut()
+            .read_raw_line()
+            .await
+            .map_err(|e| Failure::Lost(e.to_string()))?;
+        if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
+            return Err(Failure::Lost("the server closed the connection".into()));
+        }
+        let tag = tags[replies.len()].as_bytes();
+        if line.len() > tag.len() && line.starts_with(tag) && line[tag.len()] == b' ' {
+            let rest = String::from_utf8_lossy(&line[tag.len() + 1..]);
+            let rest = rest.trim_end();
+            let (status, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let text: String = text.chars().take(200).collect();
+            let status = match status.to_ascii_uppercase().as_str() {
+                "OK" => Ok(()),
+                "NO" => Err(Failure::Rejected { bad: false, text }),
+                _ => Err(Failure::Rejected { bad: true, text }),
+            };
+            replies.push(Reply {
+                lines: std::mem::take(&mut current),
+                status,
+            });
+        } else {
+            current.push(line);
+        }
+    }
+    Ok(replies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::Str(x.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn namespace_reply() {
+        let v = untagged(
+            b"* NAMESPACE ((\"\" \"/\")) ((\"shared/\" \"/\")) ((\"Public/\" \"/\"))\r\n",
+            "NAMESPACE",
+        )
+        .unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[1], Value::List(vec![Value::List(vec![s("shared/"), s("/")])]));
+        let v = untagged(b"* namespace ((\"\" NIL)) NIL NIL", "NAMESPACE").unwrap();
+        assert_eq!(v[1], Value::Nil);
+        assert_eq!(v[0].items()[0].items()[1], Value::Nil);
+    }
+
+    #[test]
+    fn thread_reply_without_spaces_between_lists() {
+        let v = untagged(b"* THREAD (4)(1)(2 3 (6)(7 8))\r\n", "THREAD").unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[2].items().len(), 4);
+        assert_eq!(v[2].items()[3].items()[1].number(), Some(8));
+        assert_eq!(untagged(b"* THREAD\r\n", "THREAD").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn quoted_escapes_and_literals() {
+        let v = parse_values(b"\"a\\\"b\\\\c\" {5}\r\nhe\"lo NIL x").unwrap();
+        assert_eq!(v, vec![s("a\"b\\c"), s("he\"lo"), Value::Nil, Value::Atom("x".into())]);
+    }
+
+    #[test]
+    fn malformed_input_is_refused_not_panicking() {
+        for bad in [
+            &b"(1 2"[..],
+            b"1 2)",
+            b"\"open",
+            b"{5}\r\nab",
+            b"{99999999999}\r\n",
+            b"{x}\r\n",
+            b"\"a\r\nb\"",
+        ] {
+            assert_eq!(parse_values(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!("{}{}", "(".repeat(1000), ")".repeat(1000));
+        assert_eq!(parse_values(deep.as_bytes()), None);
+        assert_eq!(untagged(b"* THREADS (1)", "THREAD"), None);
+        assert_eq!(untagged(b"* OK done", "THREAD"), None);
+    }
+
+    #[test]
+    fn user_text_is_quoted_or_a_literal() {
+        assert_eq!(string_arg("plain text", true, false), "\"plain text\"");
+        assert_eq!(string_arg("a\"b\\", true, false), r#""a\"b\\""#);
+        assert_eq!(string_arg("中文", true, false), "{6+}\r\n中文");
+        assert_eq!(string_arg("中文", false, true), "{6+}\r\n中文");
+        assert_eq!(string_arg("中文", false, false), "\"中文\"");
+        // A control character never reaches the wire.
+        assert_eq!(string_arg("a\r\nb", true, false), "\"a  b\"");
+        assert!(sendable("报告 2026") && !sendable("a\u{0}") && !sendable("a\tb"));
+    }
+}

@@ -1,0 +1,670 @@
+//! Hostile visitors (issue 5), over HTTP against a real Dovecot: every security header and
+//! cookie flag, CSRF refusals (token and Origin / Sec-Fetch-Site), open-redirect refusal
+//! for `next`, session fixation, logout and session lifetimes, login throttling (proved not
+//! to reach IMAP by a recording relay in front of Dovecot), and folder names with CR/LF.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use mailroom::config::{Endpoint, Security};
+use reqwest::{StatusCode, header};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+use crate::common::{
+    app::{Page, TestApp},
+    mailstack::{MailStack, TestUser},
+};
+
+/// The exact body CSP the issue asks for.
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+/// The parts' CSP.
+const PART_CSP: &str = "default-src 'none'; sandbox";
+
+// ------------------------------------------------------------------ helpers
+
+/// A TCP relay in front of Dovecot's plain IMAP port that keeps every byte Mailroom sends,
+/// so a test can prove what did, or did not, reach the mail server.
+struct ImapRecorder {
+    port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ImapRecorder {
+    async fn start(stack: &MailStack) -> ImapRecorder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("relay addr").port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let target = stack.imap_port;
+        let log = Arc::clone(&sent);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            log.lock().expect("log").extend_from_slice(&buf[..n]);
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let down = async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    };
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        ImapRecorder { port, sent }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().expect("log")).into_owned()
+    }
+
+    /// How many LOGIN commands Mailroom sent so far.
+    fn logins(&self) -> usize {
+        self.text()
+            .lines()
+            .filter(|l| l.split(' ').nth(1).is_some_and(|c| c.eq_ignore_ascii_case("LOGIN")))
+            .count()
+    }
+}
+
+/// An app for `user` that talks plain IMAP through `recorder`.
+async fn app_behind(
+    recorder: &ImapRecorder,
+    user: TestUser,
+    tweak: impl FnOnce(&mut mailroom::config::Config),
+) -> TestApp {
+    let port = recorder.port;
+    TestApp::spawn_with(MailStack::shared(), user, move |c| {
+        c.imap = Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::None,
+            ca_file: None,
+        };
+        tweak(c);
+    })
+    .await
+}
+
+/// The `Set-Cookie` headers of a response.
+fn set_cookies(headers: &header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// The `name=value` part of the cookie called `name` (prefix-insensitive match on the end).
+fn cookie_pair(cookies: &[String], name: &str) -> Option<String> {
+    cookies
+        .iter()
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
+        .find(|pair| pair.split('=').next() == Some(name))
+}
+
+/// The attributes of the cookie called `name`, lower-cased.
+fn cookie_attrs(cookies: &[String], name: &str) -> Vec<String> {
+    cookies
+        .iter()
+        .find(|c| c.split('=').next() == Some(name))
+        .map(|c| c.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect())
+        .unwrap_or_default()
+}
+
+/// A client without a cookie store, so the test decides exactly which cookies go out.
+fn bare_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// GET `path` with exactly the `cookie` header given.
+async fn get_with_cookies(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    bare_client()
+        .get(app.url(path))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("GET")
+}
+
+/// Logs in with a bare client; returns the login response and the cookies (as one
+/// `Cookie` header value) the browser would now hold.
+async fn login_bare(app: &TestApp, extra_cookie: Option<&str>) -> (reqwest::Response, String) {
+    let client = bare_client();
+    let form = client.get(app.url("/login")).send().await.expect("GET /login");
+    let mut jar: Vec<String> = set_cookies(form.headers())
+        .iter()
+        .map(|c| c.split(';').next().unwrap_or("").to_owned())
+        .collect();
+    let page = Page {
+        status: form.status(),
+        headers: form.headers().clone(),
+        body: form.text().await.unwrap_or_default(),
+    };
+    let token = page.attrs("input[name=csrf_token]", "value")[0].clone();
+    if let Some(extra) = extra_cookie {
+        jar.push(extra.to_owned());
+    }
+    let res = client
+        .post(app.url("/login"))
+        .header(header::COOKIE, jar.join("; "))
+        .form(&[
+            ("username", app.user.address.as_str()),
+            ("password", app.user.password.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST /login");
+    for c in set_cookies(res.headers()) {
+        let pair = c.split(';').next().unwrap_or("").to_owned();
+        let name = pair.split('=').next().unwrap_or("").to_owned();
+        jar.retain(|p| p.split('=').next() != Some(name.as_str()));
+        jar.push(pair);
+    }
+    (res, jar.join("; "))
+}
+
+fn is_login_redirect(res: &reqwest::Response) -> bool {
+    res.status() == StatusCode::SEE_OTHER
+        && res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|l| l.starts_with("/login"))
+}
+
+// ------------------------------------------------------------------ headers
+
+#[tokio::test]
+async fn pages_bodies_and_parts_send_every_security_header() {
+    let html_attachment = "<script>alert(1)</script>";
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>";
+    let png = crate::hostile::PNG;
+    let b64 = |d: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(d)
+    };
+    let eml = format!(
+        "From: a@example.test\r\nTo: b@example.test\r\nSubject: parts\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+--b\r\nContent-Type: text/html; name=page.html\r\nContent-Disposition: inline; filename=page.html\r\n\r\n{html_attachment}\r\n\
+--b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: inline; filename=\"logo.svg\"\r\n\r\n{svg}\r\n\
+--b\r\nContent-Type: image/png\r\nContent-Disposition: inline; filename=\"../../pic\x01.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+--b\r\nContent-Type: application/xml\r\nContent-Disposition: attachment; filename*=utf-8''%E6%8A%A5%E5%91%8A%0D%0A.xml\r\n\r\n<x/>\r\n\
+--b--\r\n",
+        b64(png)
+    );
+    let app = TestApp::spawn("sec-headers").await;
+    MailStack::shared()
+        .append(&app.user, "INBOX", eml.as_bytes(), &[])
+        .await;
+
+    // Pages, logged out and in.
+    let login = app.get("/login").await;
+    app.login().await;
+    let inbox = app.get("/mail/INBOX").await;
+    let message = app.get("/mail/INBOX/1").await;
+    for page in [&login, &inbox, &message] {
+        let csp = page.header("content-security-policy");
+        assert_eq!(csp, mailroom::web::PAGE_CSP);
+        let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+        for d in [
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(directives.contains(&d), "{d} missing from {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(page.header("referrer-policy"), "no-referrer");
+        assert_eq!(page.header("x-frame-options"), "DENY");
+        assert_eq!(page.header("x-content-type-options"), "nosniff");
+    }
+    // Links open without Referer: the iframe and the page both say so.
+    assert_eq!(message.attrs("iframe.body", "referrerpolicy"), vec!["no-referrer"]);
+
+    let body = app.get("/mail/INBOX/1/body").await;
+    assert_eq!(body.header("content-security-policy"), BODY_CSP);
+    assert_eq!(body.header("x-frame-options"), "SAMEORIGIN");
+    assert_eq!(body.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(body.header("referrer-policy"), "no-referrer");
+    assert!(body.header("cache-control").contains("no-store"));
+
+    // Parts: only the PNG is inline; HTML, SVG and XML are downloads of an inert type.
+    let page = app.get("/mail/INBOX/1").await;
+    let hrefs = page.attrs(".attachments a", "href");
+    let names = page.texts(".attachments a");
+    assert_eq!(names.len(), 4, "{names:?}");
+    let mut seen = Vec::new();
+    for (href, name) in hrefs.iter().zip(&names) {
+        let (status, headers, _) = app.get_bytes(href).await;
+        assert_eq!(status, StatusCode::OK, "{href}");
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(h("x-content-type-options"), "nosniff", "{href}");
+        assert_eq!(h("content-security-policy"), PART_CSP, "{href}");
+        let disposition = h("content-disposition");
+        assert!(!disposition.contains(['\r', '\n', '/', '\\']), "{disposition}");
+        seen.push((name.clone(), h("content-type"), disposition));
+    }
+    for (name, content_type, disposition) in &seen {
+        if content_type == "image/png" {
+            assert!(disposition.starts_with("inline;"), "{name}: {disposition}");
+            assert_eq!(name, "pic.png", "path and control characters stripped");
+        } else {
+            assert!(disposition.starts_with("attachment;"), "{name}: {disposition}");
+            assert_eq!(content_type, "application/octet-stream", "{name}");
+            assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
+        }
+    }
+    assert!(
+        seen.iter().any(|(n, _, d)| n == "报告.xml" && d.contains("%E6%8A%A5%E5%91%8A.xml")),
+        "{seen:?}"
+    );
+    let raw = app.get("/mail/INBOX/1/raw").await;
+    assert_eq!(raw.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(raw.header("content-security-policy"), PART_CSP);
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_lax_and_host_prefixed_over_https() {
+    // Plain http (the tests' and the demo's setting): no Secure, no prefix.
+    let app = TestApp::spawn("sec-cookies").await;
+    let (res, _) = login_bare(&app, None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies = set_cookies(res.headers());
+    for name in ["mailroom_session", "mailroom_key", "mailroom_csrf"] {
+        let attrs = cookie_attrs(&cookies, name);
+        assert!(attrs.contains(&"httponly".to_owned()), "{name}: {attrs:?}");
+        assert!(attrs.contains(&"samesite=lax".to_owned()), "{name}: {attrs:?}");
+        assert!(attrs.contains(&"path=/".to_owned()), "{name}: {attrs:?}");
+        assert!(!attrs.contains(&"secure".to_owned()), "{name}: {attrs:?}");
+    }
+
+    // Behind https: every cookie is `__Host-` (Secure, path /, no Domain).
+    let stack = MailStack::shared();
+    let user = stack.add_user("sec-cookies-https");
+    let app = TestApp::spawn_with(stack, user, |c| {
+        c.public_url = "https://mail.example.test".into();
+    })
+    .await;
+    let (res, _) = login_bare(&app, None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login over https config");
+    let cookies = set_cookies(res.headers());
+    for name in ["__Host-mailroom_session", "__Host-mailroom_key", "__Host-mailroom_csrf"] {
+        let attrs = cookie_attrs(&cookies, name);
+        assert!(!attrs.is_empty(), "{name} not set: {cookies:?}");
+        for want in ["httponly", "secure", "samesite=lax", "path=/"] {
+            assert!(attrs.contains(&want.to_owned()), "{name} lacks {want}: {attrs:?}");
+        }
+        assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{name}: {attrs:?}");
+    }
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("mailroom_")),
+        "an unprefixed cookie: {cookies:?}"
+    );
+}
+
+// ------------------------------------------------------------------ CSRF
+
+#[tokio::test]
+async fn forms_without_the_token_or_from_another_site_are_refused() {
+    let app = TestApp::spawn("sec-csrf").await;
+    let (u, p) = (app.user.address.clone(), app.user.password.clone());
+    let token = app.csrf().await;
+    let post = |fields: Vec<(&'static str, String)>, headers: Vec<(&'static str, &'static str)>| {
+        let mut req = app.client.post(app.url("/login")).form(&fields);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let creds = |t: &str| {
+        vec![
+            ("username", u.clone()),
+            ("password", p.clone()),
+            ("csrf_token", t.to_owned()),
+        ]
+    };
+    // Token missing, or wrong.
+    let missing = post(creds("")[..2].to_vec(), vec![]).await.expect("POST");
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let wrong = post(creds(&"x".repeat(token.len())), vec![]).await.expect("POST");
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    // Right token, but the browser says the form came from another site.
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site"), ("origin", "http://sub.127.0.0.1")],
+    ] {
+        let res = post(creds(&token), headers.clone()).await.expect("POST");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::SEE_OTHER, "not logged in");
+    // The same form from our own page goes through.
+    let origin = app.base.clone();
+    let ok = app
+        .client
+        .post(app.url("/login"))
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", origin)
+        .form(&creds(&token))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
+    // Logging out needs the token too.
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK, "still logged in");
+}
+
+// ------------------------------------------------------------------ open redirects
+
+#[tokio::test]
+async fn next_after_login_accepts_only_local_paths() {
+    let app = TestApp::spawn("sec-next").await;
+    let (u, p) = (app.user.address.clone(), app.user.password.clone());
+    for evil in [
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example/",
+        "/\\/evil.example/",
+        "https://evil.example/",
+        "HTTPS://evil.example/",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        " //evil.example/",
+        "/\t/evil.example/",
+        "/\r\n/evil.example/",
+        "evil.example",
+        "@evil.example",
+    ] {
+        let res = app
+            .post_form("/login", &[("username", &u), ("password", &p), ("next", evil)])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{evil:?}");
+        assert_eq!(res.location(), "/mail/INBOX", "next={evil:?}");
+        // The login form does not carry it either.
+        let form = app
+            .get(&format!("/login?next={}", percent(evil)))
+            .await;
+        assert!(form.attrs("input[name=next]", "value").is_empty(), "{evil:?} kept in the form");
+    }
+    // Encoded variants stay on this site: whatever Location says, it is a path here.
+    for odd in ["/%2F%2Fevil.example/", "/%5Cevil.example/", "/.//evil.example/"] {
+        let res = app
+            .post_form("/login", &[("username", &u), ("password", &p), ("next", odd)])
+            .await;
+        let loc = res.location();
+        let resolved = reqwest::Url::parse(&app.base)
+            .and_then(|b| b.join(loc))
+            .expect("joinable");
+        assert_eq!(
+            resolved.host_str(),
+            Some("127.0.0.1"),
+            "{odd:?} → {loc:?} leaves the site"
+        );
+    }
+}
+
+fn percent(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+// ------------------------------------------------------------------ sessions
+
+#[tokio::test]
+async fn session_id_is_rotated_at_login_and_destroyed_at_logout() {
+    let app = TestApp::spawn("sec-session").await;
+    let (first, jar1) = login_bare(&app, None).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let s1 = cookie_pair(&set_cookies(first.headers()), "mailroom_session").expect("session set");
+    assert_eq!(get_with_cookies(&app, "/mail/INBOX", &jar1).await.status(), StatusCode::OK);
+
+    // Logging in again while holding s1 (as a fixation victim would): a new id, and s1 dies.
+    let (second, jar2) = login_bare(&app, Some(&s1)).await;
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    let s2 = cookie_pair(&set_cookies(second.headers()), "mailroom_session").expect("session set");
+    assert_ne!(s1, s2, "session cookie unchanged at login");
+    assert!(is_login_redirect(&get_with_cookies(&app, "/mail/INBOX", &jar1).await));
+    assert_eq!(get_with_cookies(&app, "/mail/INBOX", &jar2).await.status(), StatusCode::OK);
+
+    // Logout: the server forgets the session, so replaying the old cookies fails.
+    let page = get_with_cookies(&app, "/mail/INBOX", &jar2).await;
+    let body = page.text().await.expect("body");
+    let token = scraper::Html::parse_document(&body)
+        .select(&scraper::Selector::parse("form.logout input[name=csrf_token]").expect("sel"))
+        .next()
+        .and_then(|e| e.value().attr("value").map(str::to_owned))
+        .expect("logout form");
+    let out = bare_client()
+        .post(app.url("/logout"))
+        .header(header::COOKIE, &jar2)
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .expect("POST /logout");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(is_login_redirect(&get_with_cookies(&app, "/mail/INBOX", &jar2).await));
+}
+
+#[tokio::test]
+async fn idle_and_absolute_session_lifetimes_end_sessions() {
+    let stack = MailStack::shared();
+    let idle = TestApp::spawn_with(stack, stack.add_user("sec-idle"), |c| {
+        c.session_idle_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let absolute = TestApp::spawn_with(stack, stack.add_user("sec-absolute"), |c| {
+        c.session_absolute_lifetime = Duration::from_secs(2);
+    })
+    .await;
+    idle.login().await;
+    absolute.login().await;
+    // Busy sessions: the idle one stays alive while used, the absolute one only for 2 s.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(idle.get("/mail/INBOX").await.status, StatusCode::OK);
+        let _ = absolute.get("/mail/INBOX").await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let res = absolute.get("/mail/INBOX").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "absolute lifetime ignored");
+    assert!(res.location().starts_with("/login"));
+    // Idle for longer than the idle timeout.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let res = idle.get("/mail/INBOX").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "idle timeout ignored");
+    assert!(res.location().starts_with("/login"));
+}
+
+// ------------------------------------------------------------------ login throttling
+
+#[tokio::test]
+async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap() {
+    let stack = MailStack::shared();
+    let recorder = ImapRecorder::start(stack).await;
+    let other = stack.add_user("sec-throttle-other");
+    let app = app_behind(&recorder, stack.add_user("sec-throttle"), |c| {
+        c.login_backoff_base = Duration::from_secs(4);
+    })
+    .await;
+    let (u, p) = (app.user.address.clone(), app.user.password.clone());
+    for i in 0..5 {
+        let res = app
+            .post_form("/login", &[("username", &u), ("password", "wrong")])
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "attempt {i}");
+        assert_eq!(res.texts(".login .error"), vec!["Wrong address or password"]);
+    }
+    let logins = recorder.logins();
+    assert_eq!(logins, 5, "{}", recorder.text());
+
+    // Sixth attempt, right password: refused, same page, nobody asked.
+    let refused = app
+        .post_form("/login", &[("username", &u), ("password", &p)])
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.texts(".login .error"),
+        vec!["Too many attempts, try again in 1 minute."]
+    );
+    assert_eq!(refused.attrs("input[name=username]", "value"), vec![u.clone()]);
+    let retry: u64 = refused.header("retry-after").parse().expect("Retry-After");
+    assert!((1..=4).contains(&retry), "Retry-After {retry}");
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::SEE_OTHER, "logged in anyway");
+    // The address is locked for everyone, whatever X-Forwarded-For says (no trusted proxy),
+    // and an unknown account gets the very same answer.
+    for (user, pass) in [(other.address.as_str(), other.password.as_str()), ("nobody@example.test", "x")] {
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", "203.0.113.77")
+            .form(&[
+                ("username", user),
+                ("password", pass),
+                ("csrf_token", &app.csrf().await),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{user}");
+        let page = Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap_or_default(),
+        };
+        assert_eq!(
+            page.texts(".login .error"),
+            vec!["Too many attempts, try again in 1 minute."]
+        );
+    }
+    assert_eq!(recorder.logins(), logins, "a throttled login reached IMAP");
+
+    // After the backoff, the right password works (and resets the account).
+    tokio::time::sleep(Duration::from_secs(retry + 1)).await;
+    let ok = app
+        .post_form("/login", &[("username", &u), ("password", &p)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(recorder.logins(), logins + 1);
+}
+
+#[tokio::test]
+async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_proxies() {
+    let stack = MailStack::shared();
+    let recorder = ImapRecorder::start(stack).await;
+    let victim = stack.add_user("sec-shared-victim");
+    let bystander = stack.add_user("sec-shared-bystander");
+    // Two instances behind a reverse proxy on 127.0.0.1, sharing one database.
+    let shared = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}?mode=rwc", shared.path().join("shared.db").display());
+    let db2 = db.clone();
+    let first = app_behind(&recorder, victim.clone(), move |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        c.login_backoff_base = Duration::from_secs(60);
+        c.database_url = db2;
+    })
+    .await;
+    let second = app_behind(&recorder, bystander.clone(), move |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        c.login_backoff_base = Duration::from_secs(60);
+        c.database_url = db;
+    })
+    .await;
+    // Five failures for the victim, each from another client address, on the first instance.
+    for fwd in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"] {
+        assert_eq!(login_via(&first, fwd, &victim.address, "wrong").await, StatusCode::OK);
+    }
+    let logins = recorder.logins();
+    // The second instance knows: the account is locked from any address.
+    assert_eq!(
+        login_via(&second, "198.51.100.9", &victim.address, &victim.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(recorder.logins(), logins);
+    // Each address failed once only, so another account from one of them is fine.
+    assert_eq!(
+        login_via(&second, "198.51.100.1", &bystander.address, &bystander.password).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// A login POST as if relayed by a proxy for `forwarded`; returns the status.
+async fn login_via(app: &TestApp, forwarded: &str, user: &str, pass: &str) -> StatusCode {
+    let token = app.csrf().await;
+    app.client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", forwarded)
+        .form(&[("username", user), ("password", pass), ("csrf_token", &token)])
+        .send()
+        .await
+        .expect("POST")
+        .status()
+}
+
+// ------------------------------------------------------------------ IMAP arguments
+
+#[tokio::test]
+async fn folder_names_with_line_breaks_are_refused_before_reaching_the_server() {
+    let stack = MailStack::shared();
+    let recorder = ImapRecorder::start(stack).await;
+    let app = app_behind(&recorder, stack.add_user("sec-crlf"), |_| {}).await;
+    stack
+        .append(&app.user, "INBOX", b"From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n", &[])
+        .await;
+    app.login().await;
+    for path in [
+        "/mail/INBOX%0D%0AX1%20DELETE%20INBOX",
+        "/mail/INBOX%0AX2%20DELETE%20INBOX/1",
+        "/mail/INBOX%0DX3%20DELETE%20INBOX/1/body",
+        "/mail/IN%00BOX/1/raw",
+        "/mail/INBOX%0D%0AX4%20LOGOUT/1/part/1",
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(page.texts("main p"), vec!["That folder name is not valid."], "{path}");
+    }
+    for path in ["/mail/INBOX/1%20OR%201", "/mail/INBOX/-1", "/mail/INBOX/1:*"] {
+        assert_eq!(app.get(path).await.status, StatusCode::BAD_REQUEST, "{path}");
+    }
+    let sent = recorder.text();
+    for injected in ["DELETE", "X1", "X2", "X3", "X4", "IN\0BOX", "OR 1", "1:*"] {
+        assert!(!sent.contains(injected), "{injected:?} reached the server:\n{sent}");
+    }
+    // The connection is fine afterwards.
+    assert_eq!(app.get("/mail/INBOX/1").await.status, StatusCode::OK);
+}
