@@ -106,6 +106,10 @@ impl App {
             .with_same_site(tower_sessions::cookie::SameSite::Lax)
             .with_path("/")
             .with_expiry(Expiry::OnInactivity(idle))
+            // Without this, tower-sessions only writes a session when its data changes, so
+            // the inactivity expiry is never pushed back and an active user is logged out
+            // `idle` after login. Saving on every request makes it a real idle timeout.
+            .with_always_save(true)
             .with_private(key);
 
         let state = AppState {

@@ -1,5 +1,5 @@
 //! The translation catalog. Every user-facing string goes through [`Tr::t`]; templates call
-//! `tr.t("key")`. A test checks that every key used in `templates/` and in the code exists
+//! `tr.t(…)` with a catalog key. A test checks that every key used in `templates/` and in the code exists
 //! here in every language, so a missing translation fails the build's tests, not a user.
 
 use std::{collections::HashMap, sync::LazyLock};
@@ -264,11 +264,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "This is not a vCard (.vcf) file.",
         "此文件不是 vCard（.vcf）文件。",
     ),
-    (
-        "contacts.export",
-        "Export all as vCard",
-        "全部导出为 vCard",
-    ),
+    ("contacts.export", "Export all as vCard", "全部导出为 vCard"),
     // Settings page
     ("settings.title", "Settings", "设置"),
     ("settings.saved", "Settings saved.", "设置已保存。"),
@@ -352,9 +348,9 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("settings.folders", "Folders", "文件夹"),
     (
-        "settings.folders.later",
-        "Folder settings are coming in a later version.",
-        "文件夹设置将在以后的版本中提供。",
+        "settings.folders.hint",
+        "Create, rename and delete folders; choose which ones to show.",
+        "新建、重命名和删除文件夹；选择要显示的文件夹。",
     ),
     // Folders
     ("folders", "Folders", "文件夹"),
@@ -395,7 +391,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("action.label", "Action", "操作"),
     ("action.target", "Folder", "目标文件夹"),
     ("action.apply", "Apply to selected", "应用到所选邮件"),
-    ("action.apply_page", "Apply to all on this page", "应用到本页全部邮件"),
+    (
+        "action.apply_page",
+        "Apply to all on this page",
+        "应用到本页全部邮件",
+    ),
     ("action.read", "Mark as read", "标为已读"),
     ("action.unread", "Mark as unread", "标为未读"),
     ("action.flag", "Flag", "加旗标"),
@@ -408,18 +408,47 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("action.delete", "Delete", "删除"),
     ("action.delete_forever", "Delete for good", "永久删除"),
     ("action.empty", "Empty this folder", "清空此文件夹"),
-    ("notice.done.read", "Marked as read: {0}", "已标为已读：{0} 封"),
-    ("notice.done.unread", "Marked as unread: {0}", "已标为未读：{0} 封"),
+    (
+        "notice.done.read",
+        "Marked as read: {0}",
+        "已标为已读：{0} 封",
+    ),
+    (
+        "notice.done.unread",
+        "Marked as unread: {0}",
+        "已标为未读：{0} 封",
+    ),
+    ("notice.sent", "Message sent", "邮件已发送"),
     ("notice.done.flag", "Flagged: {0}", "已加旗标：{0} 封"),
-    ("notice.done.unflag", "Flag removed: {0}", "已取消旗标：{0} 封"),
+    (
+        "notice.done.unflag",
+        "Flag removed: {0}",
+        "已取消旗标：{0} 封",
+    ),
     ("notice.done.move", "Moved: {0}", "已移动：{0} 封"),
     ("notice.done.copy", "Copied: {0}", "已复制：{0} 封"),
     ("notice.done.archive", "Archived: {0}", "已归档：{0} 封"),
-    ("notice.done.spam", "Moved to Junk: {0}", "已移到垃圾邮件：{0} 封"),
-    ("notice.done.notspam", "Moved back to the inbox: {0}", "已移回收件箱：{0} 封"),
+    (
+        "notice.done.spam",
+        "Moved to Junk: {0}",
+        "已移到垃圾邮件：{0} 封",
+    ),
+    (
+        "notice.done.notspam",
+        "Moved back to the inbox: {0}",
+        "已移回收件箱：{0} 封",
+    ),
     ("notice.done.delete", "Deleted: {0}", "已删除：{0} 封"),
-    ("notice.done.expunge", "Deleted for good: {0}", "已永久删除：{0} 封"),
-    ("notice.emptied", "Folder emptied: {0} messages deleted for good", "文件夹已清空：永久删除 {0} 封邮件"),
+    (
+        "notice.done.expunge",
+        "Deleted for good: {0}",
+        "已永久删除：{0} 封",
+    ),
+    (
+        "notice.emptied",
+        "Folder emptied: {0} messages deleted for good",
+        "文件夹已清空：永久删除 {0} 封邮件",
+    ),
     (
         "notice.stale",
         "This folder was changed by another program, so nothing was done. The list has been reloaded; please choose again.",
@@ -440,9 +469,21 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "The target folder no longer exists. Nothing was moved; your messages are still here.",
         "目标文件夹已不存在。未移动任何邮件，邮件仍在此处。",
     ),
-    ("notice.same_folder", "The messages are already in that folder.", "邮件已在该文件夹中。"),
-    ("notice.none_selected", "Select at least one message first.", "请先选择至少一封邮件。"),
-    ("notice.choose_target", "Choose a folder to move or copy to.", "请选择要移动或复制到的文件夹。"),
+    (
+        "notice.same_folder",
+        "The messages are already in that folder.",
+        "邮件已在该文件夹中。",
+    ),
+    (
+        "notice.none_selected",
+        "Select at least one message first.",
+        "请先选择至少一封邮件。",
+    ),
+    (
+        "notice.choose_target",
+        "Choose a folder to move or copy to.",
+        "请选择要移动或复制到的文件夹。",
+    ),
     (
         "notice.not_permitted",
         "Your access rights in this folder do not allow that; nothing was changed.",
@@ -460,7 +501,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Delete all {1} messages in {0} for good?",
         "确定要永久删除“{0}”中的全部 {1} 封邮件吗？",
     ),
-    ("confirm.cannot_undo", "This cannot be undone.", "此操作无法撤销。"),
+    (
+        "confirm.cannot_undo",
+        "This cannot be undone.",
+        "此操作无法撤销。",
+    ),
     ("confirm.cancel", "Cancel", "取消"),
     ("msg.newer", "Newer", "较新一封"),
     ("msg.older", "Older", "较早一封"),
@@ -479,7 +524,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     // Keyboard shortcuts (static/app.js, components/shortcuts.html)
     ("keys.title", "Keyboard shortcuts", "键盘快捷键"),
-    ("keys.next_prev", "Next / previous message", "下一封 / 上一封"),
+    (
+        "keys.next_prev",
+        "Next / previous message",
+        "下一封 / 上一封",
+    ),
     ("keys.open", "Open the message", "打开邮件"),
     ("keys.reply", "Reply", "回复"),
     ("keys.reply_all", "Reply all", "全部回复"),
@@ -510,7 +559,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("folders.unsubscribe", "Hide from sidebar", "从侧边栏隐藏"),
     ("folders.settings", "Settings", "设置"),
     ("folders.open", "Open", "打开"),
-    ("folders.counts", "{0} messages, {1} unread", "{0} 封邮件，{1} 封未读"),
+    (
+        "folders.counts",
+        "{0} messages, {1} unread",
+        "{0} 封邮件，{1} 封未读",
+    ),
     (
         "folders.protected_hint",
         "This is a standard folder: it cannot be renamed or deleted.",
@@ -525,11 +578,31 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Delete {0} with everything in it ({1} messages, including subfolders)?",
         "确定要删除“{0}”及其中的全部内容（共 {1} 封邮件，包括子文件夹）吗？",
     ),
-    ("folders.notice.created", "Folder created.", "文件夹已创建。"),
-    ("folders.notice.renamed", "Folder renamed.", "文件夹已重命名。"),
-    ("folders.notice.deleted", "Folder deleted.", "文件夹已删除。"),
-    ("folders.notice.subscribed", "The folder is shown in the sidebar.", "该文件夹已显示在侧边栏。"),
-    ("folders.notice.unsubscribed", "The folder is hidden from the sidebar.", "该文件夹已从侧边栏隐藏。"),
+    (
+        "folders.notice.created",
+        "Folder created.",
+        "文件夹已创建。",
+    ),
+    (
+        "folders.notice.renamed",
+        "Folder renamed.",
+        "文件夹已重命名。",
+    ),
+    (
+        "folders.notice.deleted",
+        "Folder deleted.",
+        "文件夹已删除。",
+    ),
+    (
+        "folders.notice.subscribed",
+        "The folder is shown in the sidebar.",
+        "该文件夹已显示在侧边栏。",
+    ),
+    (
+        "folders.notice.unsubscribed",
+        "The folder is hidden from the sidebar.",
+        "该文件夹已从侧边栏隐藏。",
+    ),
     ("folders.error.empty", "Enter a name.", "请输入名称。"),
     (
         "folders.error.too_long",
@@ -546,16 +619,36 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "A name cannot contain * or %, control characters, or be \".\" or \"..\".",
         "名称中不能包含 * 或 %、控制字符，也不能是“.”或“..”。",
     ),
-    ("folders.error.exists", "A folder with this name already exists here.", "此处已有同名文件夹。"),
-    ("folders.error.no_parent", "The chosen parent folder no longer exists.", "所选的上级文件夹已不存在。"),
+    (
+        "folders.error.exists",
+        "A folder with this name already exists here.",
+        "此处已有同名文件夹。",
+    ),
+    (
+        "folders.error.no_parent",
+        "The chosen parent folder no longer exists.",
+        "所选的上级文件夹已不存在。",
+    ),
     (
         "folders.error.protected",
         "Standard folders (Inbox, Drafts, Sent, Archive, Junk, Trash) and folders containing them cannot be renamed or deleted.",
         "标准文件夹（收件箱、草稿箱、已发送、归档、垃圾邮件、已删除）及包含它们的文件夹不能重命名或删除。",
     ),
-    ("folders.error.into_itself", "A folder cannot be moved into itself or one of its subfolders.", "文件夹不能移动到自身或其子文件夹中。"),
-    ("folders.error.refused", "The mail server refused this name. Please try another one.", "邮件服务器拒绝了此名称，请换一个。"),
-    ("error.bad.subscribed", "Invalid subscription value.", "无效的订阅值。"),
+    (
+        "folders.error.into_itself",
+        "A folder cannot be moved into itself or one of its subfolders.",
+        "文件夹不能移动到自身或其子文件夹中。",
+    ),
+    (
+        "folders.error.refused",
+        "The mail server refused this name. Please try another one.",
+        "邮件服务器拒绝了此名称，请换一个。",
+    ),
+    (
+        "error.bad.subscribed",
+        "Invalid subscription value.",
+        "无效的订阅值。",
+    ),
     ("page.prev", "Previous", "上一页"),
     ("page.next", "Next", "下一页"),
     ("page.of", "Page {0} of {1}", "第 {0} 页，共 {1} 页"),
@@ -609,7 +702,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "邮件中来自互联网的图片等内容在您允许之前都会被阻止。来自下列地址和域名的邮件会直接显示图片，图片由 Mailroom 代为获取，发件人看不到您的 IP 地址。",
     ),
     ("trusted.list", "Trusted senders", "受信任的发件人"),
-    ("trusted.empty", "You trust no sender yet.", "您还没有信任任何发件人。"),
+    (
+        "trusted.empty",
+        "You trust no sender yet.",
+        "您还没有信任任何发件人。",
+    ),
     ("trusted.kind", "Trust", "信任范围"),
     ("trusted.kind.address", "One address", "单个地址"),
     ("trusted.kind.domain", "A whole domain", "整个域名"),
@@ -678,7 +775,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("compose.priority.high", "High", "高"),
     ("compose.priority.normal", "Normal", "普通"),
     ("compose.priority.low", "Low", "低"),
-    ("compose.request_mdn", "Ask for a read receipt", "请求已读回执"),
+    (
+        "compose.request_mdn",
+        "Ask for a read receipt",
+        "请求已读回执",
+    ),
     (
         "compose.request_dsn",
         "Ask for a delivery report",
@@ -713,7 +814,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "将附带原邮件“{0}”（{1} 个附件）。",
     ),
     ("compose.forwarded", "Forwarded message", "转发的邮件"),
-    ("compose.attribution", "On {0}, {1} wrote:", "{1} 于 {0} 写道："),
+    (
+        "compose.attribution",
+        "On {0}, {1} wrote:",
+        "{1} 于 {0} 写道：",
+    ),
     ("compose.send", "Send", "发送"),
     ("compose.save_draft", "Save draft", "保存草稿"),
     ("compose.cancel", "Cancel", "取消"),
@@ -880,9 +985,17 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("search.before", "Before date", "截止日期（不含）"),
     ("search.title", "Search in {0}", "在{0}中搜索"),
     ("search.heading", "Search results in {0}", "{0}中的搜索结果"),
-    ("search.heading_all", "Search results in all folders", "所有文件夹中的搜索结果"),
+    (
+        "search.heading_all",
+        "Search results in all folders",
+        "所有文件夹中的搜索结果",
+    ),
     ("search.results", "{0} found", "找到 {0} 封"),
-    ("search.none", "No messages match this search.", "没有符合搜索条件的邮件。"),
+    (
+        "search.none",
+        "No messages match this search.",
+        "没有符合搜索条件的邮件。",
+    ),
     (
         "search.error.control",
         "The search text contains line breaks or other control characters; please remove them.",
@@ -904,14 +1017,24 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "起始日期必须早于截止日期。",
     ),
     ("search.view_threads", "Group by conversation", "按会话分组"),
-    ("search.view_messages", "Show as a list of messages", "按邮件列表显示"),
+    (
+        "search.view_messages",
+        "Show as a list of messages",
+        "按邮件列表显示",
+    ),
     // Conversations (web::threads)
     ("threads.count", "{0} conversations", "{0} 个会话"),
+    ("threads.one", "1 message", "1 封邮件"),
+    ("threads.size", "{0} messages", "{0} 封邮件"),
     ("threads.conversation", "Conversation", "会话"),
     ("threads.in_folder", "in {0}", "位于{0}"),
     // Quota (web::share)
     ("quota.title", "Mailbox storage", "邮箱存储空间"),
-    ("quota.used", "{0} of {1} used ({2}%)", "已用 {0}，共 {1}（{2}%）"),
+    (
+        "quota.used",
+        "{0} of {1} used ({2}%)",
+        "已用 {0}，共 {1}（{2}%）",
+    ),
     (
         "quota.warning",
         "Your mailbox is almost full. Delete or archive messages, or new mail may be refused.",
@@ -926,7 +1049,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("share.heading", "Sharing", "共享设置"),
     ("share.who", "Who has access", "有权访问的用户"),
     ("share.user", "User", "用户"),
-    ("share.user_placeholder", "teammate@example.com", "teammate@example.com"),
+    (
+        "share.user_placeholder",
+        "teammate@example.com",
+        "teammate@example.com",
+    ),
     ("share.rights", "Access", "权限"),
     ("share.level.read", "Read", "只读"),
     ("share.level.read-write", "Read and write", "读写"),
@@ -951,7 +1078,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Share with one teammate: not with yourself, \"anyone\" or a group.",
         "只能与单个同事共享：不能是您自己、“anyone”或群组。",
     ),
-    ("share.error.rights", "Choose an access level.", "请选择权限级别。"),
+    (
+        "share.error.rights",
+        "Choose an access level.",
+        "请选择权限级别。",
+    ),
     (
         "share.unsupported",
         "This mail server does not support sharing folders.",

@@ -87,3 +87,98 @@
     Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest]"), attach);
   });
 })();
+
+// Organizing mail: "select all" and keyboard shortcuts on the list and message pages.
+// Without this script every action is still a button or a link: the list's "apply to all
+// on this page" button stands in for the select-all box, which this block reveals.
+// Shortcuts: j/k next/previous, o/Enter open, r/a/f reply/reply all/forward, c compose,
+// # delete, e archive, / search, ? this list (components/shortcuts.html, translated there).
+(function () {
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+  function follow(el) {
+    if (!el) return false;
+    if (el.tagName === "A") { window.location.href = el.href; } else { el.click(); }
+    return true;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = $("form.bulk");
+    var rows = $all("table.messages tbody tr");
+    var current = -1;
+
+    // The header checkbox ticks or clears every row of this page.
+    var all = $("table.messages input.select-all");
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        $all("table.messages tbody input[name=uid]").forEach(function (b) { b.checked = all.checked; });
+      });
+    }
+
+    function mark(i) {
+      if (!rows.length) return;
+      current = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach(function (r, j) { r.classList.toggle("kb-current", j === current); });
+      rows[current].scrollIntoView({ block: "nearest" });
+    }
+    function currentHref() {
+      return current >= 0 ? rows[current].getAttribute("data-href") : null;
+    }
+    // Runs a list action on the ticked rows, or on the highlighted row if none is ticked.
+    function listAction(action) {
+      if (!form) return false;
+      var ticked = $all("input[name=uid]:checked", form);
+      if (!ticked.length) {
+        if (current < 0) return false;
+        var box = $("input[name=uid]", rows[current]);
+        if (!box) return false;
+        box.checked = true;
+      }
+      var select = $("select[name=action]", form);
+      var option = select && $("option[value='" + action + "']", select);
+      if (!option) return false;
+      select.value = action;
+      var go = $("button.apply-selected", form);
+      return follow(go);
+    }
+    function help(show) {
+      var box = document.getElementById("shortcut-help");
+      if (!box) return false;
+      box.hidden = show === undefined ? !box.hidden : !show;
+      if (!box.hidden) { var b = $("button", box); if (b) b.focus(); }
+      return true;
+    }
+    var close = $("#shortcut-help .shortcut-close");
+    if (close) close.addEventListener("click", function () { help(false); });
+
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      var k = e.key, done = false;
+      if (k === "Escape") { done = help(false); }
+      else if (k === "?") { done = help(); }
+      else if (k === "/") { var q = $("input[name=q]"); if (q) { q.focus(); done = true; } }
+      else if (k === "c") { done = follow($("[data-shortcut='c'], a.compose-link")); }
+      else if (rows.length) {
+        // The message list.
+        if (k === "j") { mark(current + 1); done = true; }
+        else if (k === "k") { mark(current < 0 ? 0 : current - 1); done = true; }
+        else if ((k === "o" || k === "Enter") && currentHref()) { window.location.href = currentHref(); done = true; }
+        else if (k === "#") { done = listAction("delete"); }
+        else if (k === "e") { done = listAction("archive"); }
+      } else {
+        // The message page.
+        var map = { j: "[data-shortcut='j']", k: "[data-shortcut='k']", "#": "[data-shortcut='#']",
+                    e: "[data-shortcut='e']", r: "[data-shortcut='r'], a.reply",
+                    a: "[data-shortcut='a'], a.reply-all", f: "[data-shortcut='f'], a.forward" };
+        if (map[k]) done = follow($(map[k]));
+      }
+      if (done) e.preventDefault();
+    });
+  });
+})();

@@ -366,8 +366,10 @@ impl Imap {
     /// The user's rights in `mailbox`; full rights when the server has no ACL.
     pub async fn my_rights(&self, a: &Account, mailbox: &str) -> Result<Rights, ImapError> {
         let (this, wire) = (self.clone(), mailbox_wire(mailbox)?);
-        self.run(a, async move |c: &mut Conn| this.my_rights_on(c, &wire).await)
-            .await
+        self.run(a, async move |c: &mut Conn| {
+            this.my_rights_on(c, &wire).await
+        })
+        .await
     }
 
     /// MYRIGHTS on one connection (full rights without ACL).
@@ -401,7 +403,8 @@ impl Imap {
         let (this, name) = (self.clone(), action.name().to_owned());
         let allowed = self
             .run(a, async move |c: &mut Conn| {
-                this.check_action_on(c, &src, target.as_deref(), &name).await
+                this.check_action_on(c, &src, target.as_deref(), &name)
+                    .await
             })
             .await?;
         if allowed {
@@ -566,7 +569,10 @@ mod tests {
             .unwrap();
         assert_eq!(n.personal[0].prefix, "");
         assert_eq!(n.other_users[0].prefix, "shared/");
-        assert_eq!(n.kind("shared/alice@example.test/Team"), Some(NamespaceKind::OtherUsers));
+        assert_eq!(
+            n.kind("shared/alice@example.test/Team"),
+            Some(NamespaceKind::OtherUsers)
+        );
         assert_eq!(n.kind("shared"), Some(NamespaceKind::OtherUsers));
         assert_eq!(n.kind("Public/Board"), Some(NamespaceKind::Public));
         assert_eq!(n.kind("Public"), Some(NamespaceKind::Public));
@@ -590,7 +596,11 @@ mod tests {
         }
         assert!(!read.can_insert() && !read.can_admin());
         let full = Rights::parse("lrwstipekxacd");
-        assert!(["flag", "move", "delete", "expunge"].iter().all(|a| full.permits(a)));
+        assert!(
+            ["flag", "move", "delete", "expunge"]
+                .iter()
+                .all(|a| full.permits(a))
+        );
         // RFC 2086's `d` stands for t, e and x.
         assert!(Rights::parse("lrd").permits("delete"));
         assert_eq!(Rights::parse("srl").as_str(), "lrs");
@@ -603,7 +613,10 @@ mod tests {
             assert_eq!(ShareLevel::parse(l.param()), Some(l));
         }
         assert_eq!(ShareLevel::parse("admin"), None);
-        assert_eq!(ShareLevel::of(&Rights::parse("lrs")), Some(ShareLevel::Read));
+        assert_eq!(
+            ShareLevel::of(&Rights::parse("lrs")),
+            Some(ShareLevel::Read)
+        );
         assert_eq!(
             ShareLevel::of(&Rights::parse(ShareLevel::ReadWrite.rights(true))),
             Some(ShareLevel::ReadWrite)
@@ -618,12 +631,29 @@ mod tests {
     #[test]
     fn identifiers() {
         let owner = "alice@example.test";
-        assert_eq!(check_identifier(" bob@example.test ", owner).unwrap(), "bob@example.test");
+        assert_eq!(
+            check_identifier(" bob@example.test ", owner).unwrap(),
+            "bob@example.test"
+        );
         for bad in ["", "a b", "bob\r\nx", &"x".repeat(300)] {
-            assert_eq!(check_identifier(bad, owner), Err(ShareError::InvalidUser), "{bad:?}");
+            assert_eq!(
+                check_identifier(bad, owner),
+                Err(ShareError::InvalidUser),
+                "{bad:?}"
+            );
         }
-        for no in ["anyone", "Authenticated", "-bob", "$group", "ALICE@example.test"] {
-            assert_eq!(check_identifier(no, owner), Err(ShareError::NotATeammate), "{no:?}");
+        for no in [
+            "anyone",
+            "Authenticated",
+            "-bob",
+            "$group",
+            "ALICE@example.test",
+        ] {
+            assert_eq!(
+                check_identifier(no, owner),
+                Err(ShareError::NotATeammate),
+                "{no:?}"
+            );
         }
     }
 

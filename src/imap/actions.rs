@@ -788,15 +788,15 @@ mod tests {
         assert_eq!(neighbour_seqs(2, 3), "1,3");
         assert_eq!(neighbour_seqs(3, 3), "2");
     }
-}
-/// Compile-time check: axum handlers need `Send` futures, and async closures given to
-/// `run` lose that as soon as they capture a reference (even a `&'static str`).
-#[cfg(test)]
-#[allow(dead_code)]
-fn futures_are_send_for_axum(i: Imap, a: Account, s: Selection) {
-    fn assert_send<T: Send>(_: T) {}
-    assert_send(i.apply_action(&a, &s, &Action::Read, false));
-    assert_send(i.empty_folder(&a, "x", None));
-    assert_send(i.message_place(&a, "x", 1));
-    assert_send(i.check_action(&a, "x", &Action::Read));
+
+    /// Compile-time check: axum handlers need `Send` futures, and async closures given
+    /// to `run` lose that as soon as they capture a reference (even a `&'static str`).
+    #[allow(dead_code)]
+    fn futures_are_send_for_axum(i: Imap, a: Account, s: Selection) {
+        fn assert_send<T: Send>(_: T) {}
+        assert_send(i.apply_action(&a, &s, &Action::Read, false));
+        assert_send(i.empty_folder(&a, "x", None));
+        assert_send(i.message_place(&a, "x", 1));
+        assert_send(i.check_action(&a, "x", &Action::Read));
+    }
 }

@@ -22,7 +22,9 @@
 //! LOGIN goes out with a placeholder that the transport replaces (see `transport`).
 //!
 //! Files: `conn` (one connection and raw commands), `transport` (plain/TLS stream,
-//! password injection), `pool`, `names`, `folders`, `messages` (the pure parts).
+//! password injection), `pool`, `names`, `folders`, `messages` (the pure parts);
+//! `actions` (flags, move, delete… by UID within a UIDVALIDITY), `folder_admin`
+//! (create, rename, delete, subscribe), `export` (a folder as a streamed mbox).
 
 mod acl;
 mod actions;
@@ -40,14 +42,12 @@ mod threads;
 mod transport;
 mod wire;
 
-pub use acl::{
-    AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel, SidebarExtras,
-};
+pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel, SidebarExtras};
 pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
+pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use quota::Quota;
 pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
-pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 
 use std::{
     sync::{

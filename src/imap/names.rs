@@ -146,11 +146,33 @@ pub fn mailbox_wire(name: &str) -> Result<String, ImapError> {
 }
 
 /// Turns a name from a LIST response into our UTF-8 form (`INBOX` normalised).
+///
+/// imap-proto hands quoted strings over with their escapes still in (`a \"b\"`), so
+/// they are undone here first; without that a folder with `"` or `\` in its name
+/// could be listed but never opened.
 pub fn name_from_wire(wire: &str) -> Option<String> {
+    let wire = unescape_quoted(wire);
     if wire.eq_ignore_ascii_case("INBOX") {
         return Some("INBOX".to_owned());
     }
-    decode_mutf7(wire)
+    decode_mutf7(&wire)
+}
+
+/// Undoes quoted-string escapes (`\\` and `\"`), the inverse of [`quote`] without the
+/// surrounding quotes.
+fn unescape_quoted(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -239,6 +261,18 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn list_names_lose_their_quoting() {
+        assert_eq!(
+            name_from_wire(r#"a \"quoted\" &- name"#).as_deref(),
+            Some(r#"a "quoted" & name"#)
+        );
+        assert_eq!(
+            name_from_wire(r"back\\slash").as_deref(),
+            Some(r"back\slash")
+        );
     }
 
     #[test]

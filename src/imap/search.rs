@@ -570,7 +570,9 @@ fn count_in(lines: &[Vec<u8>], esearch: bool) -> u32 {
         .iter()
         .filter_map(|l| wire::untagged(l, "SEARCH"))
         .map(|v| v.iter().filter(|x| x.number().is_some()).count())
-        .fold(0u32, |t, n| t.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)))
+        .fold(0u32, |t, n| {
+            t.saturating_add(u32::try_from(n).unwrap_or(u32::MAX))
+        })
 }
 
 /// Which folders a page of `len` results starting at `start` covers, when the folders'
@@ -646,7 +648,10 @@ mod tests {
             ..SearchQuery::default()
         };
         // The quote cannot close the string early: it is escaped.
-        assert_eq!(q.keys(true, false), "BODY \"x\\\"\" BODY \"OR\" BODY \"ALL\"");
+        assert_eq!(
+            q.keys(true, false),
+            "BODY \"x\\\"\" BODY \"OR\" BODY \"ALL\""
+        );
         assert_eq!(SearchQuery::default().keys(true, false), "ALL");
     }
 
@@ -668,7 +673,10 @@ mod tests {
             text: text("x"),
             ..SearchQuery::default()
         };
-        assert!(q.keys(true, false).starts_with("TEXT \"x\" OR OR HEADER Content-Type"));
+        assert!(
+            q.keys(true, false)
+                .starts_with("TEXT \"x\" OR OR HEADER Content-Type")
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use futures::TryStreamExt;
 use mail_parser::{HeaderValue, MessageParser};
 
 use super::{
-    Account, Imap, ImapError, MessageSummary, PageRequest,
+    Account, Imap, ImapError, MessageSummary, PageRequest, SUMMARY_ITEMS,
     conn::{Conn, Failure},
     fetch_by_uid,
     messages::{self, Window},
@@ -105,21 +105,47 @@ impl ThreadIds {
         }
         out
     }
+}
 
-    /// The SEARCH keys matching every message linked to these ids: the messages with
-    /// one of them as Message-ID (ancestors), and the ones referring to one of them
-    /// (replies, and replies to replies, which keep the root in References). `None`
-    /// when there is nothing to search for.
-    fn search_keys(&self, literal_plus: bool, literal_minus: bool) -> Option<String> {
-        let mut keys = Vec::new();
-        for id in self.all() {
-            let arg = string_arg(&id, literal_plus, literal_minus);
-            keys.push(format!("HEADER Message-ID {arg}"));
-            keys.push(format!("HEADER References {arg}"));
-            keys.push(format!("HEADER In-Reply-To {arg}"));
-        }
-        or_all(&keys)
+/// The SEARCH keys matching every message linked to `ids`: the messages with one of
+/// them as Message-ID (ancestors), and the ones referring to one of them (replies, and
+/// replies to replies, which keep the root in References). `None` for no ids.
+fn search_keys(ids: &[String], literal_plus: bool, literal_minus: bool) -> Option<String> {
+    let mut keys = Vec::new();
+    for id in ids {
+        let arg = string_arg(id, literal_plus, literal_minus);
+        keys.push(format!("HEADER Message-ID {arg}"));
+        keys.push(format!("HEADER References {arg}"));
+        keys.push(format!("HEADER In-Reply-To {arg}"));
     }
+    or_all(&keys)
+}
+
+/// Summaries of `uids` together with their linking headers, in one FETCH.
+async fn fetch_with_links(
+    c: &mut Conn,
+    uids: &[u32],
+) -> Result<Vec<(MessageSummary, ThreadIds)>, Failure> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items = format!(
+        "{} BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])",
+        SUMMARY_ITEMS.trim_end_matches(')')
+    );
+    let fetched: Vec<Fetch> = c
+        .session()
+        .uid_fetch(messages::uid_set(uids), items)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(fetched
+        .iter()
+        .filter_map(|f| {
+            let links = f.header().map(ThreadIds::from_message).unwrap_or_default();
+            messages::summary(f).map(|s| (s, links))
+        })
+        .collect())
 }
 
 /// `<id>` from a parsed id (mail-parser drops the angle brackets), or `None` for one we
@@ -196,7 +222,10 @@ impl Imap {
         Ok(related)
     }
 
-    /// [`Imap::conversation`] on one connection: per folder, EXAMINE + SEARCH + FETCH.
+    /// [`Imap::conversation`] on one connection. Per folder: EXAMINE, SEARCH for the
+    /// known ids, FETCH the new matches with their own linking headers. When those name
+    /// ids we did not know (a reply that only points at its parent, whose References
+    /// lead to the root), one more round finds the rest of the conversation.
     async fn conversation_on(
         &self,
         c: &mut Conn,
@@ -204,38 +233,63 @@ impl Imap {
         uid: u32,
         ids: &ThreadIds,
     ) -> Result<Vec<Related>, Failure> {
-        let Some(keys) = ids.search_keys(self.has(c, "LITERAL+"), self.has(c, "LITERAL-")) else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for (i, (name, wire)) in boxes.iter().enumerate() {
-            match c.examine(wire).await {
-                Ok(_) => {}
-                // No Sent folder after all, or no right to read it.
-                Err(f) if f.connection_ok() && i > 0 => continue,
-                Err(f) => return Err(f),
-            }
-            let mut uids = Vec::new();
-            c.command(&format!("UID SEARCH CHARSET UTF-8 {keys}"), |r| {
-                if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
-                    uids.extend_from_slice(ids);
+        let (lp, lm) = (self.has(c, "LITERAL+"), self.has(c, "LITERAL-"));
+        let mut known = ids.all();
+        let mut found: Vec<(usize, MessageSummary)> = Vec::new();
+        let mut unavailable = vec![false; boxes.len()];
+        for _round in 0..2 {
+            let Some(keys) = search_keys(&known, lp, lm) else {
+                break;
+            };
+            let mut learned = Vec::new();
+            for (i, (_, wire)) in boxes.iter().enumerate() {
+                if unavailable[i] {
+                    continue;
                 }
-            })
-            .await?;
-            if i == 0 {
-                uids.retain(|u| *u != uid);
+                match c.examine(wire).await {
+                    Ok(_) => {}
+                    // No Sent folder after all, or no right to read it.
+                    Err(f) if f.connection_ok() && i > 0 => {
+                        unavailable[i] = true;
+                        continue;
+                    }
+                    Err(f) => return Err(f),
+                }
+                let mut uids = Vec::new();
+                c.command(&format!("UID SEARCH CHARSET UTF-8 {keys}"), |r| {
+                    if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
+                        uids.extend_from_slice(ids);
+                    }
+                })
+                .await?;
+                // Not the message itself, nor one found in an earlier round.
+                let own = |u: u32| i == 0 && u == uid;
+                uids.retain(|&u| !own(u) && !found.iter().any(|(b, m)| *b == i && m.uid == u));
+                // A runaway conversation (a mailing list thread): the newest suffice.
+                uids.sort_unstable();
+                let keep = uids.len().saturating_sub(MAX_PER_THREAD);
+                for (summary, links) in fetch_with_links(c, &uids[keep..]).await? {
+                    learned.extend(links.all());
+                    found.push((i, summary));
+                }
             }
-            // A runaway conversation (a mailing list thread): the newest suffice.
-            uids.sort_unstable();
-            let keep = uids.len().saturating_sub(MAX_PER_THREAD);
-            for summary in fetch_by_uid(c, &uids[keep..]).await? {
-                out.push(Related {
-                    mailbox: name.clone(),
-                    summary,
-                });
+            let before = known.len();
+            for id in learned {
+                if !known.contains(&id) && known.len() < MAX_IDS {
+                    known.push(id);
+                }
+            }
+            if known.len() == before {
+                break;
             }
         }
-        Ok(out)
+        Ok(found
+            .into_iter()
+            .map(|(i, summary)| Related {
+                mailbox: boxes[i].0.clone(),
+                summary,
+            })
+            .collect())
     }
 
     /// [`Imap::thread_page`] on one connection.
@@ -342,11 +396,8 @@ impl Imap {
                 }
             }
         }
-        let mut by_uid: HashMap<u32, MessageSummary> = listing
-            .messages
-            .into_iter()
-            .map(|s| (s.uid, s))
-            .collect();
+        let mut by_uid: HashMap<u32, MessageSummary> =
+            listing.messages.into_iter().map(|s| (s.uid, s)).collect();
         let groups = group_by_references(&links);
         let mut threads: Vec<Thread> = groups
             .into_iter()
@@ -368,7 +419,7 @@ impl Imap {
             size: 1,
             messages: vec![m],
         }));
-        threads.sort_by(|a, b| newest(b).cmp(&newest(a)));
+        threads.sort_by_key(|t| std::cmp::Reverse(newest(t)));
         Ok(ThreadPage {
             total: u32::try_from(threads.len()).unwrap_or(u32::MAX),
             uidvalidity: listing.uidvalidity,
@@ -470,7 +521,7 @@ mod tests {
         assert_eq!(t.all(), ["<r2@x>", "<root@x>", "<r1@x>"]);
         let none = ThreadIds::from_message(b"Subject: x\r\n\r\n");
         assert_eq!(none, ThreadIds::default());
-        assert_eq!(none.search_keys(true, false), None);
+        assert_eq!(search_keys(&none.all(), true, false), None);
         assert_eq!(clean_id("<a b@x>"), None);
         assert_eq!(clean_id(&format!("<{}@x>", "a".repeat(300))), None);
         assert_eq!(clean_id("a@x").as_deref(), Some("<a@x>"));
@@ -480,7 +531,7 @@ mod tests {
     fn conversation_keys_are_quoted() {
         let t = ids("<a\"b@x>", &[], &[]);
         assert_eq!(
-            t.search_keys(true, false).unwrap(),
+            search_keys(&t.all(), true, false).unwrap(),
             "OR HEADER Message-ID \"<a\\\"b@x>\" OR HEADER References \"<a\\\"b@x>\" \
              HEADER In-Reply-To \"<a\\\"b@x>\""
         );

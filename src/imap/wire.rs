@@ -61,7 +61,7 @@ impl Value {
 
 /// Parses `* <NAME> <values…>` (case-insensitive name); `None` when the line is another
 /// response or malformed.
-pub fn untagged<'a>(line: &'a [u8], name: &str) -> Option<Vec<Value>> {
+pub fn untagged(line: &[u8], name: &str) -> Option<Vec<Value>> {
     let rest = line.strip_prefix(b"* ")?;
     let head = rest.get(..name.len())?;
     if !head.eq_ignore_ascii_case(name.as_bytes()) {
@@ -291,7 +291,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.len(), 3);
-        assert_eq!(v[1], Value::List(vec![Value::List(vec![s("shared/"), s("/")])]));
+        assert_eq!(
+            v[1],
+            Value::List(vec![Value::List(vec![s("shared/"), s("/")])])
+        );
         let v = untagged(b"* namespace ((\"\" NIL)) NIL NIL", "NAMESPACE").unwrap();
         assert_eq!(v[1], Value::Nil);
         assert_eq!(v[0].items()[0].items()[1], Value::Nil);
@@ -309,7 +312,15 @@ mod tests {
     #[test]
     fn quoted_escapes_and_literals() {
         let v = parse_values(b"\"a\\\"b\\\\c\" {5}\r\nhe\"lo NIL x").unwrap();
-        assert_eq!(v, vec![s("a\"b\\c"), s("he\"lo"), Value::Nil, Value::Atom("x".into())]);
+        assert_eq!(
+            v,
+            vec![
+                s("a\"b\\c"),
+                s("he\"lo"),
+                Value::Nil,
+                Value::Atom("x".into())
+            ]
+        );
     }
 
     #[test]
@@ -323,7 +334,12 @@ mod tests {
             b"{x}\r\n",
             b"\"a\r\nb\"",
         ] {
-            assert_eq!(parse_values(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_values(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let deep = format!("{}{}", "(".repeat(1000), ")".repeat(1000));
         assert_eq!(parse_values(deep.as_bytes()), None);

@@ -26,9 +26,9 @@ mod sanitize;
 pub mod vcard;
 
 pub use filename::sanitize_filename;
-pub use sanitize::{ImageProxy, PROXY_ROUTE};
 pub use parse::{decode_address_list, decode_header_text};
 pub use render::text_to_html;
+pub use sanitize::{ImageProxy, PROXY_ROUTE};
 
 /// Why a message could not be read at all. Anything short of this is rendered best-effort.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

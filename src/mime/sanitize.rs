@@ -524,7 +524,7 @@ impl Policy {
             "style" => clean_style(value).map(Cow::Owned),
             "href" | "src" => None,
             a if URL_ATTRIBUTES.contains(&a) => None,
-            _ => Some(Cow::Borrowed(value)),
+            a => presentational_value_ok(a, value).then_some(Cow::Borrowed(value)),
         }
     }
 
@@ -593,15 +593,46 @@ impl Policy {
     }
 }
 
-/// `data:` URLs are allowed only for raster images; SVG (scriptable) and HTML are not.
+/// Presentational attributes keep only values of their own shape: a size is a number, a
+/// colour a name or hex code, an alignment a keyword. Junk there is inert in today's
+/// browsers, but nothing else needs to pass, so nothing else does. Free-text attributes
+/// (`alt`, `title`, `summary`, `abbr`, `headers`) are only ever text and stay as they are.
+fn presentational_value_ok(attribute: &str, value: &str) -> bool {
+    let v = value.trim();
+    let all = |max: usize, ok: &dyn Fn(char) -> bool| v.len() <= max && v.chars().all(ok);
+    match attribute {
+        "width" | "height" | "border" | "cellpadding" | "cellspacing" | "hspace" | "vspace"
+        | "size" | "span" | "colspan" | "rowspan" | "start" | "value" => {
+            v.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+                && all(16, &|c| c.is_ascii_alphanumeric() || "+-.%*".contains(c))
+        }
+        "bgcolor" | "color" => all(32, &|c| c.is_ascii_alphanumeric() || c == '#'),
+        "align" | "valign" | "frame" | "rules" | "scope" | "type" | "dir" | "nowrap"
+        | "noshade" | "open" | "reversed" => all(20, &|c| c.is_ascii_alphanumeric() || c == '-'),
+        "lang" => all(35, &|c| c.is_ascii_alphanumeric() || c == '-'),
+        "datetime" => all(40, &|c| c.is_ascii_alphanumeric() || ":.+- ".contains(c)),
+        "face" => all(200, &|c| !c.is_control() && !"<>\"'`;:()\\".contains(c)),
+        _ => true,
+    }
+}
+
+/// `data:` URLs are allowed only for base64 raster images: SVG (scriptable) and HTML are
+/// not, and the payload must be base64 alone, so nothing else (markup, another URL) can
+/// ride along in the attribute.
 fn is_raster_data_url(value: &str) -> bool {
-    let lower = value.get(..24).unwrap_or(value).to_ascii_lowercase();
-    ["png", "jpeg", "jpg", "gif", "webp"].iter().any(|t| {
-        lower
-            .strip_prefix("data:image/")
+    let Some((head, payload)) = value.split_once(',') else {
+        return false;
+    };
+    let head = head.to_ascii_lowercase();
+    let raster = ["png", "jpeg", "jpg", "gif", "webp"].iter().any(|t| {
+        head.strip_prefix("data:image/")
             .and_then(|rest| rest.strip_prefix(t))
-            .is_some_and(|rest| rest.starts_with(';') || rest.starts_with(','))
-    })
+            .is_some_and(|params| params.ends_with(";base64") && !params.contains(','))
+    });
+    raster
+        && payload
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b) || b.is_ascii_whitespace())
 }
 
 /// The relative-URL policy: the only relative URLs allowed are part URLs produced by the
@@ -660,7 +691,32 @@ fn declaration_is_safe(declaration: &str) -> bool {
     let property = property.trim();
     // ammonia applies the same allowlist afterwards; checking it here too means a style
     // with nothing allowed is dropped whole instead of left as `style=""`.
-    STYLE_PROPERTIES.contains(&property) && !(property.starts_with("margin") && value.contains('-'))
+    STYLE_PROPERTIES.contains(&property)
+        && !(property.starts_with("margin") && value.contains('-'))
+        && value_serializes_plainly(value)
+}
+
+/// Whether ammonia's CSS serializer will write `value` back without any escape. It escapes
+/// what would otherwise re-parse differently: a quote of the other kind inside a string,
+/// control characters, and a dimension whose unit looks like an exponent (`3e`, `3e-x`).
+/// Mail never needs those, and a value we keep must come out exactly as plain as we
+/// checked it (an escape in the output is what the checks above exist to keep out).
+fn value_serializes_plainly(value: &str) -> bool {
+    let plain_chars = value
+        .chars()
+        .all(|c| c.is_alphanumeric() || " \t#%.,;+-()/!'\"_".contains(c));
+    let one_quote_kind = !(value.contains('\'') && value.contains('"'));
+    let words = value.split(|c: char| !(c.is_alphanumeric() || ".+-#%".contains(c)));
+    let exponent_like = words.filter(|w| !w.starts_with('#')).any(|word| {
+        let unsigned = word.trim_start_matches(['+', '-']);
+        let number_len = unsigned
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(unsigned.len());
+        let (number, unit) = unsigned.split_at(number_len);
+        number.bytes().any(|b| b.is_ascii_digit())
+            && (unit.eq_ignore_ascii_case("e") || unit.starts_with("e-") || unit.starts_with("E-"))
+    });
+    plain_chars && one_quote_kind && !exponent_like
 }
 
 /// Removes `/* ... */` comments; an unterminated comment swallows the rest, as in CSS.
@@ -841,6 +897,9 @@ mod tests {
             "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
             "data:text/html,hi",
             "data:image/pngx,abc",
+            "data:image/png,<img src=x onerror=alert(1)>",
+            "data:image/png;base64,iVBOR<script>",
+            "data:image/png;charset=x,abc",
         ] {
             assert_eq!(clean(&format!(r#"<img src="{bad}">"#)), "<img>", "{bad}");
         }
@@ -1050,6 +1109,59 @@ mod tests {
         assert!(!a.verify("https://e.example/x.png", "zz"));
         assert!(!a.verify("https://e.example/x.png", ""));
         assert!(!format!("{a:?}").contains(&sig));
+    }
+
+    #[test]
+    fn kept_styles_never_come_out_with_escapes() {
+        for input in [
+            "color:#content-type = 3cscript = 3e : multipart",
+            "font-family: 'a&quot;b'",
+            "width: 3e",
+            "width: 3e-x",
+            "width: 1E-5px",
+            "color: red\u{1}",
+        ] {
+            let out = clean(&format!(r#"<p style="{input}">x</p>"#));
+            assert_eq!(out, "<p>x</p>", "{input}");
+        }
+        for fine in [
+            "color: #3e3e3e",
+            "width: 3em",
+            "height: 2ex",
+            "font-family: \"Helvetica Neue\", Arial",
+            "font-family: 微软雅黑",
+            "margin: 0 auto",
+            "font-weight: bold !important",
+        ] {
+            let out = clean(&format!(r#"<p style="{fine}">x</p>"#));
+            assert!(out.contains("style="), "{fine} was dropped: {out}");
+            assert!(!out.contains('\\'), "{fine}: {out}");
+        }
+    }
+
+    #[test]
+    fn presentational_attributes_keep_only_their_own_shapes() {
+        let out = clean(
+            r##"<table width="100%" border="0" cellpadding="4" bgcolor="#FFF" align="center"><tr><td width="50%" valign="top" colspan="2" nowrap><font face="Arial, Helvetica" size="+1" color="red">x</font></td></tr></table>"##,
+        );
+        for kept in [
+            r#"width="100%""#,
+            r##"bgcolor="#FFF""##,
+            r#"face="Arial, Helvetica""#,
+            r#"size="+1""#,
+            r#"colspan="2""#,
+            "nowrap",
+        ] {
+            assert!(out.contains(kept), "{kept} lost: {out}");
+        }
+        let out = clean(
+            r#"<table width="javascript:alert(1)" border="expression(alert(1))" bgcolor="url(http://e.example/)" align="&quot;onmouseover=alert(1)"><tr><td><font face="x;background:url(http://e.example/)" lang="en&quot;x">y</font></td></tr></table>"#,
+        );
+        assert!(
+            !out.contains("alert") && !out.contains("e.example"),
+            "{out}"
+        );
+        assert!(!out.contains("lang=") && !out.contains("face="), "{out}");
     }
 
     #[test]

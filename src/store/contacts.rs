@@ -230,3 +230,86 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = crate::store::connect(&url).await.unwrap();
+        (dir, db)
+    }
+
+    fn pair(name: &str, email: &str) -> (String, String) {
+        (name.to_owned(), email.to_owned())
+    }
+
+    #[tokio::test]
+    async fn import_keeps_names_merges_and_stops_at_the_cap() {
+        let (_d, db) = db().await;
+        upsert(&db, "u", "Known Name", "known@example.test")
+            .await
+            .unwrap();
+        let entries = [
+            pair("", "Known@Example.test"),
+            pair("New One", "new1@example.test"),
+            pair("New Two", "new2@example.test"),
+            pair("New Three", "new3@example.test"),
+        ];
+        // Room for two more: the known address updates, two new ones fit, one does not.
+        let done = import(&db, "u", &entries, 3).await.unwrap();
+        assert_eq!(done, 3);
+        let all = list(&db, "u").await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|c| (c.name.as_str(), c.email.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("Known Name", "known@example.test"),
+                ("New One", "new1@example.test"),
+                ("New Two", "new2@example.test"),
+            ]
+        );
+        assert_eq!(count(&db, "u").await.unwrap(), 3);
+        assert_eq!(count(&db, "other").await.unwrap(), 0);
+        let found = find_by_email(&db, "u", " NEW1@example.test ")
+            .await
+            .unwrap();
+        assert_eq!(found.map(|c| c.name).as_deref(), Some("New One"));
+        assert!(get(&db, "other", &all[0].id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn suggestions_rank_prefixes_first_and_top_ranks_by_use() {
+        let (_d, db) = db().await;
+        for (name, email) in [
+            ("Zed", "zed@dan.example"),
+            ("Dana", "dana@example.test"),
+            ("Lee Daniels", "lee@example.test"),
+        ] {
+            upsert(&db, "u", name, email).await.unwrap();
+        }
+        collect(
+            &db,
+            "u",
+            &[crate::model::Address {
+                name: None,
+                email: "zed@dan.example".into(),
+            }],
+        )
+        .await
+        .unwrap();
+        let s = suggest(&db, "u", "DAN", 10).await.unwrap();
+        assert_eq!(
+            s.iter().map(|c| c.email.as_str()).collect::<Vec<_>>(),
+            ["dana@example.test", "lee@example.test", "zed@dan.example"]
+        );
+        let t = top(&db, "u", 2).await.unwrap();
+        assert_eq!(
+            t.iter().map(|c| c.email.as_str()).collect::<Vec<_>>(),
+            ["zed@dan.example", "dana@example.test"]
+        );
+    }
+}

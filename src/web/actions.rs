@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::{Form, Query};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use crate::{
@@ -31,9 +31,17 @@ use crate::{
     },
 };
 
+/// Characters left as they are in a query value: RFC 3986 unreserved.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Notices the list page shows after an action (`notice=` in its URL); each is the
 /// catalog key `notice.<name>`, with `{0}` replaced by the `n=` count.
 const NOTICES: &[&str] = &[
+    "sent",
     "done.read",
     "done.unread",
     "done.flag",
@@ -125,7 +133,7 @@ impl Place {
         }
         let query = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
             .collect::<Vec<_>>()
             .join("&");
         let base = mailbox_href(mailbox);
@@ -294,7 +302,13 @@ pub async fn apply(
     if outcome.gone > 0 {
         return Ok(back_to_list(&place, &mailbox, "gone_some", outcome.gone));
     }
-    let key = format!("done.{}", action.name());
+    // "Delete" inside Trash or Junk removed them for good: say that.
+    let name = if outcome.permanent {
+        "expunge"
+    } else {
+        action.name()
+    };
+    let key = format!("done.{name}");
     Ok(back_to_list(&place, &mailbox, &key, outcome.done))
 }
 
@@ -318,7 +332,7 @@ fn confirm_href(mailbox: &str, form: &ActionForm, sel: &Selection, action: &Acti
     pairs.extend(form.place().fields());
     let query = pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
         .collect::<Vec<_>>()
         .join("&");
     format!("/mail/{}/confirm?{query}", encode_segment(mailbox))
@@ -692,7 +706,7 @@ mod tests {
         };
         assert_eq!(
             place.list_href("收件 箱", Some(("done.move", 2))),
-            "/mail/%E6%94%B6%E4%BB%B6%20%E7%AE%B1?page=3&sort=from&q=%E6%8A%A5%E5%91%8A%20%26%20co&notice=done%2Emove&n=2"
+            "/mail/%E6%94%B6%E4%BB%B6%20%E7%AE%B1?page=3&sort=from&q=%E6%8A%A5%E5%91%8A%20%26%20co&notice=done.move&n=2"
         );
         assert_eq!(Place::default().list_href("INBOX", None), "/mail/INBOX");
     }

@@ -160,6 +160,8 @@ pub struct StagedRow {
     size: String,
 }
 
+/// The compose page: the form with what the user typed, the messages beside the fields,
+/// the staged files and the choices (identity, forward mode, priority, receipts).
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/compose.html")]
 pub struct ComposePage {
@@ -671,7 +673,7 @@ async fn send(
             store::compose::unstage_all(&state.db, user, &form.compose_id).await?;
             let back = form.back.clone();
             let sep = if back.contains('?') { '&' } else { '?' };
-            Ok(Outcome::Sent(format!("{back}{sep}sent=1")))
+            Ok(Outcome::Sent(format!("{back}{sep}notice=sent")))
         }
         Err(e) => {
             tracing::warn!(user, error = %e, "compose: send failed; saving to Drafts");

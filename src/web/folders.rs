@@ -548,7 +548,12 @@ mod tests {
 
     #[test]
     fn the_sidebar_shows_subscribed_folders_and_their_parents() {
-        let mut list = vec![folder("a", 0), folder("a/b", 1), folder("c", 0), folder("d", 0)];
+        let mut list = vec![
+            folder("a", 0),
+            folder("a/b", 1),
+            folder("c", 0),
+            folder("d", 0),
+        ];
         list[0].subscribed = false;
         list[2].subscribed = false;
         list[3].subscribed = false;

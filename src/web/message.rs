@@ -17,8 +17,8 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::AppError,
-    imap::MessageFlag,
     i18n::Tr,
+    imap::MessageFlag,
     mime::{self, PartId, RenderOptions},
     model::Address,
     store::trusted,
@@ -282,7 +282,10 @@ pub struct BodyDocument {
 
 /// `/compose?{param}={mailbox}/{uid}`, the reply and forward links.
 fn compose_href(param: &str, mailbox: &str, uid: u32) -> String {
-    format!("/compose?{param}={}", encode_segment(&format!("{mailbox}/{uid}")))
+    format!(
+        "/compose?{param}={}",
+        encode_segment(&format!("{mailbox}/{uid}"))
+    )
 }
 
 /// `GET /mail/{mailbox}/{uid}/body`: the sanitized body as its own document, for the iframe.

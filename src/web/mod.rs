@@ -31,8 +31,8 @@ mod mailbox;
 mod message;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
-pub mod session;
 mod search;
+pub mod session;
 mod settings;
 mod share;
 mod threads;

@@ -17,8 +17,7 @@ use crate::{
     error::AppError,
     i18n::Tr,
     imap::{
-        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText,
-        SearchTextError,
+        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText, SearchTextError,
     },
     web::{
         actions::{ActionBar, Place, notice_text},
@@ -40,13 +39,17 @@ pub struct SearchBox {
     pub field: &'static str,
     /// (value, label) of the field menu.
     pub fields: Vec<(&'static str, &'static str)>,
-    /// Filter checkboxes.
+    /// "Unread only" is ticked.
     pub unread: bool,
+    /// "Flagged only" is ticked.
     pub flagged: bool,
+    /// "With attachments" is ticked.
     pub attachments: bool,
+    /// "Search all folders" is ticked.
     pub all_folders: bool,
-    /// Date range as typed (`YYYY-MM-DD`).
+    /// Start of the date range as typed (`YYYY-MM-DD`).
     pub since: String,
+    /// End of the date range (exclusive) as typed.
     pub before: String,
     /// Message beside the text field.
     pub text_error: Option<&'static str>,
@@ -162,6 +165,8 @@ fn page_number(p: &Place) -> u32 {
         .max(1)
 }
 
+/// The results page: the search form, the matches (with their folders when searching
+/// everywhere) and paging.
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/search.html")]
 pub struct SearchPage {
@@ -187,6 +192,7 @@ pub struct ThreadGroup {
     rows: Vec<Row>,
 }
 
+/// A folder grouped into conversations, one table per conversation.
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/threads.html")]
 pub struct ThreadsPage {
@@ -236,20 +242,48 @@ async fn search(
     let tr = ctx.tr;
     let parsed = parse(tr, mailbox, place);
     let page = page_number(place);
-    let folders = state.imap.list_folders(account).await?;
+    let req = PageRequest {
+        page,
+        per_page: PER_PAGE,
+        ..PageRequest::default()
+    };
+    // One folder: the sidebar's list and the search run side by side.
+    let one_folder = parsed.query.as_ref().filter(|_| !parsed.form.all_folders);
+    let (folders, single) = match one_folder {
+        Some(query) => {
+            let (folders, res) = tokio::join!(
+                state.imap.list_folders(account),
+                state.imap.search(account, mailbox, query, &req)
+            );
+            (folders?, Some(res?))
+        }
+        None => (state.imap.list_folders(account).await?, None),
+    };
     let now = chrono::Local::now();
+    // Results from many folders name theirs in full ("报告/2026", not "2026"); the
+    // special folders keep their translated names.
     let label_of = |name: &str| {
         folders
             .iter()
             .find(|f| f.name == name)
-            .map(|f| folder_label(tr, f))
+            .map(|f| {
+                if f.special.is_some() {
+                    folder_label(tr, f)
+                } else {
+                    f.name.clone()
+                }
+            })
             .unwrap_or_else(|| name.to_owned())
     };
-    let folder_name = label_of(mailbox);
+    let folder_name = folders
+        .iter()
+        .find(|f| f.name == mailbox)
+        .map(|f| folder_label(tr, f))
+        .unwrap_or_else(|| mailbox.to_owned());
     let mut bar = None;
-    let (rows, total, page, pages) = match &parsed.query {
-        None => (Vec::new(), 0, 1, 1),
-        Some(query) if parsed.form.all_folders => {
+    let (rows, total, page, pages) = match (&parsed.query, single) {
+        (None, _) => (Vec::new(), 0, 1, 1),
+        (Some(query), None) => {
             let names = searchable(&folders);
             let res = state
                 .imap
@@ -265,13 +299,7 @@ async fn search(
                 .collect();
             (rows, res.total, res.page, res.pages)
         }
-        Some(query) => {
-            let req = PageRequest {
-                page,
-                per_page: PER_PAGE,
-                ..PageRequest::default()
-            };
-            let res = state.imap.search(account, mailbox, query, &req).await?;
+        (Some(_), Some(res)) => {
             let uids = res.messages.iter().map(|m| m.uid).collect();
             bar = Some(ActionBar::new(
                 tr,
@@ -380,7 +408,11 @@ async fn threads(
                 .collect();
             ThreadGroup {
                 subject: rows.first().map(|r| r.subject.clone()).unwrap_or_default(),
-                size_label: tr.tf("list.messages", &[&t.size]),
+                size_label: if t.size == 1 {
+                    tr.t("threads.one").to_owned()
+                } else {
+                    tr.tf("threads.size", &[&t.size])
+                },
                 rows,
             }
         })
@@ -481,7 +513,11 @@ mod tests {
     #[test]
     fn bad_input_comes_back_with_messages() {
         let tr = Tr(Lang::En);
-        let p = parse(tr, "INBOX", &place(&[("q", "a\r\nb"), ("since", "2026-13-45")]));
+        let p = parse(
+            tr,
+            "INBOX",
+            &place(&[("q", "a\r\nb"), ("since", "2026-13-45")]),
+        );
         assert!(p.query.is_none());
         assert_eq!(p.form.q, "a\r\nb");
         assert_eq!(p.form.text_error, Some(tr.t("search.error.control")));

@@ -80,7 +80,11 @@ pub async fn sidebar_extras(State(state): State<AppState>, req: Request, next: N
     let (mut parts, body) = req.into_parts();
     if let Ok(CurrentUser(account)) = CurrentUser::from_request_parts(&mut parts, &state).await {
         let current = current_folder(parts.uri.path());
-        match state.imap.sidebar_extras(&account, current.as_deref()).await {
+        match state
+            .imap
+            .sidebar_extras(&account, current.as_deref())
+            .await
+        {
             Ok(extras) => {
                 if let Some(ctx) = parts.extensions.get_mut::<PageCtx>() {
                     ctx.sidebar = Some(Arc::new(extras));
@@ -209,6 +213,7 @@ pub struct AccessRow {
     removable: bool,
 }
 
+/// A folder's sharing settings: who has access, and the form to change it.
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/folder_settings.html")]
 pub struct FolderSettingsPage {
@@ -266,7 +271,7 @@ pub async fn update(
         page.rights = form.rights.clone();
         page.user_error = user_error.map(|k| tr.t(k));
         page.rights_error = rights_error.map(|k| tr.t(k));
-        page.problem = problem.or(page.problem);
+        page.problem = problem.map(|k| tr.t(k)).or(page.problem);
         Ok((StatusCode::BAD_REQUEST, page).into_response())
     };
     let Some(level) = ShareLevel::parse(form.rights.trim()) else {
@@ -277,12 +282,12 @@ pub async fn update(
         .share(&account, &mailbox, &form.user, level)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("{}?notice=shared", share_href(&mailbox))).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("{}?notice=shared", share_href(&mailbox))).into_response())
+        }
         Err(ShareError::InvalidUser) => again(Some("share.error.user"), None, None).await,
         Err(ShareError::NotATeammate) => again(Some("share.error.teammate"), None, None).await,
-        Err(ShareError::Unsupported) => {
-            again(None, None, Some("share.unsupported")).await
-        }
+        Err(ShareError::Unsupported) => again(None, None, Some("share.unsupported")).await,
         Err(ShareError::NotAllowed) => again(None, None, Some("share.not_allowed")).await,
         Err(ShareError::Imap(e)) => Err(e.into()),
     }
@@ -406,13 +411,35 @@ mod tests {
     #[test]
     fn quota_bar_warns_above_ninety_percent() {
         let tr = Tr(Lang::En);
-        let low = QuotaBar::new(tr, Quota { used: 10 << 20, limit: 100 << 20 });
+        let low = QuotaBar::new(
+            tr,
+            Quota {
+                used: 10 << 20,
+                limit: 100 << 20,
+            },
+        );
         assert_eq!(low.percent, 10);
-        assert!(low.label.contains("10.0 MB") || low.label.contains("10 MB"), "{}", low.label);
+        assert!(
+            low.label.contains("10.0 MB") || low.label.contains("10 MB"),
+            "{}",
+            low.label
+        );
         assert!(low.warning.is_none());
-        let high = QuotaBar::new(tr, Quota { used: 95, limit: 100 });
+        let high = QuotaBar::new(
+            tr,
+            Quota {
+                used: 95,
+                limit: 100,
+            },
+        );
         assert!(high.warning.is_some());
-        let over = QuotaBar::new(tr, Quota { used: 300, limit: 100 });
+        let over = QuotaBar::new(
+            tr,
+            Quota {
+                used: 300,
+                limit: 100,
+            },
+        );
         assert_eq!(over.percent, 100);
     }
 }

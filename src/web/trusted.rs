@@ -34,6 +34,7 @@ pub struct TrustedRow {
     value: String,
 }
 
+/// The page: the list with remove buttons, and the add form.
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/trusted.html")]
 pub struct TrustedPage {
@@ -110,6 +111,7 @@ fn kind_value(kind: Kind) -> &'static str {
     }
 }
 
+/// `?saved=added|removed` after a successful POST, for the notice.
 #[derive(Deserialize)]
 pub struct TrustedQuery {
     saved: Option<String>,
@@ -136,6 +138,7 @@ pub async fn show(
     render(&state, &ctx, &account, notice, form).await
 }
 
+/// Both forms' fields; `action` tells which one was sent.
 #[derive(Deserialize)]
 pub struct TrustedForm {
     #[serde(default)]

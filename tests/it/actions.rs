@@ -28,6 +28,13 @@ fn eml(subject: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Like [`eml`], dated `n` minutes after the first, so date order is well defined.
+fn eml_n(subject: &str, n: u32) -> Vec<u8> {
+    let text = String::from_utf8(eml(subject)).expect("ASCII");
+    text.replace("10:00:00", &format!("{:02}:{:02}:00", 10 + n / 60, n % 60))
+        .into_bytes()
+}
+
 /// UIDs of a folder, ascending, over a separate connection.
 async fn uids(stack: &MailStack, user: &TestUser, mailbox: &str) -> Vec<u32> {
     let mut s = stack.imap(user).await;
@@ -358,7 +365,7 @@ async fn bulk_actions_on_100_messages() {
     let app = TestApp::spawn("act-bulk").await;
     let stack = MailStack::shared();
     let user = &app.user;
-    let emls: Vec<Vec<u8>> = (1..=100).map(|i| eml(&format!("B{i:03}"))).collect();
+    let emls: Vec<Vec<u8>> = (1..=100).map(|i| eml_n(&format!("B{i:03}"), i)).collect();
     stack.create_mailbox(user, "Bulk").await;
     stack.create_mailbox(user, "Kept").await;
     stack.append_many(user, "Bulk", &emls).await;
@@ -834,4 +841,229 @@ async fn empty_trash_asks_first_then_removes_everything() {
     let res = app.post_form("/mail/INBOX/empty", &[]).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(subjects(stack, user, "INBOX").await, ["Safe"]);
+}
+
+/// A chromedriver of this test's own, stopped (by its PID) on drop.
+struct Chromedriver {
+    child: std::process::Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Chromedriver {
+    /// Starts chromedriver and a headless Chromium session; `None` when not installed.
+    async fn session() -> Option<(Chromedriver, fantoccini::Client)> {
+        let (driver_bin, chromium) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
+        if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chromium).exists() {
+            eprintln!("chromedriver/chromium not installed: keyboard test skipped");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let child = std::process::Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let driver = Chromedriver {
+            child,
+            port,
+            _profile: tempfile::tempdir().expect("profile dir"),
+        };
+        let started = std::time::Instant::now();
+        while reqwest::get(format!("http://127.0.0.1:{port}/status"))
+            .await
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
+                    // Nothing but loopback: any other request goes to a dead port.
+                    "--proxy-server=http://127.0.0.1:9",
+                    format!("--user-data-dir={}", driver._profile.path().display()),
+                ],
+            },
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!("a JSON object literal")
+        };
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session");
+        Some((driver, client))
+    }
+}
+
+/// Polls until `check` holds (the page navigates after a key press).
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn keyboard_shortcuts_and_select_all_in_a_browser() {
+    use fantoccini::Locator;
+    let app = TestApp::spawn("act-keys").await;
+    let stack = MailStack::shared();
+    let user = &app.user;
+    for i in 1..=4 {
+        stack
+            .append(user, "INBOX", &eml_n(&format!("K{i}"), i), &[])
+            .await;
+    }
+    let Some((_driver, client)) = Chromedriver::session().await else {
+        return;
+    };
+    client.goto(&app.url("/login")).await.expect("open /login");
+    let field = |css: &'static str| {
+        let client = client.clone();
+        async move { client.find(Locator::Css(css)).await.expect(css) }
+    };
+    field("#username")
+        .await
+        .send_keys(&user.address)
+        .await
+        .expect("type");
+    field("#password")
+        .await
+        .send_keys(&user.password)
+        .await
+        .expect("type");
+    field(".login button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("submit");
+    wait_until("the inbox", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/mail/INBOX")
+    })
+    .await;
+    let press = |keys: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .find(Locator::Css("body"))
+                .await
+                .expect("body")
+                .send_keys(keys)
+                .await
+                .expect("keys");
+        }
+    };
+    let js = |script: &'static str| {
+        let client = client.clone();
+        async move { client.execute(script, vec![]).await.expect("script") }
+    };
+
+    // `?` shows the translated shortcut list, Escape hides it.
+    let help_hidden = "return document.getElementById('shortcut-help').hidden";
+    assert_eq!(js(help_hidden).await, serde_json::json!(true));
+    press("?").await;
+    assert_eq!(js(help_hidden).await, serde_json::json!(false));
+    press("\u{e00c}").await; // WebDriver's Escape key
+    assert_eq!(js(help_hidden).await, serde_json::json!(true));
+
+    // The select-all box appears with the script and ticks every row.
+    field("table.messages input.select-all")
+        .await
+        .click()
+        .await
+        .expect("tick all");
+    assert_eq!(
+        js("return document.querySelectorAll('table.messages tbody input[name=uid]:checked').length").await,
+        serde_json::json!(4)
+    );
+    field("table.messages input.select-all")
+        .await
+        .click()
+        .await
+        .expect("untick all");
+
+    // j j → second row (K3, newest first); # deletes it on the server.
+    press("jj").await;
+    assert_eq!(
+        js("return document.querySelector('tr.kb-current td.subject').textContent.trim()").await,
+        serde_json::json!("K3")
+    );
+    press("#").await;
+    wait_until("the delete", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("notice=done.delete")))
+    })
+    .await;
+    assert_eq!(subjects(stack, user, "Trash").await, ["K3"]);
+    // j e → archives the newest.
+    press("je").await;
+    wait_until("the archive", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("notice=done.archive")))
+    })
+    .await;
+    assert_eq!(subjects(stack, user, "Archive").await, ["K4"]);
+
+    // o opens the highlighted message; j there goes to the older one.
+    press("jo").await;
+    wait_until("the message page", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path().starts_with("/mail/INBOX/"))
+    })
+    .await;
+    let opened = client.current_url().await.expect("url").path().to_owned();
+    press("j").await;
+    wait_until("the older message", || async {
+        client.current_url().await.is_ok_and(|u| u.path() != opened)
+    })
+    .await;
+    assert_eq!(
+        js("return document.querySelector('h1.subject').textContent.trim()").await,
+        serde_json::json!("K1")
+    );
+    let _ = client.close().await;
 }

@@ -219,6 +219,12 @@ async fn send_with_chinese_subject_and_two_attachments_arrives_byte_identical() 
         "{}",
         page.location()
     );
+    let landing = app.get(page.location()).await;
+    assert!(
+        landing.body.contains("Message sent"),
+        "no sent notice on {}",
+        page.location()
+    );
 
     stack.wait_for_count(&bob, "INBOX", 1, DELIVERY).await;
     let inbox = messages(stack, &bob, "INBOX").await;

@@ -81,7 +81,11 @@ impl ImapRecorder {
     fn logins(&self) -> usize {
         self.text()
             .lines()
-            .filter(|l| l.split(' ').nth(1).is_some_and(|c| c.eq_ignore_ascii_case("LOGIN")))
+            .filter(|l| {
+                l.split(' ')
+                    .nth(1)
+                    .is_some_and(|c| c.eq_ignore_ascii_case("LOGIN"))
+            })
             .count()
     }
 }
@@ -127,7 +131,12 @@ fn cookie_attrs(cookies: &[String], name: &str) -> Vec<String> {
     cookies
         .iter()
         .find(|c| c.split('=').next() == Some(name))
-        .map(|c| c.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect())
+        .map(|c| {
+            c.split(';')
+                .skip(1)
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -153,7 +162,11 @@ async fn get_with_cookies(app: &TestApp, path: &str, cookie: &str) -> reqwest::R
 /// `Cookie` header value) the browser would now hold.
 async fn login_bare(app: &TestApp, extra_cookie: Option<&str>) -> (reqwest::Response, String) {
     let client = bare_client();
-    let form = client.get(app.url("/login")).send().await.expect("GET /login");
+    let form = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET /login");
     let mut jar: Vec<String> = set_cookies(form.headers())
         .iter()
         .map(|c| c.split(';').next().unwrap_or("").to_owned())
@@ -240,13 +253,19 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
         ] {
             assert!(directives.contains(&d), "{d} missing from {csp}");
         }
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert_eq!(page.header("referrer-policy"), "no-referrer");
         assert_eq!(page.header("x-frame-options"), "DENY");
         assert_eq!(page.header("x-content-type-options"), "nosniff");
     }
     // Links open without Referer: the iframe and the page both say so.
-    assert_eq!(message.attrs("iframe.body", "referrerpolicy"), vec!["no-referrer"]);
+    assert_eq!(
+        message.attrs("iframe.body", "referrerpolicy"),
+        vec!["no-referrer"]
+    );
 
     let body = app.get("/mail/INBOX/1/body").await;
     assert_eq!(body.header("content-security-policy"), BODY_CSP);
@@ -264,11 +283,20 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
     for (href, name) in hrefs.iter().zip(&names) {
         let (status, headers, _) = app.get_bytes(href).await;
         assert_eq!(status, StatusCode::OK, "{href}");
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
         assert_eq!(h("x-content-type-options"), "nosniff", "{href}");
         assert_eq!(h("content-security-policy"), PART_CSP, "{href}");
         let disposition = h("content-disposition");
-        assert!(!disposition.contains(['\r', '\n', '/', '\\']), "{disposition}");
+        assert!(
+            !disposition.contains(['\r', '\n', '/', '\\']),
+            "{disposition}"
+        );
         seen.push((name.clone(), h("content-type"), disposition));
     }
     for (name, content_type, disposition) in &seen {
@@ -276,13 +304,17 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
             assert!(disposition.starts_with("inline;"), "{name}: {disposition}");
             assert_eq!(name, "pic.png", "path and control characters stripped");
         } else {
-            assert!(disposition.starts_with("attachment;"), "{name}: {disposition}");
+            assert!(
+                disposition.starts_with("attachment;"),
+                "{name}: {disposition}"
+            );
             assert_eq!(content_type, "application/octet-stream", "{name}");
             assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
         }
     }
     assert!(
-        seen.iter().any(|(n, _, d)| n == "报告.xml" && d.contains("%E6%8A%A5%E5%91%8A.xml")),
+        seen.iter()
+            .any(|(n, _, d)| n == "报告.xml" && d.contains("%E6%8A%A5%E5%91%8A.xml")),
         "{seen:?}"
     );
     let raw = app.get("/mail/INBOX/1/raw").await;
@@ -300,7 +332,10 @@ async fn cookies_are_http_only_lax_and_host_prefixed_over_https() {
     for name in ["mailroom_session", "mailroom_key", "mailroom_csrf"] {
         let attrs = cookie_attrs(&cookies, name);
         assert!(attrs.contains(&"httponly".to_owned()), "{name}: {attrs:?}");
-        assert!(attrs.contains(&"samesite=lax".to_owned()), "{name}: {attrs:?}");
+        assert!(
+            attrs.contains(&"samesite=lax".to_owned()),
+            "{name}: {attrs:?}"
+        );
         assert!(attrs.contains(&"path=/".to_owned()), "{name}: {attrs:?}");
         assert!(!attrs.contains(&"secure".to_owned()), "{name}: {attrs:?}");
     }
@@ -313,15 +348,29 @@ async fn cookies_are_http_only_lax_and_host_prefixed_over_https() {
     })
     .await;
     let (res, _) = login_bare(&app, None).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login over https config");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "login over https config"
+    );
     let cookies = set_cookies(res.headers());
-    for name in ["__Host-mailroom_session", "__Host-mailroom_key", "__Host-mailroom_csrf"] {
+    for name in [
+        "__Host-mailroom_session",
+        "__Host-mailroom_key",
+        "__Host-mailroom_csrf",
+    ] {
         let attrs = cookie_attrs(&cookies, name);
         assert!(!attrs.is_empty(), "{name} not set: {cookies:?}");
         for want in ["httponly", "secure", "samesite=lax", "path=/"] {
-            assert!(attrs.contains(&want.to_owned()), "{name} lacks {want}: {attrs:?}");
+            assert!(
+                attrs.contains(&want.to_owned()),
+                "{name} lacks {want}: {attrs:?}"
+            );
         }
-        assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{name}: {attrs:?}");
+        assert!(
+            !attrs.iter().any(|a| a.starts_with("domain")),
+            "{name}: {attrs:?}"
+        );
     }
     assert!(
         !cookies.iter().any(|c| c.starts_with("mailroom_")),
@@ -353,18 +402,27 @@ async fn forms_without_the_token_or_from_another_site_are_refused() {
     // Token missing, or wrong.
     let missing = post(creds("")[..2].to_vec(), vec![]).await.expect("POST");
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
-    let wrong = post(creds(&"x".repeat(token.len())), vec![]).await.expect("POST");
+    let wrong = post(creds(&"x".repeat(token.len())), vec![])
+        .await
+        .expect("POST");
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
     // Right token, but the browser says the form came from another site.
     for headers in [
         vec![("origin", "https://evil.example")],
         vec![("sec-fetch-site", "cross-site")],
-        vec![("sec-fetch-site", "same-site"), ("origin", "http://sub.127.0.0.1")],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://sub.127.0.0.1"),
+        ],
     ] {
         let res = post(creds(&token), headers.clone()).await.expect("POST");
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
     }
-    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::SEE_OTHER, "not logged in");
+    assert_eq!(
+        app.get("/mail/INBOX").await.status,
+        StatusCode::SEE_OTHER,
+        "not logged in"
+    );
     // The same form from our own page goes through.
     let origin = app.base.clone();
     let ok = app
@@ -387,7 +445,11 @@ async fn forms_without_the_token_or_from_another_site_are_refused() {
         .await
         .expect("POST");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK, "still logged in");
+    assert_eq!(
+        app.get("/mail/INBOX").await.status,
+        StatusCode::OK,
+        "still logged in"
+    );
 }
 
 // ------------------------------------------------------------------ open redirects
@@ -413,20 +475,31 @@ async fn next_after_login_accepts_only_local_paths() {
         "@evil.example",
     ] {
         let res = app
-            .post_form("/login", &[("username", &u), ("password", &p), ("next", evil)])
+            .post_form(
+                "/login",
+                &[("username", &u), ("password", &p), ("next", evil)],
+            )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{evil:?}");
         assert_eq!(res.location(), "/mail/INBOX", "next={evil:?}");
         // The login form does not carry it either.
-        let form = app
-            .get(&format!("/login?next={}", percent(evil)))
-            .await;
-        assert!(form.attrs("input[name=next]", "value").is_empty(), "{evil:?} kept in the form");
+        let form = app.get(&format!("/login?next={}", percent(evil))).await;
+        assert!(
+            form.attrs("input[name=next]", "value").is_empty(),
+            "{evil:?} kept in the form"
+        );
     }
     // Encoded variants stay on this site: whatever Location says, it is a path here.
-    for odd in ["/%2F%2Fevil.example/", "/%5Cevil.example/", "/.//evil.example/"] {
+    for odd in [
+        "/%2F%2Fevil.example/",
+        "/%5Cevil.example/",
+        "/.//evil.example/",
+    ] {
         let res = app
-            .post_form("/login", &[("username", &u), ("password", &p), ("next", odd)])
+            .post_form(
+                "/login",
+                &[("username", &u), ("password", &p), ("next", odd)],
+            )
             .await;
         let loc = res.location();
         let resolved = reqwest::Url::parse(&app.base)
@@ -452,15 +525,23 @@ async fn session_id_is_rotated_at_login_and_destroyed_at_logout() {
     let (first, jar1) = login_bare(&app, None).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let s1 = cookie_pair(&set_cookies(first.headers()), "mailroom_session").expect("session set");
-    assert_eq!(get_with_cookies(&app, "/mail/INBOX", &jar1).await.status(), StatusCode::OK);
+    assert_eq!(
+        get_with_cookies(&app, "/mail/INBOX", &jar1).await.status(),
+        StatusCode::OK
+    );
 
     // Logging in again while holding s1 (as a fixation victim would): a new id, and s1 dies.
     let (second, jar2) = login_bare(&app, Some(&s1)).await;
     assert_eq!(second.status(), StatusCode::SEE_OTHER);
     let s2 = cookie_pair(&set_cookies(second.headers()), "mailroom_session").expect("session set");
     assert_ne!(s1, s2, "session cookie unchanged at login");
-    assert!(is_login_redirect(&get_with_cookies(&app, "/mail/INBOX", &jar1).await));
-    assert_eq!(get_with_cookies(&app, "/mail/INBOX", &jar2).await.status(), StatusCode::OK);
+    assert!(is_login_redirect(
+        &get_with_cookies(&app, "/mail/INBOX", &jar1).await
+    ));
+    assert_eq!(
+        get_with_cookies(&app, "/mail/INBOX", &jar2).await.status(),
+        StatusCode::OK
+    );
 
     // Logout: the server forgets the session, so replaying the old cookies fails.
     let page = get_with_cookies(&app, "/mail/INBOX", &jar2).await;
@@ -478,7 +559,9 @@ async fn session_id_is_rotated_at_login_and_destroyed_at_logout() {
         .await
         .expect("POST /logout");
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    assert!(is_login_redirect(&get_with_cookies(&app, "/mail/INBOX", &jar2).await));
+    assert!(is_login_redirect(
+        &get_with_cookies(&app, "/mail/INBOX", &jar2).await
+    ));
 }
 
 #[tokio::test]
@@ -502,7 +585,11 @@ async fn idle_and_absolute_session_lifetimes_end_sessions() {
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let res = absolute.get("/mail/INBOX").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "absolute lifetime ignored");
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "absolute lifetime ignored"
+    );
     assert!(res.location().starts_with("/login"));
     // Idle for longer than the idle timeout.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -528,7 +615,10 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
             .post_form("/login", &[("username", &u), ("password", "wrong")])
             .await;
         assert_eq!(res.status, StatusCode::OK, "attempt {i}");
-        assert_eq!(res.texts(".login .error"), vec!["Wrong address or password"]);
+        assert_eq!(
+            res.texts(".login .error"),
+            vec!["Wrong address or password"]
+        );
     }
     let logins = recorder.logins();
     assert_eq!(logins, 5, "{}", recorder.text());
@@ -542,13 +632,23 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
         refused.texts(".login .error"),
         vec!["Too many attempts, try again in 1 minute."]
     );
-    assert_eq!(refused.attrs("input[name=username]", "value"), vec![u.clone()]);
+    assert_eq!(
+        refused.attrs("input[name=username]", "value"),
+        vec![u.clone()]
+    );
     let retry: u64 = refused.header("retry-after").parse().expect("Retry-After");
     assert!((1..=4).contains(&retry), "Retry-After {retry}");
-    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::SEE_OTHER, "logged in anyway");
+    assert_eq!(
+        app.get("/mail/INBOX").await.status,
+        StatusCode::SEE_OTHER,
+        "logged in anyway"
+    );
     // The address is locked for everyone, whatever X-Forwarded-For says (no trusted proxy),
     // and an unknown account gets the very same answer.
-    for (user, pass) in [(other.address.as_str(), other.password.as_str()), ("nobody@example.test", "x")] {
+    for (user, pass) in [
+        (other.address.as_str(), other.password.as_str()),
+        ("nobody@example.test", "x"),
+    ] {
         let res = app
             .client
             .post(app.url("/login"))
@@ -591,7 +691,10 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
     let bystander = stack.add_user("sec-shared-bystander");
     // Two instances behind a reverse proxy on 127.0.0.1, sharing one database.
     let shared = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite://{}?mode=rwc", shared.path().join("shared.db").display());
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        shared.path().join("shared.db").display()
+    );
     let db2 = db.clone();
     let first = app_behind(&recorder, victim.clone(), move |c| {
         c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
@@ -606,8 +709,17 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
     })
     .await;
     // Five failures for the victim, each from another client address, on the first instance.
-    for fwd in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"] {
-        assert_eq!(login_via(&first, fwd, &victim.address, "wrong").await, StatusCode::OK);
+    for fwd in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+        "198.51.100.5",
+    ] {
+        assert_eq!(
+            login_via(&first, fwd, &victim.address, "wrong").await,
+            StatusCode::OK
+        );
     }
     let logins = recorder.logins();
     // The second instance knows: the account is locked from any address.
@@ -618,7 +730,13 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
     assert_eq!(recorder.logins(), logins);
     // Each address failed once only, so another account from one of them is fine.
     assert_eq!(
-        login_via(&second, "198.51.100.1", &bystander.address, &bystander.password).await,
+        login_via(
+            &second,
+            "198.51.100.1",
+            &bystander.address,
+            &bystander.password
+        )
+        .await,
         StatusCode::SEE_OTHER
     );
 }
@@ -629,7 +747,11 @@ async fn login_via(app: &TestApp, forwarded: &str, user: &str, pass: &str) -> St
     app.client
         .post(app.url("/login"))
         .header("x-forwarded-for", forwarded)
-        .form(&[("username", user), ("password", pass), ("csrf_token", &token)])
+        .form(&[
+            ("username", user),
+            ("password", pass),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .expect("POST")
@@ -644,7 +766,12 @@ async fn folder_names_with_line_breaks_are_refused_before_reaching_the_server() 
     let recorder = ImapRecorder::start(stack).await;
     let app = app_behind(&recorder, stack.add_user("sec-crlf"), |_| {}).await;
     stack
-        .append(&app.user, "INBOX", b"From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n", &[])
+        .append(
+            &app.user,
+            "INBOX",
+            b"From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n",
+            &[],
+        )
         .await;
     app.login().await;
     for path in [
@@ -656,14 +783,30 @@ async fn folder_names_with_line_breaks_are_refused_before_reaching_the_server() 
     ] {
         let page = app.get(path).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}");
-        assert_eq!(page.texts("main p"), vec!["That folder name is not valid."], "{path}");
+        assert!(
+            page.texts("main p")
+                .contains(&"That folder name is not valid.".to_owned()),
+            "{path}: {:?}",
+            page.texts("main p")
+        );
     }
-    for path in ["/mail/INBOX/1%20OR%201", "/mail/INBOX/-1", "/mail/INBOX/1:*"] {
-        assert_eq!(app.get(path).await.status, StatusCode::BAD_REQUEST, "{path}");
+    for path in [
+        "/mail/INBOX/1%20OR%201",
+        "/mail/INBOX/-1",
+        "/mail/INBOX/1:*",
+    ] {
+        assert_eq!(
+            app.get(path).await.status,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
     }
     let sent = recorder.text();
     for injected in ["DELETE", "X1", "X2", "X3", "X4", "IN\0BOX", "OR 1", "1:*"] {
-        assert!(!sent.contains(injected), "{injected:?} reached the server:\n{sent}");
+        assert!(
+            !sent.contains(injected),
+            "{injected:?} reached the server:\n{sent}"
+        );
     }
     // The connection is fine afterwards.
     assert_eq!(app.get("/mail/INBOX/1").await.status, StatusCode::OK);

@@ -44,7 +44,10 @@ async fn settings_save_name_signature_and_more_from_addresses() {
         page.attrs("form.identity.login.default", "action"),
         vec!["/settings/identities"]
     );
-    assert_eq!(page.attrs("a[href='/settings/remote']", "href").len(), 1);
+    assert_eq!(
+        page.attrs("#more a", "href"),
+        vec!["/settings/remote", "/folders"]
+    );
     assert_eq!(
         page.attrs("#language select[name=lang] option[selected]", "value"),
         vec!["en"]
