@@ -168,6 +168,30 @@ pub struct RenderOptions<'a> {
     /// Signs the image-proxy URLs that allowed remote images are rewritten to; `None`
     /// drops remote images even when allowed.
     pub image_proxy: Option<&'a ImageProxy>,
+    /// Labels of the header table above a forwarded (attached) message, in the reader's
+    /// language; `mime` has no catalog of its own.
+    pub header_labels: HeaderLabels<'a>,
+}
+
+/// The From/To/Cc/Date/Subject labels shown above an attached message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderLabels<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub cc: &'a str,
+    pub date: &'a str,
+    pub subject: &'a str,
+}
+
+impl HeaderLabels<'static> {
+    /// English labels, for callers without a language (tests, tools).
+    pub const ENGLISH: HeaderLabels<'static> = HeaderLabels {
+        from: "From",
+        to: "To",
+        cc: "Cc",
+        date: "Date",
+        subject: "Subject",
+    };
 }
 
 /// The body, ready for the page.
@@ -205,6 +229,7 @@ pub fn parse(raw: &[u8]) -> Result<MessageView, MimeError> {
             allow_remote: false,
             part_url_prefix: "/",
             image_proxy: None,
+            header_labels: HeaderLabels::ENGLISH,
         },
     )
     .map(|(view, _)| view)
@@ -222,6 +247,7 @@ pub fn render_body(raw: &[u8], opts: &RenderOptions) -> Result<RenderedBody, Mim
         opts.allow_remote,
         opts.image_proxy,
         opts.part_url_prefix,
+        &opts.header_labels,
         0,
     );
     Ok(RenderedBody {
@@ -242,6 +268,7 @@ pub fn parse_and_render(
         opts.allow_remote,
         opts.image_proxy,
         opts.part_url_prefix,
+        &opts.header_labels,
         0,
     );
     let headers = parse::read_headers(&message);
@@ -345,6 +372,7 @@ mod tests {
                     allow_remote: false,
                     part_url_prefix: "/p/",
                     image_proxy: None,
+                    header_labels: HeaderLabels::ENGLISH,
                 },
             );
             let _ = part(raw, &PartId(vec![0]));

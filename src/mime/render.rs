@@ -13,7 +13,7 @@ use linkify::{LinkFinder, LinkKind};
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 use super::{
-    PartId,
+    HeaderLabels, PartId,
     parse::{
         Headers, content_id, filename_of, flowed_params, is_attachment_disposition,
         is_inline_safe_image, mime_type, read_headers,
@@ -42,6 +42,7 @@ pub(crate) fn render_message(
     allow_remote: bool,
     image_proxy: Option<&ImageProxy>,
     part_url_prefix: &str,
+    labels: &HeaderLabels,
     depth: usize,
 ) -> Rendered {
     let mut out = Rendered {
@@ -178,12 +179,14 @@ pub(crate) fn render_message(
                 allow_remote,
                 image_proxy,
                 part_url_prefix,
+                labels,
                 depth + 1,
             );
             out.has_remote_content |= inner.has_remote_content;
             out.used_parts.extend(inner.used_parts);
             out.html.push_str("<div class=\"mr-attached-message\">");
-            out.html.push_str(&headers_block(&read_headers(nested)));
+            out.html
+                .push_str(&headers_block(&read_headers(nested), labels));
             out.html.push_str(&inner.html);
             out.html.push_str("</div>");
         }
@@ -231,25 +234,25 @@ fn is_cid_target(part: &MessagePart<'_>) -> bool {
 }
 
 /// The header table shown above an attached message (everything escaped).
-fn headers_block(headers: &Headers) -> String {
+fn headers_block(headers: &Headers, labels: &HeaderLabels) -> String {
     let mut rows = String::new();
     let mut row = |label: &str, value: String| {
         if !value.is_empty() {
             rows.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>",
-                label,
+                html_escape::encode_text(label),
                 html_escape::encode_text(&value)
             ));
         }
     };
-    row("From", format_addresses(&headers.from));
-    row("To", format_addresses(&headers.to));
-    row("Cc", format_addresses(&headers.cc));
+    row(labels.from, format_addresses(&headers.from));
+    row(labels.to, format_addresses(&headers.to));
+    row(labels.cc, format_addresses(&headers.cc));
     row(
-        "Date",
+        labels.date,
         headers.date.map(|d| d.to_rfc2822()).unwrap_or_default(),
     );
-    row("Subject", headers.subject.clone());
+    row(labels.subject, headers.subject.clone());
     format!("<table class=\"mr-attached-headers\">{rows}</table>")
 }
 

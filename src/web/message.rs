@@ -189,6 +189,7 @@ pub async fn show(
             allow_remote,
             part_url_prefix: &prefix,
             image_proxy: Some(&state.image_proxy),
+            header_labels: header_labels(ctx.tr),
         },
     )
     .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
@@ -306,6 +307,7 @@ pub async fn body(
             allow_remote,
             part_url_prefix: &prefix,
             image_proxy: Some(&state.image_proxy),
+            header_labels: header_labels(ctx.tr),
         },
     )
     .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
@@ -506,5 +508,16 @@ mod tests {
         for bad in ["0", "-1", "x", "4294967296", ""] {
             assert!(parse_uid(bad).is_err());
         }
+    }
+}
+
+/// The header labels above a forwarded message, in the reader's language.
+fn header_labels(tr: crate::i18n::Tr) -> mime::HeaderLabels<'static> {
+    mime::HeaderLabels {
+        from: tr.t("msg.from"),
+        to: tr.t("msg.to"),
+        cc: tr.t("msg.cc"),
+        date: tr.t("msg.date"),
+        subject: tr.t("msg.subject"),
     }
 }

@@ -21,7 +21,7 @@ use axum::{
     http::{HeaderMap, StatusCode as AxStatus, header},
     response::{IntoResponse, Response},
 };
-use mailroom::mime::{self, ImageProxy, RenderOptions};
+use mailroom::mime::{self, HeaderLabels, ImageProxy, RenderOptions};
 use reqwest::StatusCode;
 
 use crate::common::{app::TestApp, mailstack::MailStack};
@@ -492,6 +492,7 @@ fn render(raw: &[u8], proxy: Option<&ImageProxy>) -> Result<mime::RenderedBody, 
             allow_remote: proxy.is_some(),
             part_url_prefix: PREFIX,
             image_proxy: proxy,
+            header_labels: HeaderLabels::ENGLISH,
         },
     )
 }
@@ -1355,6 +1356,7 @@ fn fuzz_parse_sanitize_render() {
                 allow_remote: false,
                 part_url_prefix: PREFIX,
                 image_proxy: None,
+                header_labels: HeaderLabels::ENGLISH,
             },
         ) {
             for a in view.attachments.iter().take(8) {

@@ -329,3 +329,28 @@ async fn imap_restart_mid_session_is_invisible_to_the_user() {
         vec!["Survivor"]
     );
 }
+
+#[tokio::test]
+async fn a_forwarded_message_shows_its_headers_in_the_readers_language() {
+    let eml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mime/forwarded-rfc822.eml"
+    ))
+    .expect("fixture");
+    let app = app_with("msg-fwd-zh", &eml).await;
+    let en = app.get("/mail/INBOX/1/body").await;
+    assert!(
+        en.texts(".mr-attached-headers th")
+            .contains(&"From".to_owned()),
+        "{}",
+        en.body
+    );
+    let zh = app
+        .get_with("/mail/INBOX/1/body", &[("accept-language", "zh-CN")])
+        .await;
+    let labels = zh.texts(".mr-attached-headers th");
+    assert!(
+        labels.contains(&"发件人".to_owned()) && labels.contains(&"主题".to_owned()),
+        "{labels:?}"
+    );
+}

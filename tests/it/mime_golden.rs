@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use mailroom::mime::{self, MessageView, RenderOptions};
+use mailroom::mime::{self, HeaderLabels, MessageView, RenderOptions};
 use mailroom::model::Address;
 
 const PREFIX: &str = "/mail/INBOX/1/part/";
@@ -40,6 +40,7 @@ fn render(raw: &[u8], allow_remote: bool) -> Result<mime::RenderedBody, mime::Mi
             part_url_prefix: PREFIX,
             // Proxied remote images are covered by tests/it/hostile.rs.
             image_proxy: None,
+            header_labels: HeaderLabels::ENGLISH,
         },
     )
 }
