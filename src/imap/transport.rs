@@ -311,7 +311,8 @@ pub fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<TlsConnector, 
         let pem = std::fs::read(path)
             .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
         let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
             roots
                 .add(cert)

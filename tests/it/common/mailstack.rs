@@ -362,7 +362,8 @@ impl MailStack {
         let pem = std::fs::read(&self.ca_file)
             .unwrap_or_else(|e| panic!("read {}: {e}", self.ca_file.display()));
         let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             roots
                 .add(cert.expect("parse ca.pem"))
                 .expect("add ca.pem to the root store");
