@@ -16,113 +16,27 @@
 //! Run with `cargo bench --bench organize` (release build). Under `cargo test` it only
 //! checks that it builds and exits at once.
 
+mod common;
 #[path = "../tests/it/common/mailstack.rs"]
 mod mailstack;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
+use common::{Counters, Web, counting_proxy, csrf_token, stats};
 use futures::TryStreamExt;
 use mailroom::{
-    app::App,
     config::{Endpoint, Secret, Security},
     imap::{Account, Action, Imap, Selection},
 };
 use mailstack::{MailStack, TestUser};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::net::TcpStream;
 
 const WARMUP: usize = 2;
 const RUNS: usize = 10;
 const MESSAGES: usize = 1000;
-
-/// Counts what crosses the proxy.
-#[derive(Default)]
-struct Counters {
-    /// Client bursts after the server spoke: round trips.
-    round_trips: AtomicU64,
-    /// CRLF-terminated client lines: commands (no literals in these commands).
-    commands: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> (u64, u64) {
-        (
-            self.round_trips.load(Ordering::SeqCst),
-            self.commands.load(Ordering::SeqCst),
-        )
-    }
-}
-
-/// A TCP proxy to `upstream` that counts round trips and commands; returns its port.
-async fn counting_proxy(upstream: u16, counters: Arc<Counters>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let counters = counters.clone();
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                    return;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                // Set when the server has sent something since the client last wrote.
-                let server_spoke = Arc::new(AtomicBool::new(true));
-                let spoke = server_spoke.clone();
-                let up = {
-                    let counters = counters.clone();
-                    async move {
-                        let mut buf = vec![0u8; 64 * 1024];
-                        loop {
-                            let n = match cr.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            if server_spoke.swap(false, Ordering::SeqCst) {
-                                counters.round_trips.fetch_add(1, Ordering::SeqCst);
-                            }
-                            let lines = buf[..n].windows(2).filter(|w| w == b"\r\n").count();
-                            counters.commands.fetch_add(lines as u64, Ordering::SeqCst);
-                            if sw.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                        let _ = sw.shutdown().await;
-                    }
-                };
-                let down = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match sr.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        spoke.store(true, Ordering::SeqCst);
-                        if cw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = cw.shutdown().await;
-                };
-                tokio::join!(up, down);
-            });
-        }
-    });
-    port
-}
 
 /// One measured row: timings plus the round trips and commands of one run.
 struct Row {
@@ -134,10 +48,7 @@ struct Row {
 
 impl Row {
     fn print(&self) {
-        let mut v = self.times.clone();
-        v.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let (median, p90) = (ms(v[v.len() / 2]), ms(v[(v.len() * 9) / 10]));
+        let (median, p90) = stats(self.times.clone());
         println!(
             "{:<58} {median:>8.1} {p90:>8.1} {:>6} {:>6}",
             self.name, self.round_trips, self.commands
@@ -256,62 +167,11 @@ async fn move_rows(b: &Bench) -> Vec<Row> {
     let mut rows = Vec::new();
 
     // The whole web path: an app on the proxy, logged in, posting 1,000 uid fields.
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = mailroom::config::Config::load_from(None, |_| None).expect("config");
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.data_dir = data.path().to_owned();
-    config.database_url = format!("sqlite://{}?mode=rwc", data.path().join("b.db").display());
-    config.imap.host = "127.0.0.1".into();
-    config.imap.port = b.proxy_port;
-    config.imap.security = Security::None;
-    let app = App::build(config).await.expect("app");
-    let base = format!("http://{}", app.address());
-    tokio::spawn(app.run());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("text");
-    let token = page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token")
-        .to_owned();
-    let res = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", b.user.address.as_str()),
-            ("password", b.user.password.as_str()),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 303, "login failed");
+    let web = Web::start_logged_in(b.proxy_port, &b.user.address, &b.user.password, |_| {}).await;
     // Logging in issues a new form token; take it from a page, as a browser would.
-    let page = client
-        .get(format!("{base}/mail/Source"))
-        .send()
-        .await
-        .expect("list page")
-        .text()
-        .await
-        .expect("text");
-    let token = page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token on the list page")
-        .to_owned();
+    let token = csrf_token(&web.page("/mail/Source", "list page").await)
+        .expect("csrf token on the list page");
+    let (client, base) = (&web.client, &web.base);
     rows.push(
         b.measure(
             "POST /mail/Source/actions move 1,000 (HTTP + IMAP)",

@@ -8,23 +8,18 @@
 //! Run with `scripts/bench` (or `cargo bench --bench read_path`). Under `cargo test` it
 //! only checks that it builds and exits at once.
 
+mod common;
 #[path = "../tests/it/common/mailstack.rs"]
 mod mailstack;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{Web, stats};
 use futures::TryStreamExt;
-use mailroom::{app::App, config::Security};
 use mailstack::MailStack;
 
 const WARMUP: usize = 5;
 const RUNS: usize = 30;
-
-fn stats(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(v[v.len() / 2]), ms(v[(v.len() * 9) / 10]))
-}
 
 async fn time<F, Fut>(mut f: F) -> (f64, f64)
 where
@@ -89,48 +84,8 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = mailroom::config::Config::load_from(None, |_| None).expect("config");
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.data_dir = data.path().to_owned();
-    config.database_url = format!("sqlite://{}?mode=rwc", data.path().join("b.db").display());
-    config.imap.host = "127.0.0.1".into();
-    config.imap.port = stack.imap_port;
-    config.imap.security = Security::None;
-    let app = App::build(config).await.expect("app");
-    let base = format!("http://{}", app.address());
-    tokio::spawn(app.run());
-
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login_page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("text");
-    let token = login_page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token")
-        .to_owned();
-    let res = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", user.address.as_str()),
-            ("password", user.password.as_str()),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 303, "login failed");
+    let web = Web::start_logged_in(stack.imap_port, &user.address, &user.password, |_| {}).await;
+    let (base, client) = (&web.base, &web.client);
 
     let get = |path: String| {
         let client = client.clone();

@@ -14,82 +14,30 @@
 //! Run with `cargo bench --bench search` (release build). Under `cargo test` it only
 //! checks that it builds and exits at once.
 
+mod common;
 #[path = "../tests/it/common/mailstack.rs"]
 mod mailstack;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
+use common::{Counters, Web, counting_proxy, stats};
 use mailroom::{
-    app::App,
     config::{Endpoint, Secret, Security},
     imap::{Account, Imap, PageRequest, SearchField, SearchQuery, SearchText},
 };
 use mailstack::{MailStack, TestUser};
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
 };
 
 const WARMUP: usize = 3;
 const RUNS: usize = 20;
 const MESSAGES: usize = 10_000;
 const SUMMARY: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)";
-
-/// Client bursts after the server spoke, counted by the proxy.
-#[derive(Default)]
-struct Counter(AtomicU64);
-
-/// A TCP proxy to `upstream` that counts round trips; returns its port.
-async fn counting_proxy(upstream: u16, counter: Arc<Counter>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                    return;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let server_spoke = Arc::new(AtomicBool::new(true));
-                let spoke = server_spoke.clone();
-                let up = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
-                        if server_spoke.swap(false, Ordering::SeqCst) {
-                            counter.0.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if sw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = sw.shutdown().await;
-                };
-                let down = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = sr.read(&mut buf).await {
-                        spoke.store(true, Ordering::SeqCst);
-                        if cw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = cw.shutdown().await;
-                };
-                tokio::join!(up, down);
-            });
-        }
-    });
-    port
-}
 
 /// One measured row.
 struct Row {
@@ -100,21 +48,16 @@ struct Row {
 
 impl Row {
     fn print(&self) {
-        let mut v = self.times.clone();
-        v.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (median, p90) = stats(self.times.clone());
         println!(
-            "{:<62} {:>8.2} {:>8.2} {:>5}",
-            self.name,
-            ms(v[v.len() / 2]),
-            ms(v[(v.len() * 9) / 10]),
-            self.round_trips
+            "{:<62} {median:>8.2} {p90:>8.2} {:>5}",
+            self.name, self.round_trips
         );
     }
 }
 
 /// Times `f` (after warm-up) and counts the round trips of its last run.
-async fn measure<F, Fut>(name: &str, counter: &Counter, mut f: F) -> Row
+async fn measure<F, Fut>(name: &str, counters: &Counters, mut f: F) -> Row
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -125,11 +68,11 @@ where
     let mut times = Vec::with_capacity(RUNS);
     let mut round_trips = 0;
     for _ in 0..RUNS {
-        let before = counter.0.load(Ordering::SeqCst);
+        let before = counters.round_trips();
         let t = Instant::now();
         f().await;
         times.push(t.elapsed());
-        round_trips = counter.0.load(Ordering::SeqCst) - before;
+        round_trips = counters.round_trips() - before;
     }
     Row {
         name: name.to_owned(),
@@ -273,8 +216,8 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let counter = Arc::new(Counter::default());
-    let proxy = counting_proxy(stack.imap_port, counter.clone()).await;
+    let counters = Arc::new(Counters::default());
+    let proxy = counting_proxy(stack.imap_port, counters.clone()).await;
     let imap = Imap::new(
         Endpoint {
             host: "127.0.0.1".into(),
@@ -334,7 +277,7 @@ async fn main() {
         ),
     ] {
         let (imap, a) = (&imap, &a);
-        let row = measure(name, &counter, || {
+        let row = measure(name, &counters, || {
             let q = q.clone();
             async move {
                 let p = imap.search(a, "INBOX", &q, &page(n)).await.expect("search");
@@ -352,7 +295,7 @@ async fn main() {
             folders.len()
         );
         rows.push(
-            measure(&name, &counter, || {
+            measure(&name, &counters, || {
                 let q = q.clone();
                 async move {
                     let r = imap
@@ -367,47 +310,7 @@ async fn main() {
     }
 
     // The whole web path, through the same proxy.
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = mailroom::config::Config::load_from(None, |_| None).expect("config");
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.data_dir = data.path().to_owned();
-    config.database_url = format!("sqlite://{}?mode=rwc", data.path().join("b.db").display());
-    config.imap.host = "127.0.0.1".into();
-    config.imap.port = proxy;
-    config.imap.security = Security::None;
-    let app = App::build(config).await.expect("app");
-    let base = format!("http://{}", app.address());
-    tokio::spawn(app.run());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login_page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("text");
-    let token = login_page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token")
-        .to_owned();
-    let res = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", user.address.as_str()),
-            ("password", user.password.as_str()),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 303, "login failed");
+    let web = Web::start_logged_in(proxy, &user.address, &user.password, |_| {}).await;
     for (name, path) in [
         (
             "GET /mail/INBOX?q=alpha&field=subject",
@@ -423,10 +326,10 @@ async fn main() {
         ),
         ("GET /mail/INBOX (no search, for comparison)", "/mail/INBOX"),
     ] {
-        let url = format!("{base}{path}");
-        let client = &client;
+        let url = format!("{}{path}", web.base);
+        let client = &web.client;
         rows.push(
-            measure(name, &counter, || {
+            measure(name, &counters, || {
                 let url = url.clone();
                 async move {
                     let r = client.get(&url).send().await.expect("GET");
@@ -459,7 +362,7 @@ async fn main() {
         let mut times = Vec::new();
         let mut rts = 0;
         for i in 0..WARMUP + RUNS {
-            let before = counter.0.load(Ordering::SeqCst);
+            let before = counters.round_trips();
             let t = Instant::now();
             raw.run(&["EXAMINE INBOX".into()]).await;
             let lines = raw
@@ -471,7 +374,7 @@ async fn main() {
                 .await;
             if i >= WARMUP {
                 times.push(t.elapsed());
-                rts = counter.0.load(Ordering::SeqCst) - before;
+                rts = counters.round_trips() - before;
             }
         }
         rows.push(Row {
@@ -484,7 +387,7 @@ async fn main() {
         let mut times = Vec::new();
         let mut rts = 0;
         for i in 0..WARMUP + RUNS {
-            let before = counter.0.load(Ordering::SeqCst);
+            let before = counters.round_trips();
             let t = Instant::now();
             let commands: Vec<String> = folders
                 .iter()
@@ -506,7 +409,7 @@ async fn main() {
                 .await;
             if i >= WARMUP {
                 times.push(t.elapsed());
-                rts = counter.0.load(Ordering::SeqCst) - before;
+                rts = counters.round_trips() - before;
             }
         }
         rows.push(Row {

@@ -11,11 +11,13 @@
 //! Run with `cargo bench --bench send_path`. Under `cargo test` it only checks that it
 //! builds and exits at once.
 
+mod common;
 #[path = "../tests/it/common/mailstack.rs"]
 mod mailstack;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{Web, csrf_token, stats};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
     address::Envelope,
@@ -25,7 +27,6 @@ use lettre::{
     },
 };
 use mailroom::{
-    app::App,
     config::{Endpoint, Security},
     mime::compose::{self, Attachment, Copy, Outgoing},
     model::Address,
@@ -35,12 +36,6 @@ use mailstack::MailStack;
 const WARMUP: usize = 3;
 const RUNS: usize = 21;
 const ATTACHMENT_BYTES: usize = 1024 * 1024;
-
-fn stats(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(v[v.len() / 2]), ms(v[(v.len() * 9) / 10]))
-}
 
 fn attachment() -> Vec<u8> {
     (0..ATTACHMENT_BYTES)
@@ -59,72 +54,18 @@ async fn main() {
     let bob = stack.add_user("bench-b");
     let data = attachment();
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = mailroom::config::Config::load_from(None, |_| None).expect("config");
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.data_dir = dir.path().to_owned();
-    config.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
-    config.imap = Endpoint {
-        host: "127.0.0.1".into(),
-        port: stack.imap_port,
-        security: Security::None,
-        ca_file: None,
-    };
-    config.smtp = Endpoint {
-        host: "127.0.0.1".into(),
-        port: stack.submission_port,
-        security: Security::Starttls,
-        ca_file: Some(stack.ca_file.clone()),
-    };
-    let app = App::build(config).await.expect("app");
-    let base = format!("http://{}", app.address());
-    tokio::spawn(app.run());
-
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login_page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("text");
-    let token = login_page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token")
-        .to_owned();
-    let res = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", alice.address.as_str()),
-            ("password", alice.password.as_str()),
-            ("csrf_token", token.as_str()),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 303, "login failed");
+    let web = Web::start_logged_in(stack.imap_port, &alice.address, &alice.password, |config| {
+        config.smtp = Endpoint {
+            host: "127.0.0.1".into(),
+            port: stack.submission_port,
+            security: Security::Starttls,
+            ca_file: Some(stack.ca_file.clone()),
+        };
+    })
+    .await;
+    let (base, client) = (&web.base, &web.client);
     // A login rotates the CSRF token: read the new one from the compose form.
-    let compose_page = client
-        .get(format!("{base}/compose"))
-        .send()
-        .await
-        .expect("compose page")
-        .text()
-        .await
-        .expect("text");
-    let token = compose_page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf token")
-        .to_owned();
+    let token = csrf_token(&web.page("/compose", "compose page").await).expect("csrf token");
 
     // The floor's message: what Mailroom builds for the same send, sent with lettre.
     let message = compose::build(

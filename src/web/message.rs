@@ -474,6 +474,17 @@ pub fn content_disposition(inline: bool, filename: &str) -> String {
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The header labels above a forwarded message, in the reader's language.
+fn header_labels(tr: crate::i18n::Tr) -> mime::HeaderLabels<'static> {
+    mime::HeaderLabels {
+        from: tr.t("msg.from"),
+        to: tr.t("msg.to"),
+        cc: tr.t("msg.cc"),
+        date: tr.t("msg.date"),
+        subject: tr.t("msg.subject"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,16 +519,5 @@ mod tests {
         for bad in ["0", "-1", "x", "4294967296", ""] {
             assert!(parse_uid(bad).is_err());
         }
-    }
-}
-
-/// The header labels above a forwarded message, in the reader's language.
-fn header_labels(tr: crate::i18n::Tr) -> mime::HeaderLabels<'static> {
-    mime::HeaderLabels {
-        from: tr.t("msg.from"),
-        to: tr.t("msg.to"),
-        cc: tr.t("msg.cc"),
-        date: tr.t("msg.date"),
-        subject: tr.t("msg.subject"),
     }
 }
