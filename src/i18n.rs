@@ -85,7 +85,7 @@ impl Tr {
 
     /// The text for `key` with `{0}`, `{1}`… replaced by `args` (already plain text; the
     /// template still escapes the result).
-    pub fn tf(&self, key: &str, args: &[&dyn std::fmt::Display]) -> String {
+    pub fn tf(&self, key: &str, args: &[&(dyn std::fmt::Display + Sync)]) -> String {
         let mut s = self.t(key).to_owned();
         for (i, a) in args.iter().enumerate() {
             s = s.replace(&format!("{{{i}}}"), &a.to_string());

@@ -11,7 +11,9 @@ pub mod trusted;
 use std::str::FromStr;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// The connection pool shared by the app and the session store.
 pub type Db = SqlitePool;
@@ -29,6 +31,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .create_if_missing(true)
         // WAL lets page loads read while a login writes its session.
         .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode NORMAL stays consistent after a crash and skips an fsync per write;
+        // every page view touches the session (idle expiry), so this is on the hot path.
+        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(std::time::Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

@@ -393,7 +393,7 @@ pub async fn confirm(
     };
     let title = tr.t("confirm.delete.title");
     Ok(ConfirmPage {
-        l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)),
+        l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)).await,
         question: tr.tf("confirm.delete.question", &[&uids.len()]),
         action_href: format!("/mail/{}/actions", encode_segment(&mailbox)),
         fields,
@@ -452,7 +452,7 @@ pub async fn empty_confirm(
     let total = folder.map(|f| f.total).unwrap_or(0);
     let title = tr.tf("confirm.empty.title", &[&label]);
     Ok(EmptyPage {
-        l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)),
+        l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)).await,
         question: tr.tf("confirm.empty.question", &[&label, &total]),
         action_href: format!("/mail/{}/empty", encode_segment(&mailbox)),
         uidvalidity: parse_validity(q.uidvalidity.as_deref())?,

@@ -873,7 +873,7 @@ async fn page(
     };
     let contacts_datalist = ContactsDatalist::load(&state.db, user).await?;
     Ok(ComposePage {
-        l: Layout::with_folders(ctx, tr.t("compose.title"), user, &folders, None),
+        l: Layout::with_folders(ctx, tr.t("compose.title"), user, &folders, None).await,
         identities: identities
             .iter()
             .map(|i| FromOption {

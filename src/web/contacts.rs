@@ -177,7 +177,8 @@ async fn render(
             &account.username,
             &folders,
             None,
-        ),
+        )
+        .await,
         rows,
         count_label: tr.tf("contacts.count", &[&total]),
         q: page.q,

@@ -186,7 +186,7 @@ pub struct FoldersPage {
 }
 
 impl FoldersPage {
-    fn build(ctx: &PageCtx, user: &str, folders: &[Folder], form: NameForm) -> FoldersPage {
+    async fn build(ctx: &PageCtx, user: &str, folders: &[Folder], form: NameForm) -> FoldersPage {
         let tr = ctx.tr;
         let rows = folders
             .iter()
@@ -202,7 +202,7 @@ impl FoldersPage {
             })
             .collect();
         FoldersPage {
-            l: Layout::with_folders(ctx, tr.t("folders.title"), user, folders, None),
+            l: Layout::with_folders(ctx, tr.t("folders.title"), user, folders, None).await,
             notice: None,
             rows,
             parents: parents(tr, folders, None),
@@ -219,7 +219,7 @@ pub async fn list(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
     let folders = state.imap.list_folders(&account).await?;
-    let mut page = FoldersPage::build(&ctx, &account.username, &folders, NameForm::default());
+    let mut page = FoldersPage::build(&ctx, &account.username, &folders, NameForm::default()).await;
     page.notice = q.text(ctx.tr);
     Ok(page.into_response())
 }
@@ -264,7 +264,7 @@ pub async fn create(
                 parent: form.parent,
                 error: Some(error),
             };
-            let page = FoldersPage::build(&ctx, &account.username, &folders, form);
+            let page = FoldersPage::build(&ctx, &account.username, &folders, form).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -295,7 +295,7 @@ pub struct FolderPage {
 }
 
 impl FolderPage {
-    fn build(
+    async fn build(
         ctx: &PageCtx,
         user: &str,
         folders: &[Folder],
@@ -306,7 +306,7 @@ impl FolderPage {
         let label = folder_label(tr, f);
         let base = folder_href(&f.name);
         FolderPage {
-            l: Layout::with_folders(ctx, label.clone(), user, folders, Some(&f.name)),
+            l: Layout::with_folders(ctx, label.clone(), user, folders, Some(&f.name)).await,
             notice: None,
             name: f.name.clone(),
             counts: tr.tf("folders.counts", &[&f.total, &f.unseen]),
@@ -348,7 +348,7 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let folders = state.imap.list_folders(&account).await?;
     let f = find(&folders, &mailbox)?;
-    let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None);
+    let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None).await;
     page.notice = q.text(ctx.tr);
     Ok(page.into_response())
 }
@@ -381,7 +381,7 @@ pub async fn rename(
                 parent: form.parent,
                 error: Some(error),
             };
-            let page = FolderPage::build(&ctx, &account.username, &folders, f, Some(form));
+            let page = FolderPage::build(&ctx, &account.username, &folders, f, Some(form)).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -415,7 +415,7 @@ pub async fn delete_confirm(
             let Some(error) = form_message(tr, &e) else {
                 return Err(page_error(e));
             };
-            let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None);
+            let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None).await;
             page.form.error = Some(error);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
@@ -429,7 +429,8 @@ pub async fn delete_confirm(
             &account.username,
             &folders,
             Some(&mailbox),
-        ),
+        )
+        .await,
         question: tr.tf("folders.delete.question", &[&label, &messages]),
         doomed: doomed
             .iter()
@@ -469,7 +470,7 @@ pub async fn delete(
             };
             let folders = state.imap.list_folders(&account).await?;
             let f = find(&folders, &mailbox)?;
-            let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None);
+            let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None).await;
             page.form.error = Some(error);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

@@ -20,6 +20,21 @@ use crate::{
     web::{mailbox_href, session::random_token},
 };
 
+/// The sidebar extras being fetched beside the handler's own IMAP work (a shared future
+/// driven by a spawned task, so the page does not wait for them before starting).
+#[derive(Clone)]
+pub struct SidebarSlot(
+    pub  futures::future::Shared<
+        futures::future::BoxFuture<'static, Option<std::sync::Arc<crate::imap::SidebarExtras>>>,
+    >,
+);
+
+impl std::fmt::Debug for SidebarSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SidebarSlot")
+    }
+}
+
 /// Per-request context, put into request extensions by [`page_context`].
 #[derive(Clone, Debug)]
 pub struct PageCtx {
@@ -28,7 +43,7 @@ pub struct PageCtx {
     pub csrf: String,
     /// Namespaces, quota and the current folder's rights, loaded for pages with a
     /// sidebar by [`crate::web::share::sidebar_extras`]; `None` elsewhere.
-    pub sidebar: Option<std::sync::Arc<crate::imap::SidebarExtras>>,
+    pub sidebar: Option<SidebarSlot>,
 }
 
 impl PageCtx {
@@ -201,13 +216,18 @@ impl Layout {
     }
 
     /// A layout for a logged-in page, with the sidebar built from `folders`.
-    pub fn with_folders(
+    pub async fn with_folders(
         ctx: &PageCtx,
         title: impl Into<String>,
         user: &str,
         folders: &[Folder],
         current: Option<&str>,
     ) -> Layout {
+        let title: String = title.into();
+        let extras = match &ctx.sidebar {
+            Some(slot) => slot.0.clone().await,
+            None => None,
+        };
         let all = folders;
         let folders = folders
             .iter()
@@ -228,7 +248,7 @@ impl Layout {
             folders,
             ..Layout::bare(ctx, title)
         };
-        crate::web::share::decorate(&mut l, ctx, all, current);
+        crate::web::share::decorate(&mut l, ctx, extras.as_deref(), all, current);
         l
     }
 

@@ -252,7 +252,8 @@ pub async fn list(
         &account.username,
         &folders,
         Some(&mailbox),
-    );
+    )
+    .await;
     Ok(MailboxPage {
         l,
         folder_name,

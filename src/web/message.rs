@@ -230,7 +230,8 @@ pub async fn show(
             &account.username,
             &folders,
             Some(&mailbox),
-        ),
+        )
+        .await,
         subject,
         from: join_addresses(&view.from),
         to: join_addresses(&view.to),

@@ -323,7 +323,8 @@ async fn search(
         &account.username,
         &folders,
         Some(mailbox),
-    );
+    )
+    .await;
     if let Some(b) = bar.as_mut() {
         hide_disallowed(b, &l.rights);
     }
@@ -429,7 +430,8 @@ async fn threads(
         &account.username,
         &folders,
         Some(mailbox),
-    );
+    )
+    .await;
     hide_disallowed(&mut bar, &l.rights);
     if let Some(s) = l.search.as_mut() {
         s.view_href = mailbox_href(mailbox);

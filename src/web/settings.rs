@@ -186,7 +186,7 @@ async fn render(
         }
     }
     let page = SettingsPage {
-        l: Layout::with_folders(ctx, tr.t("settings.title"), user, &folders, None),
+        l: Layout::with_folders(ctx, tr.t("settings.title"), user, &folders, None).await,
         notice,
         identities: forms,
         add,

@@ -80,17 +80,22 @@ pub async fn sidebar_extras(State(state): State<AppState>, req: Request, next: N
     let (mut parts, body) = req.into_parts();
     if let Ok(CurrentUser(account)) = CurrentUser::from_request_parts(&mut parts, &state).await {
         let current = current_folder(parts.uri.path());
-        match state
-            .imap
-            .sidebar_extras(&account, current.as_deref())
-            .await
-        {
-            Ok(extras) => {
-                if let Some(ctx) = parts.extensions.get_mut::<PageCtx>() {
-                    ctx.sidebar = Some(Arc::new(extras));
+        let imap = state.imap.clone();
+        let fetch: futures::future::BoxFuture<'static, _> = Box::pin(async move {
+            match imap.sidebar_extras(&account, current.as_deref()).await {
+                Ok(extras) => Some(Arc::new(extras)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "sidebar extras unavailable");
+                    None
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "sidebar extras unavailable"),
+        });
+        let shared = futures::FutureExt::shared(fetch);
+        // Driven by its own task: the round trip runs while the handler does its own
+        // IMAP work; the layout awaits the result only when it is built.
+        tokio::spawn(shared.clone());
+        if let Some(ctx) = parts.extensions.get_mut::<PageCtx>() {
+            ctx.sidebar = Some(crate::web::layout::SidebarSlot(shared));
         }
     }
     next.run(Request::from_parts(parts, body)).await
@@ -131,10 +136,16 @@ fn current_folder(path: &str) -> Option<String> {
 /// own section, the quota bar, the rights in `current`, and the search box of `current`
 /// (with a "Share" link when the user may share it). `folders` is the list the layout's
 /// sidebar was built from.
-pub fn decorate(l: &mut Layout, ctx: &PageCtx, folders: &[Folder], current: Option<&str>) {
+pub fn decorate(
+    l: &mut Layout,
+    ctx: &PageCtx,
+    extras: Option<&crate::imap::SidebarExtras>,
+    folders: &[Folder],
+    current: Option<&str>,
+) {
     let tr = ctx.tr;
     l.search = current.map(|m| SearchBox::for_folder(tr, m));
-    let Some(extras) = ctx.sidebar.as_deref() else {
+    let Some(extras) = extras else {
         return;
     };
     if let Some(ns) = &extras.namespaces {
@@ -327,7 +338,8 @@ async fn settings_page(
             &account.username,
             &folders,
             Some(mailbox),
-        ),
+        )
+        .await,
         folder_name,
         action: share_href(mailbox),
         back_href: mailbox_href(mailbox),

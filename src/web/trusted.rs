@@ -76,7 +76,8 @@ async fn render(
             &account.username,
             &folders,
             None,
-        ),
+        )
+        .await,
         notice,
         rows: entries
             .into_iter()
