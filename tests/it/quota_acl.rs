@@ -3,17 +3,12 @@
 //! the user sees in the sidebar and on the sharing page, and what the server holds after
 //! each step, read over a separate connection.
 
-use std::time::Duration;
-
 use async_imap::imap_proto::Response;
-use mailroom::{
-    config::{Endpoint, Secret, Security},
-    imap::{Account, Imap},
-};
 use reqwest::StatusCode;
 
 use crate::common::{
     app::{Page, TestApp},
+    direct::{account, client},
     mailstack::{ImapSession, MailStack, TestUser, imap_utf7},
 };
 
@@ -148,27 +143,6 @@ async fn an_ordinary_user_sees_their_gigabyte() {
         page.texts(".sidebar .quota .quota-label"),
         vec!["0 B of 1.0 GB used (0%)"]
     );
-}
-
-fn client(stack: &MailStack) -> Imap {
-    Imap::new(
-        Endpoint {
-            host: "127.0.0.1".into(),
-            port: stack.imaps_port,
-            security: Security::Tls,
-            ca_file: Some(stack.ca_file.clone()),
-        },
-        Duration::from_secs(300),
-    )
-    .expect("Imap::new")
-}
-
-fn account(user: &TestUser) -> Account {
-    Account {
-        login_id: format!("login-{}", rand::random::<u64>()),
-        username: user.address.clone(),
-        password: Secret::new(user.password.clone()),
-    }
 }
 
 #[tokio::test]

@@ -2,17 +2,13 @@
 //! text, the filters, all folders, paging, bad input, and the fallbacks for servers
 //! without ESORT/ESEARCH.
 
-use std::time::Duration;
-
-use mailroom::{
-    config::{Endpoint, Secret, Security},
-    imap::{Account, Imap, PageRequest, SearchField, SearchQuery, SearchText},
-};
+use mailroom::imap::{PageRequest, SearchField, SearchQuery, SearchText};
 use reqwest::StatusCode;
 
 use crate::common::{
     app::{Page, TestApp},
-    mailstack::{MailStack, TestUser},
+    direct::{account, client},
+    mailstack::MailStack,
 };
 
 /// A message with the given headers; `body` is plain UTF-8 text sent as base64, so the
@@ -485,27 +481,6 @@ async fn the_search_box_is_on_every_folder_page() {
     assert_eq!(fields, vec!["all", "subject", "from", "to", "body"]);
     // The plain list is not a results page.
     assert_eq!(page.texts("table.messages td.subject").len(), 3);
-}
-
-fn client(stack: &MailStack) -> Imap {
-    Imap::new(
-        Endpoint {
-            host: "127.0.0.1".into(),
-            port: stack.imaps_port,
-            security: Security::Tls,
-            ca_file: Some(stack.ca_file.clone()),
-        },
-        Duration::from_secs(300),
-    )
-    .expect("Imap::new")
-}
-
-fn account(user: &TestUser) -> Account {
-    Account {
-        login_id: format!("login-{}", rand::random::<u64>()),
-        username: user.address.clone(),
-        password: Secret::new(user.password.clone()),
-    }
 }
 
 #[tokio::test]

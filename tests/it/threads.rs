@@ -2,16 +2,11 @@
 //! (server THREAD and the header fallback), and the message page's list of the other
 //! messages of its conversation, including the user's reply in Sent.
 
-use std::time::Duration;
-
-use mailroom::{
-    config::{Endpoint, Secret, Security},
-    imap::{Account, Imap},
-};
 use reqwest::StatusCode;
 
 use crate::common::{
     app::TestApp,
+    direct::{account, client},
     mailstack::{MailStack, TestUser},
 };
 
@@ -183,27 +178,6 @@ async fn the_message_page_lists_the_conversation_including_sent() {
     let other = list.attrs("section.thread:nth-of-type(2) td.subject a", "href");
     let page = app.get(&other[0]).await;
     assert!(page.texts(".conversation").is_empty());
-}
-
-fn client(stack: &MailStack) -> Imap {
-    Imap::new(
-        Endpoint {
-            host: "127.0.0.1".into(),
-            port: stack.imaps_port,
-            security: Security::Tls,
-            ca_file: Some(stack.ca_file.clone()),
-        },
-        Duration::from_secs(300),
-    )
-    .expect("Imap::new")
-}
-
-fn account(user: &TestUser) -> Account {
-    Account {
-        login_id: format!("login-{}", rand::random::<u64>()),
-        username: user.address.clone(),
-        password: Secret::new(user.password.clone()),
-    }
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
 //! Shared test harness: the real mail stack and the app under test.
 
 pub mod app;
+pub mod direct;
 pub mod mailstack;
