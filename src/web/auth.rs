@@ -26,7 +26,7 @@ use crate::{
     imap::{Account, ImapError},
     store::{self, throttle},
     web::{
-        layout::{Layout, PageCtx},
+        layout::{CsrfForm, Layout, PageCtx},
         session::{AuthSession, random_token},
         throttle::{ClientIp, refused_message},
     },
@@ -191,19 +191,13 @@ pub async fn login(
     Ok((jar, Redirect::to(&target)).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /logout`: closes the IMAP connections and deletes the session everywhere.
 pub async fn logout(
     State(state): State<AppState>,
     ctx: PageCtx,
     session: Session,
     jar: CookieJar,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     let auth = AuthSession(session);

@@ -366,20 +366,13 @@ pub async fn update(
     }
 }
 
-/// A form that carries nothing but its CSRF token (delete).
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /contacts/{id}/delete`: deletes a contact (an unknown id is already gone).
 pub async fn delete(
     State(state): State<AppState>,
     ctx: PageCtx,
     CurrentUser(account): CurrentUser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<crate::web::layout::CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     if valid_id(&id) {

@@ -447,19 +447,13 @@ pub async fn delete_confirm(
     .into_response())
 }
 
-/// A form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct TokenForm {
-    csrf_token: String,
-}
-
 /// `POST /folders/{mailbox}/delete`: deletes the folder and its subfolders.
 pub async fn delete(
     State(state): State<AppState>,
     ctx: PageCtx,
     CurrentUser(account): CurrentUser,
     Path(mailbox): Path<String>,
-    Form(form): Form<TokenForm>,
+    Form(form): Form<crate::web::layout::CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     match state.imap.delete_folder(&account, &mailbox).await {

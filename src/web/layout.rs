@@ -46,6 +46,14 @@ pub struct PageCtx {
     pub sidebar: Option<SidebarSlot>,
 }
 
+/// A POST form that carries nothing but its CSRF token (logout, delete, confirm…). A
+/// missing token is an empty one, so it gets the friendly CSRF page, not a parse error.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
 impl PageCtx {
     /// Refuses a form whose token does not match the cookie's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {

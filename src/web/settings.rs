@@ -370,13 +370,6 @@ pub async fn update(
     Ok(Redirect::to("/settings?saved=identity").into_response())
 }
 
-/// A form that carries nothing but its CSRF token (remove).
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /settings/identities/{id}/delete`: removes a From address. The login identity
 /// stays; if the default goes, the login identity becomes the default again.
 pub async fn delete(
@@ -384,7 +377,7 @@ pub async fn delete(
     ctx: PageCtx,
     CurrentUser(account): CurrentUser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<crate::web::layout::CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     let user = &account.username;
