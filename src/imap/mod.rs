@@ -69,6 +69,7 @@ use self::{
     messages::Window,
     names::{mailbox_wire, quote},
     pool::Pool,
+    wire::pipeline,
 };
 use crate::{
     config::{Endpoint, Secret},
@@ -552,6 +553,13 @@ impl Imap {
         wire: &str,
         req: &PageRequest,
     ) -> Result<MessagePage, Failure> {
+        let mut plan = self.plan(c, req);
+        if let Plan::Partial(crit) = &plan {
+            match self.fetch_page_partial(c, wire, req, crit).await? {
+                Some(page) => return Ok(page),
+                None => plan = self.plan(c, req),
+            }
+        }
         let mbox = c.examine(wire).await?;
         let total = mbox.exists;
         let w = Window::new(total, req.page, req.per_page);
@@ -562,29 +570,8 @@ impl Imap {
             pages: w.pages,
             messages: Vec::new(),
         };
-        let Some((from, to)) = w.partial_range() else {
+        if w.len == 0 {
             return Ok(page);
-        };
-        let mut plan = self.plan(c, req);
-        if let Plan::Partial(crit) = &plan {
-            let cmd = format!("UID SORT RETURN (PARTIAL {from}:{to}) {crit} UTF-8 ALL");
-            match c.command_raw(&cmd).await {
-                Ok(lines) => {
-                    let uids = lines
-                        .iter()
-                        .find_map(|l| messages::parse_esearch(l, w.len as usize))
-                        .map(|e| e.uids)
-                        .unwrap_or_default();
-                    page.messages = fetch_by_uid(c, &uids).await?;
-                    return Ok(page);
-                }
-                Err(Failure::Rejected { bad: true, text }) => {
-                    tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
-                    self.inner.no_partial.store(true, Ordering::Relaxed);
-                    plan = self.plan(c, req);
-                }
-                Err(e) => return Err(e),
-            }
         }
         page.messages = match plan {
             Plan::FullSort(crit) => {
@@ -610,6 +597,62 @@ impl Imap {
             }
         };
         Ok(page)
+    }
+
+    /// The ESORT path of [`Imap::fetch_page_on`]: EXAMINE and `UID SORT RETURN (PARTIAL)`
+    /// go out together (the range does not depend on the folder's size unless the page
+    /// is past the end), then one FETCH: two round trips, like SELECT + FETCH. `None`
+    /// when the server refused PARTIAL (we stop asking; the caller takes another plan).
+    async fn fetch_page_partial(
+        &self,
+        c: &mut Conn,
+        wire: &str,
+        req: &PageRequest,
+        crit: &str,
+    ) -> Result<Option<MessagePage>, Failure> {
+        let sort = |(from, to): (u32, u32)| {
+            format!("UID SORT RETURN (PARTIAL {from}:{to}) {crit} UTF-8 ALL")
+        };
+        // The window if the folder is big enough; corrected below when it is not.
+        let wanted = Window::new(u32::MAX, req.page, req.per_page);
+        let range = wanted.partial_range().unwrap_or((1, 1));
+        let commands = [format!("EXAMINE {}", quote(wire)), sort(range)];
+        let mut replies = pipeline(c, &commands).await?.into_iter();
+        let (Some(examine), Some(sorted)) = (replies.next(), replies.next()) else {
+            return Err(Failure::Lost("missing replies".into()));
+        };
+        // A failed EXAMINE leaves no folder selected, so the SORT's failure says nothing.
+        examine
+            .status
+            .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
+        let (total, uidvalidity) = messages::examined(&examine.lines);
+        let w = Window::new(total, req.page, req.per_page);
+        let lines = match sorted.status {
+            Ok(()) if w.page == wanted.page => sorted.lines,
+            // Past the last page: ask again for the last one.
+            Ok(()) => match w.partial_range() {
+                Some(range) => c.command_raw(&sort(range)).await?,
+                None => Vec::new(),
+            },
+            Err(Failure::Rejected { bad: true, text }) => {
+                tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
+                self.inner.no_partial.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let uids = lines
+            .iter()
+            .find_map(|l| messages::parse_esearch(l, w.len as usize))
+            .map(|e| e.uids)
+            .unwrap_or_default();
+        Ok(Some(MessagePage {
+            total,
+            uidvalidity,
+            page: w.page,
+            pages: w.pages,
+            messages: fetch_by_uid(c, &uids).await?,
+        }))
     }
 
     /// [`Imap::fetch_raw`] on one connection.
