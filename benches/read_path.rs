@@ -14,7 +14,9 @@ mod mailstack;
 
 use std::time::Instant;
 
-use common::{Web, stats};
+use std::sync::Arc;
+
+use common::{Counters, Web, counting_proxy, stats};
 use futures::TryStreamExt;
 use mailstack::MailStack;
 
@@ -162,6 +164,32 @@ async fn main() {
     };
     let _ = s.logout().await;
 
+    // IMAP round trips and commands per page, counted on the wire by a relay in front of
+    // the server (a second instance, so the timings above do not pass through it). All
+    // connections together: the sidebar's and the page's run side by side.
+    let counters = Arc::new(Counters::default());
+    let relay = counting_proxy(stack.imap_port, counters.clone()).await;
+    let counted = Web::start_logged_in(relay, &user.address, &user.password, |_| {}).await;
+    let per_page = |path: &'static str| {
+        let (counters, counted) = (counters.clone(), &counted);
+        async move {
+            for _ in 0..3 {
+                counted.page(path, "warm-up").await;
+            }
+            let before = counters.snapshot();
+            for _ in 0..10 {
+                counted.page(path, "counted").await;
+            }
+            let after = counters.snapshot();
+            (
+                (after.0 - before.0) as f64 / 10.0,
+                (after.1 - before.1) as f64 / 10.0,
+            )
+        }
+    };
+    let trips_page1 = per_page("/mail/INBOX").await;
+    let trips_open = per_page("/mail/INBOX/10001").await;
+
     println!("\n{RUNS} runs after {WARMUP} warm-up, milliseconds        median      p90");
     let row = |name: &str, (m, p): (f64, f64)| println!("{name:<44} {m:>8.2} {p:>8.2}");
     row("GET /mail/INBOX (page 1)", page1);
@@ -170,6 +198,10 @@ async fn main() {
     row("open 50 KB HTML message (page + body)", open);
     row("IMAP floor: SELECT + FETCH 50 envelopes", floor_list);
     row("IMAP floor: UID FETCH BODY.PEEK[] (50 KB)", floor_body);
+    println!("\nIMAP per page (all connections)              round trips  commands");
+    let trips = |name: &str, (r, c): (f64, f64)| println!("{name:<44} {r:>8.1} {c:>9.1}");
+    trips("GET /mail/INBOX (page 1)", trips_page1);
+    trips("GET /mail/INBOX/10001 (message page)", trips_open);
     println!(
         "\npage 1 / floor = {:.2}x; target: page 1 median <= 2 x floor + 5 ms = {:.2} ms -> {}",
         page1.0 / floor_list.0,

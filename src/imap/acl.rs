@@ -9,19 +9,16 @@
 //!   does, for flags the user has no right to), or refuse half-way through a move.
 //! - [`Imap::share`] gives a teammate read or read-write access with SETACL (or takes it
 //!   away with DELETEACL); [`Imap::acl`] lists who has access (GETACL).
-//! - [`Imap::sidebar_extras`] sends NAMESPACE, GETQUOTAROOT and MYRIGHTS pipelined: one
-//!   round trip for everything every page's sidebar and toolbar need besides folders.
+//! - The sidebar asks for NAMESPACE and MYRIGHTS together with the folder list and the
+//!   quota (`sidebar`); this file holds the types and the reply parsing.
 //!
 //! Servers without NAMESPACE, ACL or QUOTA simply give `None`s: everything is then shown
 //! as the user's own and every action is offered (the server still has the last word).
-
-use async_imap::imap_proto::Response;
 
 use super::{
     Account, Action, ActionError, Imap, ImapError,
     conn::{Conn, Failure},
     names::{mailbox_wire, name_from_wire, quote},
-    quota::{Quota, QuotaCollector},
     wire::{self, Value, pipeline, string_arg},
 };
 
@@ -290,79 +287,7 @@ pub fn check_identifier(user: &str, owner: &str) -> Result<String, ShareError> {
     Ok(user.to_owned())
 }
 
-/// What the sidebar and the action toolbar need besides the folder list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SidebarExtras {
-    /// `None` when the server has no NAMESPACE.
-    pub namespaces: Option<Namespaces>,
-    /// `None` when the server has no QUOTA or no storage limit.
-    pub quota: Option<Quota>,
-    /// The user's rights in the current folder; `None` without ACL or folder.
-    pub rights: Option<(String, Rights)>,
-}
-
 impl Imap {
-    /// Namespaces, quota and the rights in `current` (a UTF-8 folder name), in one
-    /// pipelined round trip. Parts the server does not support are `None`.
-    pub async fn sidebar_extras(
-        &self,
-        a: &Account,
-        current: Option<&str>,
-    ) -> Result<SidebarExtras, ImapError> {
-        let current = current.and_then(|m| mailbox_wire(m).ok().map(|w| (m.to_owned(), w)));
-        let this = self.clone();
-        self.run(a, async move |c: &mut Conn| {
-            this.sidebar_extras_on(c, current.as_ref()).await
-        })
-        .await
-    }
-
-    /// [`Imap::sidebar_extras`] on one connection.
-    async fn sidebar_extras_on(
-        &self,
-        c: &mut Conn,
-        current: Option<&(String, String)>,
-    ) -> Result<SidebarExtras, Failure> {
-        let mut commands = Vec::new();
-        let namespace = self.has(c, "NAMESPACE");
-        if namespace {
-            commands.push("NAMESPACE".to_owned());
-        }
-        let quota = self.has(c, "QUOTA");
-        if quota {
-            commands.push("GETQUOTAROOT \"INBOX\"".to_owned());
-        }
-        let rights_of = current.filter(|_| self.has(c, "ACL"));
-        if let Some((_, wire)) = rights_of {
-            commands.push(format!("MYRIGHTS {}", quote(wire)));
-        }
-        let mut out = SidebarExtras::default();
-        if commands.is_empty() {
-            return Ok(out);
-        }
-        let mut replies = pipeline(c, &commands).await?.into_iter();
-        if namespace && let Some(r) = replies.next() {
-            out.namespaces = r
-                .lines
-                .iter()
-                .find_map(|l| wire::untagged(l, "NAMESPACE"))
-                .and_then(|v| Namespaces::parse(&v));
-        }
-        if quota && let Some(r) = replies.next() {
-            let mut col = QuotaCollector::default();
-            for l in &r.lines {
-                if let Ok((_, resp)) = Response::parse(l) {
-                    col.feed(&resp);
-                }
-            }
-            out.quota = col.finish();
-        }
-        if let (Some((name, _)), Some(r)) = (rights_of, replies.next()) {
-            out.rights = my_rights_in(&r.lines).map(|rights| (name.clone(), rights));
-        }
-        Ok(out)
-    }
-
     /// The user's rights in `mailbox`; full rights when the server has no ACL.
     pub async fn my_rights(&self, a: &Account, mailbox: &str) -> Result<Rights, ImapError> {
         let (this, wire) = (self.clone(), mailbox_wire(mailbox)?);
@@ -532,7 +457,7 @@ impl Imap {
 }
 
 /// The rights in a MYRIGHTS reply.
-fn my_rights_in(lines: &[Vec<u8>]) -> Option<Rights> {
+pub(super) fn my_rights_in(lines: &[Vec<u8>]) -> Option<Rights> {
     lines
         .iter()
         .filter_map(|l| wire::untagged(l, "MYRIGHTS"))

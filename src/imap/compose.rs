@@ -106,7 +106,7 @@ impl Imap {
         let message = message.to_vec();
         let message_id = message_id.map(str::to_owned);
         self.run(a, async move |c: &mut Conn| {
-            let folders = this.list_folders_on(c).await?;
+            let folders = this.list_on(c).await?.folders;
             let name = match find_role(&folders, role) {
                 Some(f) => f.name.clone(),
                 None => this.create_role_on(c, role).await?,

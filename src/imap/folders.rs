@@ -29,6 +29,8 @@ pub struct RawFolder {
     pub total: u32,
     /// STATUS UNSEEN.
     pub unseen: u32,
+    /// STATUS UIDNEXT: with MESSAGES, it changes whenever the folder's content does.
+    pub uid_next: u32,
 }
 
 /// Accumulates LIST, LSUB and STATUS responses in whatever order they arrive.
@@ -83,6 +85,7 @@ impl ListCollector {
                     match s {
                         StatusAttribute::Messages(n) => self.folders[i].total = *n,
                         StatusAttribute::Unseen(n) => self.folders[i].unseen = *n,
+                        StatusAttribute::UidNext(n) => self.folders[i].uid_next = *n,
                         _ => {}
                     }
                 }
@@ -110,8 +113,13 @@ impl ListCollector {
         let i = self.slot(&f.wire_name);
         let slot = &mut self.folders[i];
         // STATUS may have come first (LIST-STATUS allows any order); keep its counts.
-        let (total, unseen) = (slot.total, slot.unseen);
-        *slot = RawFolder { total, unseen, ..f };
+        let (total, unseen, uid_next) = (slot.total, slot.unseen, slot.uid_next);
+        *slot = RawFolder {
+            total,
+            unseen,
+            uid_next,
+            ..f
+        };
     }
 
     /// The selectable folders, for STATUS one by one when there is no LIST-STATUS.
@@ -182,6 +190,18 @@ fn rank(f: &Folder) -> u8 {
         Some(SpecialUse::Trash) => 5,
         None => 6,
     }
+}
+
+/// A number that changes whenever a message is added to or removed from any folder (its
+/// MESSAGES or UIDNEXT moves), and so whenever the storage used can have changed: the
+/// quota is asked for again only then (see `sidebar`).
+pub fn content_stamp(raw: &[RawFolder]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in raw {
+        (&f.wire_name, f.total, f.uid_next).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Turns raw LIST data into the ordered folder list.
@@ -487,5 +507,27 @@ mod tests {
             (raw[0].total, raw[0].unseen, raw[0].subscribed),
             (7, 2, true)
         );
+    }
+
+    #[test]
+    fn the_content_stamp_moves_with_messages_and_uidnext_only() {
+        let mut a = vec![raw("INBOX", None), raw("Sent", None)];
+        (a[0].total, a[0].uid_next, a[0].unseen) = (5, 9, 1);
+        let base = content_stamp(&a);
+        a[0].unseen = 0;
+        a[0].subscribed = true;
+        assert_eq!(
+            content_stamp(&a),
+            base,
+            "flags and subscriptions do not count"
+        );
+        a[0].uid_next = 10;
+        assert_ne!(content_stamp(&a), base, "an append");
+        a[0].uid_next = 9;
+        a[0].total = 4;
+        assert_ne!(content_stamp(&a), base, "an expunge");
+        a[0].total = 5;
+        a.push(raw("New", None));
+        assert_ne!(content_stamp(&a), base, "a new folder");
     }
 }

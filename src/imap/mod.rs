@@ -38,15 +38,17 @@ mod names;
 mod pool;
 mod quota;
 mod search;
+mod sidebar;
 mod threads;
 mod transport;
 mod wire;
 
-pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel, SidebarExtras};
+pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel};
 pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use quota::Quota;
 pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
+pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
 
 use std::{
@@ -286,6 +288,8 @@ struct Inner {
     reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
     no_partial: AtomicBool,
+    /// Per login, the quota and the content stamp it was read at (see `sidebar`).
+    quota_memo: moka::future::Cache<String, sidebar::QuotaMemo>,
     /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
     ignored_caps: std::sync::RwLock<Vec<String>>,
 }
@@ -330,6 +334,10 @@ impl Imap {
                 raw_cache,
                 reaper: OnceLock::new(),
                 no_partial: AtomicBool::new(false),
+                quota_memo: moka::future::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(QUOTA_RECHECK)
+                    .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
             }),
         };
@@ -370,8 +378,10 @@ impl Imap {
     /// siblings sorted by name. One round trip when the server has LIST-STATUS.
     pub async fn list_folders(&self, a: &Account) -> Result<Vec<Folder>, ImapError> {
         let this = self.clone();
-        self.run(a, async move |c: &mut Conn| this.list_folders_on(c).await)
-            .await
+        self.run(a, async move |c: &mut Conn| {
+            Ok(this.list_on(c).await?.folders)
+        })
+        .await
     }
 
     /// One page of a folder's message list (see the module doc for how it stays fast).
@@ -685,36 +695,6 @@ impl Imap {
             .try_get_with(key, async { fetch_body(c, uid).await.map(Arc::new) })
             .await
             .map_err(|e| (*e).clone())
-    }
-
-    /// [`Imap::list_folders`] on one connection.
-    async fn list_folders_on(&self, c: &mut Conn) -> Result<Vec<Folder>, Failure> {
-        let mut col = folders::ListCollector::default();
-        if self.has(c, "LIST-STATUS") {
-            // RFC 5819: names, attributes and counts in one round trip.
-            let mut ret = Vec::new();
-            if self.has(c, "LIST-EXTENDED") {
-                ret.push("SUBSCRIBED");
-            }
-            if self.has(c, "SPECIAL-USE") {
-                ret.push("SPECIAL-USE");
-            }
-            ret.push("STATUS (MESSAGES UNSEEN)");
-            let cmd = format!("LIST \"\" \"*\" RETURN ({})", ret.join(" "));
-            c.command(&cmd, |r| col.feed(r, false)).await?;
-        } else {
-            c.command("LIST \"\" \"*\"", |r| col.feed(r, false)).await?;
-            c.command("LSUB \"\" \"*\"", |r| col.feed(r, true)).await?;
-            for name in col.selectable_wire_names() {
-                let cmd = format!("STATUS {} (MESSAGES UNSEEN)", quote(&name));
-                match c.command(&cmd, |r| col.feed(r, false)).await {
-                    // A folder we may not open keeps zero counts.
-                    Err(f) if !f.connection_ok() => return Err(f),
-                    _ => {}
-                }
-            }
-        }
-        Ok(folders::build(col.finish()))
     }
 
     /// How to find the page, from what the server can do.

@@ -373,7 +373,7 @@ pub async fn confirm(
             Redirect::to(&place.list_href(&mailbox, Some(("none_selected", 0)))).into_response(),
         );
     }
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     let tr = ctx.tr;
     let mut fields: Vec<(&'static str, String)> =
         vec![("action", action.to_owned()), ("confirm", "1".to_owned())];
@@ -442,7 +442,7 @@ pub async fn empty_confirm(
     Path(mailbox): Path<String>,
     Query(q): Query<EmptyQuery>,
 ) -> Result<Response, AppError> {
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     emptiable(&folders, &mailbox)?;
     let tr = ctx.tr;
     let folder = folders.iter().find(|f| f.name == mailbox);
@@ -477,7 +477,7 @@ pub async fn empty(
     Form(form): Form<EmptyForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     emptiable(&folders, &mailbox)?;
     let validity = parse_validity(form.uidvalidity.as_deref())?;
     let place = Place::default();

@@ -863,7 +863,7 @@ async fn page(
 ) -> Result<ComposePage, AppError> {
     let tr = ctx.tr;
     let user = account.username.as_str();
-    let folders = state.imap.list_folders(account).await.unwrap_or_default();
+    let folders = ctx.folders(&state.imap, account).await.unwrap_or_default();
     let identities = store::identities::list(&state.db, user).await?;
     let staged = store::compose::staged_list(&state.db, user, &f.compose_id).await?;
     let forward_note = match forward_note {

@@ -145,7 +145,7 @@ async fn render(
 ) -> Result<ContactsPage, AppError> {
     let tr = ctx.tr;
     let (folders, all) = tokio::join!(
-        sidebar_folders(state, account),
+        sidebar_folders(state, ctx, account),
         contacts::list(&state.db, &account.username)
     );
     let (folders, all) = (folders?, all?);

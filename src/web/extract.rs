@@ -17,6 +17,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(HandedOn(account)) = parts.extensions.get::<HandedOn>() {
+            return Ok(CurrentUser(account.clone()));
+        }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!("session layer: {m}")))?;
@@ -28,4 +31,14 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map(CurrentUser)
             .ok_or(AppError::LoginRequired)
     }
+}
+
+/// A login a middleware already read from the session (see [`hand_on`]).
+#[derive(Clone)]
+struct HandedOn(Account);
+
+/// Lets the handler's [`CurrentUser`] reuse the login a middleware just read, instead of
+/// reading and unsealing the session a second time.
+pub fn hand_on(parts: &mut Parts, account: Account) {
+    parts.extensions.insert(HandedOn(account));
 }

@@ -218,7 +218,7 @@ pub async fn list(
     CurrentUser(account): CurrentUser,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     let mut page = FoldersPage::build(&ctx, &account.username, &folders, NameForm::default()).await;
     page.notice = q.text(ctx.tr);
     Ok(page.into_response())
@@ -258,7 +258,7 @@ pub async fn create(
             let Some(error) = form_message(ctx.tr, &e) else {
                 return Err(page_error(e));
             };
-            let folders = state.imap.list_folders(&account).await?;
+            let folders = ctx.folders(&state.imap, &account).await?;
             let form = NameForm {
                 name: form.name,
                 parent: form.parent,
@@ -346,7 +346,7 @@ pub async fn show(
     Path(mailbox): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     let f = find(&folders, &mailbox)?;
     let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None).await;
     page.notice = q.text(ctx.tr);
@@ -374,7 +374,7 @@ pub async fn rename(
             let Some(error) = form_message(ctx.tr, &e) else {
                 return Err(page_error(e));
             };
-            let folders = state.imap.list_folders(&account).await?;
+            let folders = ctx.folders(&state.imap, &account).await?;
             let f = find(&folders, &mailbox)?;
             let form = NameForm {
                 name: form.name,
@@ -407,7 +407,7 @@ pub async fn delete_confirm(
     Path(mailbox): Path<String>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
     let f = find(&folders, &mailbox)?;
     let doomed = match state.imap.folders_to_delete(&account, &mailbox).await {
         Ok(d) => d,
@@ -462,7 +462,7 @@ pub async fn delete(
             let Some(error) = form_message(ctx.tr, &e) else {
                 return Err(page_error(e));
             };
-            let folders = state.imap.list_folders(&account).await?;
+            let folders = ctx.folders(&state.imap, &account).await?;
             let f = find(&folders, &mailbox)?;
             let mut page = FolderPage::build(&ctx, &account.username, &folders, f, None).await;
             page.form.error = Some(error);

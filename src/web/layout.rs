@@ -2,6 +2,8 @@
 //! every page template embeds, and the middleware that turns [`ErrorPage`] markers into
 //! translated error pages.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -16,17 +18,15 @@ use crate::{
     app::AppState,
     error::{AppError, ErrorPage},
     i18n::{Lang, Tr},
-    imap::{Folder, SpecialUse},
+    imap::{Account, Folder, Imap, ImapError, Sidebar, SpecialUse},
     web::{mailbox_href, session::random_token},
 };
 
-/// The sidebar extras being fetched beside the handler's own IMAP work (a shared future
-/// driven by a spawned task, so the page does not wait for them before starting).
+/// The sidebar being fetched beside the handler's own IMAP work (a shared future driven
+/// by a spawned task, so the page does not wait for it before starting).
 #[derive(Clone)]
 pub struct SidebarSlot(
-    pub  futures::future::Shared<
-        futures::future::BoxFuture<'static, Option<std::sync::Arc<crate::imap::SidebarExtras>>>,
-    >,
+    pub futures::future::Shared<futures::future::BoxFuture<'static, Option<Arc<Sidebar>>>>,
 );
 
 impl std::fmt::Debug for SidebarSlot {
@@ -41,8 +41,9 @@ pub struct PageCtx {
     pub tr: Tr,
     /// The double-submit CSRF token: also in an HttpOnly cookie; every form echoes it.
     pub csrf: String,
-    /// Namespaces, quota and the current folder's rights, loaded for pages with a
-    /// sidebar by [`crate::web::share::sidebar_extras`]; `None` elsewhere.
+    /// The folder list (except on the message page), namespaces, quota and the current
+    /// folder's rights, loaded for GET pages with a sidebar by
+    /// [`crate::web::share::sidebar_prefetch`]; `None` elsewhere.
     pub sidebar: Option<SidebarSlot>,
 }
 
@@ -55,6 +56,24 @@ pub struct CsrfForm {
 }
 
 impl PageCtx {
+    /// What the prefetch found, if there was one and it worked.
+    async fn prefetched(&self) -> Option<Arc<Sidebar>> {
+        match &self.sidebar {
+            Some(slot) => slot.0.clone().await,
+            None => None,
+        }
+    }
+
+    /// The folder list: the prefetched one when there is one, else asked for now (POST
+    /// handlers, the message page, or when the prefetch failed: then this call meets the
+    /// same problem and reports it).
+    pub async fn folders(&self, imap: &Imap, account: &Account) -> Result<Vec<Folder>, ImapError> {
+        if let Some(folders) = self.prefetched().await.and_then(|s| s.folders.clone()) {
+            return Ok(folders);
+        }
+        imap.list_folders(account).await
+    }
+
     /// Refuses a form whose token does not match the cookie's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
         let (a, b) = (self.csrf.as_bytes(), submitted.as_bytes());
@@ -232,10 +251,7 @@ impl Layout {
         current: Option<&str>,
     ) -> Layout {
         let title: String = title.into();
-        let extras = match &ctx.sidebar {
-            Some(slot) => slot.0.clone().await,
-            None => None,
-        };
+        let sidebar = ctx.prefetched().await;
         let all = folders;
         let folders = folders
             .iter()
@@ -256,7 +272,8 @@ impl Layout {
             folders,
             ..Layout::bare(ctx, title)
         };
-        crate::web::share::decorate(&mut l, ctx, extras.as_deref(), all, current);
+        let extras = sidebar.as_ref().map(|s| &s.extras);
+        crate::web::share::decorate(&mut l, ctx, extras, all, current);
         l
     }
 

@@ -210,7 +210,7 @@ pub async fn list(
     let sort = Sort::parse(q.place.sort.as_deref());
     let req = sort.request(page);
     let (folders, listing) = tokio::join!(
-        state.imap.list_folders(&account),
+        ctx.folders(&state.imap, &account),
         state.imap.fetch_page(&account, &mailbox, &req)
     );
     let (folders, listing): (_, MessagePage) = (folders?, listing?);

@@ -175,7 +175,7 @@ pub async fn show(
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     // Marked read before the sidebar is listed, so its unread count already agrees.
     state.imap.mark_seen(&account, &mailbox, uid).await?;
-    let folders = state.imap.list_folders(&account).await?;
+    let folders = ctx.folders(&state.imap, &account).await?;
 
     let base = message_href(&mailbox, uid);
     let prefix = format!("{base}/part/");

@@ -118,7 +118,7 @@ pub fn router<S: SessionStore + Clone>(
         // Inside page_context (it needs the PageCtx): namespaces, quota, folder rights.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            share::sidebar_extras,
+            share::sidebar_prefetch,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

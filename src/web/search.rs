@@ -252,12 +252,12 @@ async fn search(
     let (folders, single) = match one_folder {
         Some(query) => {
             let (folders, res) = tokio::join!(
-                state.imap.list_folders(account),
+                ctx.folders(&state.imap, account),
                 state.imap.search(account, mailbox, query, &req)
             );
             (folders?, Some(res?))
         }
-        None => (state.imap.list_folders(account).await?, None),
+        None => (ctx.folders(&state.imap, account).await?, None),
     };
     let now = chrono::Local::now();
     // Results from many folders name theirs in full ("报告/2026", not "2026"); the
@@ -388,7 +388,7 @@ async fn threads(
     let tr = ctx.tr;
     let page = page_number(place);
     let (folders, listing) = tokio::join!(
-        state.imap.list_folders(account),
+        ctx.folders(&state.imap, account),
         state.imap.thread_page(account, mailbox, page, PER_PAGE)
     );
     let (folders, listing) = (folders?, listing?);

@@ -43,9 +43,10 @@ const LANG_COOKIE_DAYS: i64 = 365;
 /// sends the user to the login page.
 pub(super) async fn sidebar_folders(
     state: &AppState,
+    ctx: &PageCtx,
     account: &Account,
 ) -> Result<Vec<Folder>, AppError> {
-    match state.imap.list_folders(account).await {
+    match ctx.folders(&state.imap, account).await {
         Ok(folders) => Ok(folders),
         Err(ImapError::AuthFailed) => Err(AppError::LoginRequired),
         Err(e) => {
@@ -156,7 +157,7 @@ async fn render(
     let tr = ctx.tr;
     let user = &account.username;
     let (folders, stored) = tokio::join!(
-        sidebar_folders(state, account),
+        sidebar_folders(state, ctx, account),
         identities::list(&state.db, user)
     );
     let (folders, stored) = (folders?, stored?);

@@ -1,9 +1,11 @@
 //! Shared folders, sharing, quota: what the sidebar shows besides the user's own folders,
 //! and the page where a folder's owner shares it with a teammate.
 //!
-//! - [`sidebar_extras`] is a middleware: before a page handler runs, it asks the server
-//!   for its namespaces, the quota and the user's rights in the folder being viewed (one
-//!   pipelined round trip, `Imap::sidebar_extras`) and puts them in the [`PageCtx`].
+//! - [`sidebar_prefetch`] is a middleware: before a GET page handler runs, it starts
+//!   asking the server for the folder list, its namespaces, the quota and the user's
+//!   rights in the folder being viewed (one pipelined round trip, `Imap::sidebar`) and
+//!   puts the pending answer in the [`PageCtx`]; handlers take the folders from there
+//!   (`PageCtx::folders`).
 //!   [`decorate`], called by `Layout::with_folders`, then moves other users' and public
 //!   folders into their own sidebar section, adds the quota bar (with a warning above
 //!   90 %), and records the rights so templates hide what the user may not do. Pages
@@ -70,22 +72,28 @@ pub fn share_href(mailbox: &str) -> String {
     format!("/folders/{}/share", encode_segment(mailbox))
 }
 
-/// Middleware: loads namespaces, quota and the current folder's rights for pages with a
-/// sidebar (see the module doc). Anything that goes wrong just leaves them out: the
-/// handler meets the same problem and reports it properly.
-pub async fn sidebar_extras(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Middleware: starts fetching the sidebar for GET pages that show one (see the module
+/// doc). Anything that goes wrong just leaves it out: the handler meets the same problem
+/// and reports it properly. The login it found is handed on, so the handler does not
+/// read the session again.
+pub async fn sidebar_prefetch(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !wants_sidebar(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
     if let Ok(CurrentUser(account)) = CurrentUser::from_request_parts(&mut parts, &state).await {
-        let current = current_folder(parts.uri.path());
+        let path = parts.uri.path();
+        let (current, with_folders) = (current_folder(path), lists_folders_early(path));
         let imap = state.imap.clone();
+        crate::web::extract::hand_on(&mut parts, account.clone());
         let fetch: futures::future::BoxFuture<'static, _> = Box::pin(async move {
-            match imap.sidebar_extras(&account, current.as_deref()).await {
-                Ok(extras) => Some(Arc::new(extras)),
+            match imap
+                .sidebar(&account, current.as_deref(), with_folders)
+                .await
+            {
+                Ok(sidebar) => Some(Arc::new(sidebar)),
                 Err(e) => {
-                    tracing::debug!(error = %e, "sidebar extras unavailable");
+                    tracing::debug!(error = %e, "sidebar prefetch failed");
                     None
                 }
             }
@@ -99,6 +107,13 @@ pub async fn sidebar_extras(State(state): State<AppState>, req: Request, next: N
         }
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Whether the folder list can be fetched before the handler runs. Not on the message
+/// page: it marks the message read first, so that the unread counts agree with it.
+fn lists_folders_early(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    !matches!(segments.as_slice(), ["mail", _, uid] if uid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether a request is for a page that shows the sidebar: GETs other than message
@@ -132,7 +147,7 @@ fn current_folder(path: &str) -> Option<String> {
     }
 }
 
-/// Adds what [`sidebar_extras`] found to a logged-in page's layout: the shared folders'
+/// Adds what [`sidebar_prefetch`] found to a logged-in page's layout: the shared folders'
 /// own section, the quota bar, the rights in `current`, and the search box of `current`
 /// (with a "Share" link when the user may share it). `folders` is the list the layout's
 /// sidebar was built from.
@@ -313,7 +328,7 @@ async fn settings_page(
 ) -> Result<FolderSettingsPage, AppError> {
     let tr = ctx.tr;
     let (folders, acl) = tokio::join!(
-        state.imap.list_folders(account),
+        ctx.folders(&state.imap, account),
         state.imap.acl(account, mailbox)
     );
     let folders = folders?;
@@ -380,7 +395,7 @@ mod tests {
     use crate::i18n::Lang;
 
     #[test]
-    fn which_requests_get_sidebar_extras() {
+    fn which_requests_get_a_sidebar() {
         let get = Method::GET;
         for yes in [
             "/mail/INBOX",
@@ -405,6 +420,11 @@ mod tests {
             "/healthz",
         ] {
             assert!(!wants_sidebar(&get, no), "{no}");
+        }
+        // The message page lists folders after marking the message read.
+        assert!(!lists_folders_early("/mail/INBOX/12"));
+        for early in ["/mail/INBOX", "/mail/a/confirm", "/folders", "/settings"] {
+            assert!(lists_folders_early(early), "{early}");
         }
         assert!(!wants_sidebar(&Method::POST, "/mail/INBOX"));
     }

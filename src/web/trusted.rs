@@ -64,7 +64,7 @@ async fn render(
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
     let (folders, entries) = tokio::join!(
-        sidebar_folders(state, account),
+        sidebar_folders(state, ctx, account),
         trusted::list(&state.db, &account.username)
     );
     let (folders, entries) = (folders?, entries?);

@@ -145,6 +145,56 @@ async fn an_ordinary_user_sees_their_gigabyte() {
     );
 }
 
+/// Mailroom asks for the quota again only when some folder's content changed (see
+/// `imap::sidebar`): whatever another client does that changes the storage used must
+/// show on the next page.
+#[tokio::test]
+async fn the_quota_follows_what_other_clients_do() {
+    let stack = MailStack::shared();
+    let user = add_user_with_quota(stack, "quota-follow", 100);
+    stack
+        .append(&user, "INBOX", &sized("one", 30_000), &[])
+        .await;
+    stack
+        .append(&user, "INBOX", &sized("two", 10_000), &[])
+        .await;
+    let app = TestApp::spawn_with(stack, user.clone(), |_| {}).await;
+    app.login().await;
+    let expected = |used: u64| vec![format!("{used} KB of 100 KB used ({used}%)")];
+    let shown = |page: Page| page.texts(".sidebar .quota .quota-label");
+
+    let (first, _) = server_quota(stack, &user).await;
+    assert!(first >= 39, "{first}");
+    assert_eq!(shown(app.get("/mail/INBOX").await), expected(first));
+
+    // Another client deletes the big one: the space comes back at once.
+    let mut s = stack.imap(&user).await;
+    s.select("INBOX").await.expect("select");
+    raw(&mut s, "STORE 1 +FLAGS (\\Deleted)").await;
+    raw(&mut s, "EXPUNGE").await;
+    let (after_delete, _) = server_quota(stack, &user).await;
+    assert!(
+        (9..first - 25).contains(&after_delete),
+        "{after_delete} of {first}"
+    );
+    assert_eq!(shown(app.get("/mail/INBOX").await), expected(after_delete));
+
+    // Mail filed into another folder counts too, on any page with a sidebar.
+    stack
+        .append(&user, "Archive", &sized("three", 50_000), &[])
+        .await;
+    let (after_append, _) = server_quota(stack, &user).await;
+    assert!(after_append >= after_delete + 48, "{after_append}");
+    assert_eq!(shown(app.get("/folders").await), expected(after_append));
+    assert_eq!(shown(app.get("/mail/INBOX").await), expected(after_append));
+
+    // Flags do not change the storage used: still the same figure.
+    s.select("Archive").await.expect("select");
+    raw(&mut s, "STORE 1:* +FLAGS (\\Seen)").await;
+    assert_eq!(shown(app.get("/mail/INBOX").await), expected(after_append));
+    let _ = s.logout().await;
+}
+
 #[tokio::test]
 async fn without_the_capabilities_there_is_nothing_extra() {
     let stack = MailStack::shared();

@@ -1,0 +1,244 @@
+//! What every page's sidebar needs, in one pipelined round trip: the folder list with
+//! counts (LIST-STATUS), the namespaces (other users' and public folders are shown
+//! apart), the user's rights in the folder being viewed (MYRIGHTS: the toolbar hides
+//! what they do not allow) and the storage quota.
+//!
+//! The quota is the expensive part: with Dovecot's `count` backend, GETQUOTAROOT opens
+//! every folder, which on a 10,000-message Maildir costs as much as the whole message
+//! list. Storage only changes when a message is added or removed, and the folder list
+//! tells exactly that (each folder's MESSAGES and UIDNEXT), so the quota is asked for
+//! again only when that "content stamp" moved since the last time, or after
+//! [`QUOTA_RECHECK`] (an administrator may change the limit). The remembered value is a
+//! cache: losing it only costs one GETQUOTAROOT.
+
+use std::time::Duration;
+
+use async_imap::imap_proto::Response;
+
+use super::{
+    Account, Folder, Imap, ImapError,
+    acl::{Namespaces, Rights, my_rights_in},
+    conn::{Conn, Failure},
+    folders::{self, ListCollector},
+    names::{mailbox_wire, quote},
+    quota::{Quota, QuotaCollector},
+    wire::{self, Reply, pipeline},
+};
+
+/// How long a remembered quota may be shown while no folder's content changed.
+pub const QUOTA_RECHECK: Duration = Duration::from_secs(60);
+
+/// The quota of one login, and the content stamp it was read at.
+pub type QuotaMemo = (u64, Option<Quota>);
+
+/// What the sidebar and the action toolbar need besides the folder list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SidebarExtras {
+    /// `None` when the server has no NAMESPACE.
+    pub namespaces: Option<Namespaces>,
+    /// `None` when the server has no QUOTA or no storage limit.
+    pub quota: Option<Quota>,
+    /// The user's rights in the current folder; `None` without ACL or folder.
+    pub rights: Option<(String, Rights)>,
+}
+
+/// Everything a page's sidebar shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sidebar {
+    /// The folders, as [`Imap::list_folders`] gives them; `None` when not asked for.
+    pub folders: Option<Vec<Folder>>,
+    /// Namespaces, quota, rights.
+    pub extras: SidebarExtras,
+}
+
+/// The folder list and its content stamp (see the module doc).
+pub(super) struct Listing {
+    pub folders: Vec<Folder>,
+    pub stamp: u64,
+}
+
+impl Imap {
+    /// The sidebar of a page about `current` (a UTF-8 folder name, if any): the folder
+    /// list when `with_folders`, plus namespaces, rights and quota, in one round trip
+    /// when the server has LIST-STATUS and the quota is known not to have changed.
+    pub async fn sidebar(
+        &self,
+        a: &Account,
+        current: Option<&str>,
+        with_folders: bool,
+    ) -> Result<Sidebar, ImapError> {
+        let current = current.and_then(|m| mailbox_wire(m).ok().map(|w| (m.to_owned(), w)));
+        let (this, login) = (self.clone(), a.login_id.clone());
+        self.run(a, async move |c: &mut Conn| {
+            this.sidebar_on(c, &login, current.as_ref(), with_folders)
+                .await
+        })
+        .await
+    }
+
+    /// Namespaces, quota and the rights in `current`, without the folder list.
+    pub async fn sidebar_extras(
+        &self,
+        a: &Account,
+        current: Option<&str>,
+    ) -> Result<SidebarExtras, ImapError> {
+        Ok(self.sidebar(a, current, false).await?.extras)
+    }
+
+    /// [`Imap::sidebar`] on one connection.
+    async fn sidebar_on(
+        &self,
+        c: &mut Conn,
+        login_id: &str,
+        current: Option<&(String, String)>,
+        with_folders: bool,
+    ) -> Result<Sidebar, Failure> {
+        let list = with_folders.then(|| self.list_status_command(c)).flatten();
+        let namespace = self.has(c, "NAMESPACE");
+        let rights_of = current.filter(|_| self.has(c, "ACL"));
+        let has_quota = self.has(c, "QUOTA");
+        let memo = match has_quota && with_folders {
+            true => self.inner.quota_memo.get(login_id).await,
+            false => None,
+        };
+        // Without a folder list nothing tells whether a remembered quota still holds.
+        let quota_now = has_quota && memo.is_none();
+
+        let mut commands = Vec::new();
+        commands.extend(list.clone());
+        if namespace {
+            commands.push("NAMESPACE".to_owned());
+        }
+        if let Some((_, wire)) = rights_of {
+            commands.push(format!("MYRIGHTS {}", quote(wire)));
+        }
+        if quota_now {
+            commands.push(QUOTA_COMMAND.to_owned());
+        }
+        let mut replies = pipeline(c, &commands).await?.into_iter();
+        let mut next = || replies.next().ok_or_else(missing_reply);
+
+        let mut out = Sidebar::default();
+        let listing = match list {
+            Some(_) => Some(listing_of(next()?)?),
+            None if with_folders => Some(self.list_on(c).await?),
+            None => None,
+        };
+        if namespace {
+            out.extras.namespaces = next()?
+                .lines
+                .iter()
+                .find_map(|l| wire::untagged(l, "NAMESPACE"))
+                .and_then(|v| Namespaces::parse(&v));
+        }
+        if let Some((name, _)) = rights_of {
+            out.extras.rights = my_rights_in(&next()?.lines).map(|r| (name.clone(), r));
+        }
+        out.extras.quota = if quota_now {
+            let q = quota_in(&next()?.lines);
+            if let Some(l) = &listing {
+                self.remember_quota(login_id, l.stamp, q).await;
+            }
+            q
+        } else {
+            match (&listing, memo) {
+                (Some(l), Some((stamp, q))) if stamp == l.stamp => q,
+                (Some(l), Some(_)) => {
+                    let reply = pipeline(c, &[QUOTA_COMMAND.to_owned()]).await?;
+                    let q = reply.first().and_then(|r| quota_in(&r.lines));
+                    self.remember_quota(login_id, l.stamp, q).await;
+                    q
+                }
+                _ => None,
+            }
+        };
+        out.folders = listing.map(|l| l.folders);
+        Ok(out)
+    }
+
+    /// Remembers the quota read at content stamp `stamp`.
+    async fn remember_quota(&self, login_id: &str, stamp: u64, q: Option<Quota>) {
+        self.inner
+            .quota_memo
+            .insert(login_id.to_owned(), (stamp, q))
+            .await;
+    }
+
+    /// The LIST command that returns every folder with its counts (RFC 5819), when the
+    /// server has LIST-STATUS.
+    fn list_status_command(&self, c: &Conn) -> Option<String> {
+        if !self.has(c, "LIST-STATUS") {
+            return None;
+        }
+        let mut ret = Vec::new();
+        if self.has(c, "LIST-EXTENDED") {
+            ret.push("SUBSCRIBED");
+        }
+        if self.has(c, "SPECIAL-USE") {
+            ret.push("SPECIAL-USE");
+        }
+        ret.push("STATUS (MESSAGES UNSEEN UIDNEXT)");
+        Some(format!("LIST \"\" \"*\" RETURN ({})", ret.join(" ")))
+    }
+
+    /// The folder list on one connection: one LIST-STATUS when the server has it, else
+    /// LIST, LSUB and a STATUS per folder.
+    pub(super) async fn list_on(&self, c: &mut Conn) -> Result<Listing, Failure> {
+        if let Some(cmd) = self.list_status_command(c) {
+            let reply = pipeline(c, &[cmd]).await?.into_iter().next();
+            return listing_of(reply.ok_or_else(missing_reply)?);
+        }
+        let mut col = ListCollector::default();
+        c.command("LIST \"\" \"*\"", |r| col.feed(r, false)).await?;
+        c.command("LSUB \"\" \"*\"", |r| col.feed(r, true)).await?;
+        for name in col.selectable_wire_names() {
+            let cmd = format!("STATUS {} (MESSAGES UNSEEN UIDNEXT)", quote(&name));
+            match c.command(&cmd, |r| col.feed(r, false)).await {
+                // A folder we may not open keeps zero counts.
+                Err(f) if !f.connection_ok() => return Err(f),
+                _ => {}
+            }
+        }
+        Ok(finish(col))
+    }
+}
+
+/// The quota command: the root that governs the user's mail.
+const QUOTA_COMMAND: &str = "GETQUOTAROOT \"INBOX\"";
+
+/// The reply to a LIST-STATUS read raw, as a listing.
+fn listing_of(reply: Reply) -> Result<Listing, Failure> {
+    reply.status?;
+    let mut col = ListCollector::default();
+    for line in &reply.lines {
+        // A line imap-proto cannot read is one folder less, not a broken page.
+        if let Ok((_, resp)) = Response::parse(line) {
+            col.feed(&resp, false);
+        }
+    }
+    Ok(finish(col))
+}
+
+fn finish(col: ListCollector) -> Listing {
+    let raw = col.finish();
+    let stamp = folders::content_stamp(&raw);
+    Listing {
+        folders: folders::build(raw),
+        stamp,
+    }
+}
+
+/// The storage quota in the lines of a GETQUOTAROOT reply.
+fn quota_in(lines: &[Vec<u8>]) -> Option<Quota> {
+    let mut col = QuotaCollector::default();
+    for l in lines {
+        if let Ok((_, resp)) = Response::parse(l) {
+            col.feed(&resp);
+        }
+    }
+    col.finish()
+}
+
+fn missing_reply() -> Failure {
+    Failure::Lost("the server sent fewer replies than commands".into())
+}
