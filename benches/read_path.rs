@@ -2,8 +2,10 @@
 //!
 //! Seeds a 10,000-message INBOX plus one 50 KB HTML message on a private Dovecot, runs
 //! Mailroom in-process (release build), and reports median and p90 of:
-//! GET /mail/INBOX, GET /mail/INBOX?page=100, the 50 KB message page + its body,
-//! beside the raw IMAP floor for the same work on an already logged-in connection.
+//! GET /mail/INBOX, GET /mail/INBOX?page=100, page 1 right after new mail arrived (the
+//! page's order not remembered: the server's SORT runs), the 50 KB message page + its
+//! body, beside the raw IMAP floor for the same work on an already logged-in connection;
+//! then the IMAP round trips and commands per page, counted on the wire.
 //!
 //! Run with `scripts/bench` (or `cargo bench --bench read_path`). Under `cargo test` it
 //! only checks that it builds and exits at once.
@@ -108,6 +110,24 @@ async fn main() {
     let page100 = time(|| get("/mail/INBOX?page=100".into())).await;
     // Page 1 again, after the others: shows whether order (warm-up) matters.
     let page1_again = time(|| get("/mail/INBOX?page=1".into())).await;
+    // Page 1 right after new mail arrived, every time: the page's order is not
+    // remembered then (`imap::order`), so this is the cost of the server's SORT.
+    let after_new_mail = {
+        let mut v = Vec::new();
+        for i in 0..(WARMUP + RUNS) {
+            let eml = format!(
+                "From: New <new@example.test>\r\nTo: bench@example.test\r\nSubject: New {i}\r\n\
+                 Date: Tue, 02 Jun 2026 12:00:00 +0000\r\n\r\nNew mail {i}.\r\n"
+            );
+            stack.append(&user, "INBOX", eml.as_bytes(), &[]).await;
+            let t = Instant::now();
+            get("/mail/INBOX".into()).await;
+            if i >= WARMUP {
+                v.push(t.elapsed());
+            }
+        }
+        stats(v)
+    };
     let open = time(|| {
         let (a, b) = (
             get(format!("/mail/INBOX/{big_uid}")),
@@ -195,6 +215,7 @@ async fn main() {
     row("GET /mail/INBOX (page 1)", page1);
     row("GET /mail/INBOX?page=100", page100);
     row("GET /mail/INBOX?page=1 (measured again)", page1_again);
+    row("GET /mail/INBOX right after new mail", after_new_mail);
     row("open 50 KB HTML message (page + body)", open);
     row("IMAP floor: SELECT + FETCH 50 envelopes", floor_list);
     row("IMAP floor: UID FETCH BODY.PEEK[] (50 KB)", floor_body);

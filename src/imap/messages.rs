@@ -66,32 +66,6 @@ impl Window {
     }
 }
 
-/// EXISTS and UIDVALIDITY from the untagged lines of an EXAMINE read raw (as part of a
-/// pipeline); 0 for what is missing.
-pub fn examined(lines: &[Vec<u8>]) -> (u32, u32) {
-    let (mut exists, mut uidvalidity) = (0, 0);
-    for line in lines {
-        match imap_proto::Response::parse(line) {
-            Ok((_, imap_proto::Response::MailboxData(imap_proto::MailboxDatum::Exists(n)))) => {
-                exists = n;
-            }
-            Ok((
-                _,
-                imap_proto::Response::Data {
-                    outcome:
-                        imap_proto::Outcome {
-                            code: Some(imap_proto::ResponseCode::UidValidity(v)),
-                            ..
-                        },
-                    ..
-                },
-            )) => uidvalidity = v,
-            _ => {}
-        }
-    }
-    (exists, uidvalidity)
-}
-
 /// The RFC 5256 sort criteria for a key. `display` is SORT=DISPLAY (RFC 5957), which
 /// sorts by the sender's display name, the way people read the list.
 pub fn sort_criteria(key: SortKey, reverse: bool, display: bool) -> String {
@@ -532,19 +506,6 @@ mod tests {
 
     #[test]
     fn esearch_replies_from_dovecot() {
-        let lines: Vec<Vec<u8>> = [
-            "* FLAGS (\\Answered \\Seen)\r\n",
-            "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n",
-            "* 10001 EXISTS\r\n",
-            "* 0 RECENT\r\n",
-            "* OK [UIDVALIDITY 1795713735] UIDs valid\r\n",
-            "* OK [UIDNEXT 10002] Predicted next UID\r\n",
-        ]
-        .iter()
-        .map(|l| l.as_bytes().to_vec())
-        .collect();
-        assert_eq!(examined(&lines), (10001, 1795713735));
-        assert_eq!(examined(&[]), (0, 0));
         let e = parse_esearch(
             b"* ESEARCH (TAG \"A0003\") UID PARTIAL (1:5 9,13,18:19,4)\r\n",
             100,

@@ -35,6 +35,7 @@ mod folder_admin;
 mod folders;
 mod messages;
 mod names;
+mod order;
 mod pool;
 mod quota;
 mod search;
@@ -288,6 +289,8 @@ struct Inner {
     reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
     no_partial: AtomicBool,
+    /// The UIDs of recently shown pages, per folder state (`order`).
+    order: order::OrderCache,
     /// Per login, the quota and the content stamp it was read at (see `sidebar`).
     quota_memo: moka::future::Cache<String, sidebar::QuotaMemo>,
     /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
@@ -334,6 +337,7 @@ impl Imap {
                 raw_cache,
                 reaper: OnceLock::new(),
                 no_partial: AtomicBool::new(false),
+                order: order::OrderCache::default(),
                 quota_memo: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(QUOTA_RECHECK)
@@ -394,8 +398,9 @@ impl Imap {
         // The closures given to `run` own what they use: with borrowed captures the
         // returned future is not provably `Send` (a rustc limitation with async closures).
         let (this, wire, req) = (self.clone(), mailbox_wire(mailbox)?, req.clone());
+        let user = a.username.clone();
         self.run(a, async move |c: &mut Conn| {
-            this.fetch_page_on(c, &wire, &req).await
+            this.fetch_page_on(c, &user, &wire, &req).await
         })
         .await
     }
@@ -560,12 +565,13 @@ impl Imap {
     async fn fetch_page_on(
         &self,
         c: &mut Conn,
+        user: &str,
         wire: &str,
         req: &PageRequest,
     ) -> Result<MessagePage, Failure> {
         let mut plan = self.plan(c, req);
         if let Plan::Partial(crit) = &plan {
-            match self.fetch_page_partial(c, wire, req, crit).await? {
+            match self.fetch_page_partial(c, user, wire, req, crit).await? {
                 Some(page) => return Ok(page),
                 None => plan = self.plan(c, req),
             }
@@ -609,13 +615,16 @@ impl Imap {
         Ok(page)
     }
 
-    /// The ESORT path of [`Imap::fetch_page_on`]: EXAMINE and `UID SORT RETURN (PARTIAL)`
-    /// go out together (the range does not depend on the folder's size unless the page
-    /// is past the end), then one FETCH: two round trips, like SELECT + FETCH. `None`
-    /// when the server refused PARTIAL (we stop asking; the caller takes another plan).
+    /// The ESORT path of [`Imap::fetch_page_on`]. The page's UIDs come from the order
+    /// cache when the folder has not changed since they were sorted (`order`); otherwise
+    /// from `UID SORT RETURN (PARTIAL)`, sent together with the EXAMINE when nothing is
+    /// remembered (the range does not depend on the folder's size unless the page is
+    /// past the end). Then one FETCH: two round trips, like SELECT + FETCH. `None` when
+    /// the server refused PARTIAL (we stop asking; the caller takes another plan).
     async fn fetch_page_partial(
         &self,
         c: &mut Conn,
+        user: &str,
         wire: &str,
         req: &PageRequest,
         crit: &str,
@@ -626,39 +635,62 @@ impl Imap {
         // The window if the folder is big enough; corrected below when it is not.
         let wanted = Window::new(u32::MAX, req.page, req.per_page);
         let range = wanted.partial_range().unwrap_or((1, 1));
-        let commands = [format!("EXAMINE {}", quote(wire)), sort(range)];
-        let mut replies = pipeline(c, &commands).await?.into_iter();
-        let (Some(examine), Some(sorted)) = (replies.next(), replies.next()) else {
-            return Err(Failure::Lost("missing replies".into()));
+        let key = order::PageKey {
+            user: user.to_owned(),
+            mailbox: wire.to_owned(),
+            criteria: crit.to_owned(),
+            range,
         };
-        // A failed EXAMINE leaves no folder selected, so the SORT's failure says nothing.
+        let mut commands = vec![format!("EXAMINE {}", quote(wire))];
+        if !self.inner.order.knows(&key).await {
+            commands.push(sort(range));
+        }
+        let mut replies = pipeline(c, &commands).await?.into_iter();
+        let examine = replies
+            .next()
+            .ok_or_else(|| Failure::Lost("no reply".into()))?;
+        // A failed EXAMINE leaves no folder selected, so a SORT's failure says nothing.
         examine
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
-        let (total, uidvalidity) = messages::examined(&examine.lines);
-        let w = Window::new(total, req.page, req.per_page);
-        let lines = match sorted.status {
-            Ok(()) if w.page == wanted.page => sorted.lines,
-            // Past the last page: ask again for the last one.
-            Ok(()) => match w.partial_range() {
-                Some(range) => c.command_raw(&sort(range)).await?,
-                None => Vec::new(),
-            },
-            Err(Failure::Rejected { bad: true, text }) => {
-                tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
-                self.inner.no_partial.store(true, Ordering::Relaxed);
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
+        let state = order::FolderState::from_examine(&examine.lines);
+        let w = Window::new(state.exists, req.page, req.per_page);
+        let same_page = w.page == wanted.page;
+        let remembered = match same_page {
+            true => self.inner.order.get(&key, state).await,
+            false => None,
         };
-        let uids = lines
-            .iter()
-            .find_map(|l| messages::parse_esearch(l, w.len as usize))
-            .map(|e| e.uids)
-            .unwrap_or_default();
+        let uids: Vec<u32> = match remembered {
+            Some(uids) => uids.to_vec(),
+            None => {
+                let sorted = match (replies.next(), w.partial_range()) {
+                    (Some(reply), _) if same_page => reply.status.map(|()| reply.lines),
+                    (_, Some(range)) => c.command_raw(&sort(range)).await,
+                    (_, None) => Ok(Vec::new()),
+                };
+                let lines = match sorted {
+                    Ok(lines) => lines,
+                    Err(Failure::Rejected { bad: true, text }) => {
+                        tracing::info!(%text, "IMAP: server refused SORT RETURN (PARTIAL); not using it again");
+                        self.inner.no_partial.store(true, Ordering::Relaxed);
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e),
+                };
+                let uids = lines
+                    .iter()
+                    .find_map(|l| messages::parse_esearch(l, w.len as usize))
+                    .map(|e| e.uids)
+                    .unwrap_or_default();
+                if same_page {
+                    self.inner.order.put(key, state, &uids).await;
+                }
+                uids
+            }
+        };
         Ok(Some(MessagePage {
-            total,
-            uidvalidity,
+            total: state.exists,
+            uidvalidity: state.uidvalidity,
             page: w.page,
             pages: w.pages,
             messages: fetch_by_uid(c, &uids).await?,

@@ -190,9 +190,9 @@ impl Imap {
         page: u32,
         per_page: u32,
     ) -> Result<ThreadPage, ImapError> {
-        let (this, wire) = (self.clone(), mailbox_wire(mailbox)?);
+        let (this, wire, user) = (self.clone(), mailbox_wire(mailbox)?, a.username.clone());
         self.run(a, async move |c: &mut Conn| {
-            this.thread_page_on(c, &wire, page, per_page).await
+            this.thread_page_on(c, &user, &wire, page, per_page).await
         })
         .await
     }
@@ -296,6 +296,7 @@ impl Imap {
     async fn thread_page_on(
         &self,
         c: &mut Conn,
+        user: &str,
         wire: &str,
         page: u32,
         per_page: u32,
@@ -308,7 +309,9 @@ impl Imap {
             None
         };
         let Some(algorithm) = algorithm else {
-            return self.threads_from_headers(c, wire, page, per_page).await;
+            return self
+                .threads_from_headers(c, user, wire, page, per_page)
+                .await;
         };
         let mbox = c.examine(wire).await?;
         let lines = c
@@ -368,6 +371,7 @@ impl Imap {
     async fn threads_from_headers(
         &self,
         c: &mut Conn,
+        user: &str,
         wire: &str,
         page: u32,
         per_page: u32,
@@ -377,7 +381,7 @@ impl Imap {
             per_page,
             ..PageRequest::default()
         };
-        let listing = self.fetch_page_on(c, wire, &req).await?;
+        let listing = self.fetch_page_on(c, user, wire, &req).await?;
         let uids: Vec<u32> = listing.messages.iter().map(|m| m.uid).collect();
         let mut links = Vec::with_capacity(uids.len());
         if !uids.is_empty() {

@@ -181,3 +181,87 @@ async fn a_missing_folder_is_a_404_page() {
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(page.texts("main h1"), vec!["Not found"]);
 }
+
+/// Another client's STORE on the messages whose subject contains `subject`.
+async fn store_where_subject(
+    session: &mut crate::common::mailstack::ImapSession,
+    subject: &str,
+    flags: &str,
+) {
+    use futures::TryStreamExt;
+    let uids = session
+        .uid_search(format!("SUBJECT \"{subject}\""))
+        .await
+        .expect("SEARCH");
+    assert!(!uids.is_empty(), "no message with subject {subject}");
+    let set: Vec<String> = uids.iter().map(u32::to_string).collect();
+    let _: Vec<_> = session
+        .uid_store(set.join(","), flags)
+        .await
+        .expect("STORE")
+        .try_collect()
+        .await
+        .expect("STORE responses");
+}
+
+/// A page's messages are remembered while the folder does not change (`imap::order`):
+/// whatever another client does must show on the next page all the same.
+#[tokio::test]
+async fn the_list_follows_what_other_clients_do() {
+    use futures::TryStreamExt;
+    let app = TestApp::spawn("mb-others").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    let emls: Vec<Vec<u8>> = (0..60).map(|i| simple_message(i, "Amy", 0)).collect();
+    stack.append_many(&app.user, "INBOX", &emls).await;
+    app.login().await;
+    let subjects = |p: crate::common::app::Page| p.texts("td.subject");
+
+    let first = subjects(app.get("/mail/INBOX").await);
+    assert_eq!(first.len(), 50);
+    assert_eq!(
+        (first[0].as_str(), first[49].as_str()),
+        ("Message 059", "Message 010")
+    );
+    assert_eq!(subjects(app.get("/mail/INBOX").await), first, "reloaded");
+
+    // Newer mail arrives: on top, the rest moves down.
+    let newest = simple_message(59, "Zed", 0);
+    let newest = String::from_utf8(newest)
+        .unwrap()
+        .replace("Subject: Message 059", "Subject: Newest")
+        .replace("Jun 2025", "Jun 2026");
+    stack
+        .append(&app.user, "INBOX", newest.as_bytes(), &[])
+        .await;
+    let page = subjects(app.get("/mail/INBOX").await);
+    assert_eq!(page[0], "Newest");
+    assert_eq!(page[1..], first[..49]);
+
+    // Another client deletes it and one more: both gone, the next message moves up.
+    let mut other = stack.imap(&app.user).await;
+    other.select("INBOX").await.expect("SELECT");
+    store_where_subject(&mut other, "Newest", "+FLAGS (\\Deleted)").await;
+    store_where_subject(&mut other, "Message 058", "+FLAGS (\\Deleted)").await;
+    let _: Vec<_> = other
+        .expunge()
+        .await
+        .expect("EXPUNGE")
+        .try_collect()
+        .await
+        .expect("EXPUNGE responses");
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts(".total"), vec!["59 messages"]);
+    let page = subjects(page);
+    assert_eq!(page.len(), 50);
+    assert_eq!(
+        (page[0].as_str(), page[1].as_str()),
+        ("Message 059", "Message 057")
+    );
+    assert_eq!(page[49], "Message 009");
+
+    // Flags are never remembered: another client's flag shows at once.
+    store_where_subject(&mut other, "Message 059", "+FLAGS (\\Flagged)").await;
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts("tr.flagged td.subject"), vec!["Message 059"]);
+    let _ = other.logout().await;
+}
