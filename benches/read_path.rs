@@ -42,6 +42,32 @@ where
     stats(v)
 }
 
+/// A small new message, as if just delivered.
+fn new_mail(i: usize) -> Vec<u8> {
+    format!(
+        "From: New <new@example.test>\r\nTo: bench@example.test\r\nSubject: New {i}\r\n\
+         Date: Tue, 02 Jun 2026 12:00:00 +0000\r\n\r\nNew mail {i}.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The raw floor of a list page: SELECT INBOX, then FETCH its newest 50 summaries.
+async fn select_and_fetch_50(s: &mut mailstack::ImapSession) {
+    let mb = s.select("INBOX").await.expect("select");
+    let end = mb.exists;
+    let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
+    let _: Vec<_> = s
+        .fetch(
+            range,
+            "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
+        )
+        .await
+        .expect("fetch")
+        .try_collect()
+        .await
+        .expect("collect");
+}
+
 fn html_50k() -> Vec<u8> {
     let mut body = String::from("<html><body><h1>Big newsletter</h1>");
     let mut i = 0;
@@ -115,11 +141,7 @@ async fn main() {
     let after_new_mail = {
         let mut v = Vec::new();
         for i in 0..(WARMUP + RUNS) {
-            let eml = format!(
-                "From: New <new@example.test>\r\nTo: bench@example.test\r\nSubject: New {i}\r\n\
-                 Date: Tue, 02 Jun 2026 12:00:00 +0000\r\n\r\nNew mail {i}.\r\n"
-            );
-            stack.append(&user, "INBOX", eml.as_bytes(), &[]).await;
+            stack.append(&user, "INBOX", &new_mail(i), &[]).await;
             let t = Instant::now();
             get("/mail/INBOX".into()).await;
             if i >= WARMUP {
@@ -146,19 +168,19 @@ async fn main() {
         let mut v = Vec::new();
         for i in 0..(WARMUP + RUNS) {
             let t = Instant::now();
-            let mb = s.select("INBOX").await.expect("select");
-            let end = mb.exists;
-            let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
-            let _: Vec<_> = s
-                .fetch(
-                    range,
-                    "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
-                )
-                .await
-                .expect("fetch")
-                .try_collect()
-                .await
-                .expect("collect");
+            select_and_fetch_50(&mut s).await;
+            if i >= WARMUP {
+                v.push(t.elapsed());
+            }
+        }
+        stats(v)
+    };
+    let floor_after_new_mail = {
+        let mut v = Vec::new();
+        for i in 0..(WARMUP + RUNS) {
+            stack.append(&user, "INBOX", &new_mail(1000 + i), &[]).await;
+            let t = Instant::now();
+            select_and_fetch_50(&mut s).await;
             if i >= WARMUP {
                 v.push(t.elapsed());
             }
@@ -218,6 +240,10 @@ async fn main() {
     row("GET /mail/INBOX right after new mail", after_new_mail);
     row("open 50 KB HTML message (page + body)", open);
     row("IMAP floor: SELECT + FETCH 50 envelopes", floor_list);
+    row(
+        "IMAP floor: the same right after new mail",
+        floor_after_new_mail,
+    );
     row("IMAP floor: UID FETCH BODY.PEEK[] (50 KB)", floor_body);
     println!("\nIMAP per page (all connections)              round trips  commands");
     let trips = |name: &str, (r, c): (f64, f64)| println!("{name:<44} {r:>8.1} {c:>9.1}");

@@ -169,7 +169,7 @@ impl Conn {
         while self.session.unsolicited_responses.try_recv().is_ok() {}
     }
 
-    /// EXAMINE (read-only): for listing and reading, so nothing changes on the server.
+    /// EXAMINE (read-only): for reading, so nothing changes on the server.
     pub async fn examine(&mut self, wire_name: &str) -> Result<Mailbox, Failure> {
         // async-imap quotes the name itself (escaping `\` and `"`); `wire_name` has been
         // checked by `names::mailbox_wire`.
@@ -177,7 +177,8 @@ impl Conn {
         res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))
     }
 
-    /// SELECT (read-write): only where we change something.
+    /// SELECT (read-write): where we change something, and for the message list (see
+    /// the `imap` module doc).
     pub async fn select(&mut self, wire_name: &str) -> Result<Mailbox, Failure> {
         let res = self.session.select(wire_name).await;
         res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))

@@ -3,11 +3,11 @@
 //!
 //! SORT is the expensive part of a message list: Dovecot sorts the whole folder on every
 //! request, even when asked for one page with PARTIAL (about 7 ms for 10,000 messages,
-//! where EXAMINE + FETCH of the page cost about 4 ms). Yet the order cannot change while
+//! where SELECT + FETCH of the page cost about 4 ms). Yet the order cannot change while
 //! the set of messages stays the same (a message's date, sender, subject and size never
 //! change), and (UIDVALIDITY, UIDNEXT, EXISTS) pin that set down exactly: adding a
 //! message raises UIDNEXT, and removing one without adding any lowers EXISTS. So the
-//! page's UIDs are kept under that state and reused until it moves, which EXAMINE tells
+//! page's UIDs are kept under that state and reused until it moves, which SELECT tells
 //! at no extra cost. Flags and envelopes are always fetched fresh, and only the page's
 //! own UIDs are kept, never the whole folder's. It is a cache: losing it costs one SORT.
 
@@ -32,8 +32,9 @@ pub struct FolderState {
 }
 
 impl FolderState {
-    /// The state in the untagged lines of an EXAMINE read raw; 0 for what is missing.
-    pub fn from_examine(lines: &[Vec<u8>]) -> FolderState {
+    /// The state in the untagged lines of a SELECT or EXAMINE read raw; 0 for what is
+    /// missing.
+    pub fn from_select(lines: &[Vec<u8>]) -> FolderState {
         let mut s = FolderState::default();
         for line in lines {
             match Response::parse(line) {
@@ -123,8 +124,8 @@ mod tests {
     }
 
     #[test]
-    fn state_from_an_examine_reply() {
-        let s = FolderState::from_examine(&lines(&[
+    fn state_from_a_select_reply() {
+        let s = FolderState::from_select(&lines(&[
             "* FLAGS (\\Answered \\Seen)\r\n",
             "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n",
             "* 10001 EXISTS\r\n",
@@ -140,7 +141,7 @@ mod tests {
                 exists: 10001
             }
         );
-        assert_eq!(FolderState::from_examine(&[]), FolderState::default());
+        assert_eq!(FolderState::from_select(&[]), FolderState::default());
     }
 
     #[tokio::test]
