@@ -306,7 +306,7 @@ impl Imap {
             .command_raw(&format!("MYRIGHTS {}", quote(wire)))
             .await
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
-        Ok(my_rights_in(&lines).unwrap_or_else(|| Rights::parse("")))
+        Ok(my_rights_in(&lines, wire).unwrap_or_else(|| Rights::parse("")))
     }
 
     /// Refuses an action the user's rights in the source folder (and, for move and
@@ -355,11 +355,13 @@ impl Imap {
             commands.push(format!("MYRIGHTS {}", quote(t)));
         }
         let replies = pipeline(c, &commands).await?;
+        let all: Vec<Vec<u8>> = replies.iter().flat_map(|r| r.lines.clone()).collect();
+        let names = [Some(src), target];
         let rights = |i: usize| {
             replies
                 .get(i)
                 .filter(|r| r.status.is_ok())
-                .and_then(|r| my_rights_in(&r.lines))
+                .and_then(|_| my_rights_in(&all, names[i]?))
         };
         let source_ok = rights(0).is_some_and(|r| r.permits(action));
         // A target that does not exist answers NO: the action itself reports that
@@ -456,11 +458,16 @@ impl Imap {
     }
 }
 
-/// The rights in a MYRIGHTS reply.
-pub(super) fn my_rights_in(lines: &[Vec<u8>]) -> Option<Rights> {
+/// The rights in folder `wire` (its wire name) among the lines of MYRIGHTS replies: by
+/// name, since pipelined commands may answer in any order.
+pub(super) fn my_rights_in(lines: &[Vec<u8>], wire: &str) -> Option<Rights> {
+    let same = |name: &str| {
+        name == wire || (name.eq_ignore_ascii_case("INBOX") && wire.eq_ignore_ascii_case("INBOX"))
+    };
     lines
         .iter()
         .filter_map(|l| wire::untagged(l, "MYRIGHTS"))
+        .filter(|v| v.first().and_then(Value::text).is_some_and(|n| same(&n)))
         .find_map(|v| v.get(1).and_then(Value::text))
         .map(|r| Rights::parse(&r))
 }
@@ -594,8 +601,14 @@ mod tests {
         assert_eq!(e[0].identifier, "bob@example.test");
         assert_eq!(e[0].rights, Rights::parse("lrs"));
         assert_eq!(e[1].identifier, "alice@example.test");
-        let r = my_rights_in(&[b"* MYRIGHTS \"shared/a/Team\" lrs\r\n".to_vec()]).unwrap();
+        let lines = [
+            b"* MYRIGHTS \"shared/a/Team\" lrs\r\n".to_vec(),
+            b"* MYRIGHTS inbox lrswipkxtecda\r\n".to_vec(),
+        ];
+        let r = my_rights_in(&lines, "shared/a/Team").unwrap();
+        assert!(my_rights_in(&lines, "INBOX").unwrap().can_admin());
+        assert_eq!(my_rights_in(&lines, "Other"), None);
         assert_eq!(r.as_str(), "lrs");
-        assert_eq!(my_rights_in(&[b"* OK x\r\n".to_vec()]), None);
+        assert_eq!(my_rights_in(&[b"* OK x\r\n".to_vec()], "INBOX"), None);
     }
 }

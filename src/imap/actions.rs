@@ -399,61 +399,6 @@ impl Imap {
         .await
     }
 
-    /// UIDVALIDITY, flags and arrival-order neighbours of one message, for the message
-    /// page's action forms and its newer/older links. [`ImapError::NoSuchMessage`] if
-    /// the UID is not in the folder.
-    pub async fn message_place(
-        &self,
-        a: &Account,
-        mailbox: &str,
-        uid: u32,
-    ) -> Result<MessagePlace, ImapError> {
-        let wire = mailbox_wire(mailbox)?;
-        self.run(a, async move |c: &mut Conn| {
-            let mbox = c.examine(&wire).await?;
-            let this_one: Vec<Fetch> = c
-                .session()
-                .uid_fetch(uid.to_string(), "(UID FLAGS)")
-                .await?
-                .try_collect()
-                .await?;
-            let Some(f) = this_one.iter().find(|f| f.uid == Some(uid)) else {
-                return Err(Failure::Fail(ImapError::NoSuchMessage));
-            };
-            let mut place = MessagePlace {
-                uidvalidity: mbox.uid_validity.unwrap_or(0),
-                ..MessagePlace::default()
-            };
-            for flag in f.flags() {
-                match flag {
-                    async_imap::types::Flag::Seen => place.seen = true,
-                    async_imap::types::Flag::Flagged => place.flagged = true,
-                    _ => {}
-                }
-            }
-            // Sequence numbers are arrival order: the neighbours are n-1 and n+1.
-            let n = f.message;
-            let seqs = neighbour_seqs(n, mbox.exists);
-            if !seqs.is_empty() {
-                let near: Vec<Fetch> = c
-                    .session()
-                    .fetch(seqs, "(UID)")
-                    .await?
-                    .try_collect()
-                    .await?;
-                for f in &near {
-                    match (f.message, f.uid) {
-                        (m, Some(u)) if m + 1 == n => place.older = Some(u),
-                        (m, Some(u)) if m == n + 1 => place.newer = Some(u),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(place)
-        })
-        .await
-    }
-
     /// [`Imap::mark_read`] and [`Imap::mark_flagged`]: `UID STORE ±FLAGS.SILENT`.
     async fn store_flag(
         &self,
@@ -735,18 +680,6 @@ fn role_of(list: &[Folder], mailbox: &str) -> Option<SpecialUse> {
         .and_then(|f| f.special)
 }
 
-/// The sequence set of message `n`'s neighbours in a folder of `exists` messages.
-fn neighbour_seqs(n: u32, exists: u32) -> String {
-    let mut parts = Vec::new();
-    if n > 1 {
-        parts.push((n - 1).to_string());
-    }
-    if n < exists {
-        parts.push((n + 1).to_string());
-    }
-    parts.join(",")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,14 +714,6 @@ mod tests {
         assert_eq!(dedup(&[3, 1, 3, 0, 2]), vec![1, 2, 3]);
     }
 
-    #[test]
-    fn neighbours() {
-        assert_eq!(neighbour_seqs(1, 1), "");
-        assert_eq!(neighbour_seqs(1, 3), "2");
-        assert_eq!(neighbour_seqs(2, 3), "1,3");
-        assert_eq!(neighbour_seqs(3, 3), "2");
-    }
-
     /// Compile-time check: axum handlers need `Send` futures, and async closures given
     /// to `run` lose that as soon as they capture a reference (even a `&'static str`).
     #[allow(dead_code)]
@@ -796,7 +721,6 @@ mod tests {
         fn assert_send<T: Send>(_: T) {}
         assert_send(i.apply_action(&a, &s, &Action::Read, false));
         assert_send(i.empty_folder(&a, "x", None));
-        assert_send(i.message_place(&a, "x", 1));
         assert_send(i.check_action(&a, "x", &Action::Read));
     }
 }

@@ -118,6 +118,10 @@ pub struct Esearch {
     pub count: Option<u32>,
     /// UIDs in sort order, from `PARTIAL (a:b set)` or `ALL set`.
     pub uids: Vec<u32>,
+    /// `MIN n`, when asked for and something matched.
+    pub min: Option<u32>,
+    /// `MAX n`, likewise.
+    pub max: Option<u32>,
 }
 
 /// Parses one `* ESEARCH ...` line; `None` if it is not one or is malformed.
@@ -154,7 +158,9 @@ pub fn parse_esearch(line: &[u8], max_uids: usize) -> Option<Esearch> {
                             _ => return None,
                         }
                     }
-                    // MIN, MAX, MODSEQ and future items: a single value we do not need.
+                    ("MIN", Some(Token::Atom(n))) => out.min = Some(n.parse().ok()?),
+                    ("MAX", Some(Token::Atom(n))) => out.max = Some(n.parse().ok()?),
+                    // MODSEQ and future items: a single value we do not need.
                     (_, Some(_)) => {}
                     (_, None) => return None,
                 }
@@ -520,7 +526,7 @@ mod tests {
         let e = parse_esearch(b"* ESEARCH (TAG \"A9\") UID PARTIAL (51:100 NIL)", 100).unwrap();
         assert!(e.uids.is_empty());
         let e = parse_esearch(b"* esearch (tag \"x\") uid min 3 max 9 count 2", 100).unwrap();
-        assert_eq!(e.count, Some(2));
+        assert_eq!((e.count, e.min, e.max), (Some(2), Some(3), Some(9)));
         let e = parse_esearch(b"* ESEARCH (TAG \"A7\")", 100).unwrap();
         assert_eq!(
             e,

@@ -9,7 +9,8 @@
 //! Folder names are UTF-8 everywhere in this API (what URLs carry); `names` converts
 //! them to modified UTF-7 and quotes them, and refuses names with control characters.
 //! Reading uses EXAMINE, so it never changes anything on the server, with two
-//! exceptions that SELECT: [`Imap::mark_seen`], and the message list. Opening a folder
+//! exceptions that SELECT: [`Imap::open_message`] (which marks the message read), and
+//! the message list. Opening a folder
 //! read-write lets Dovecot write back what it learned while syncing it; after new mail,
 //! a read-only EXAMINE of a 10,000-message Maildir redoes that work every time (about
 //! 14 ms instead of 4) until some client SELECTs. SELECT changes nothing a client can
@@ -40,6 +41,7 @@ mod folder_admin;
 mod folders;
 mod messages;
 mod names;
+mod open;
 mod order;
 mod pool;
 mod quota;
@@ -52,6 +54,7 @@ mod wire;
 pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel};
 pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
+pub use open::OpenedMessage;
 pub use quota::Quota;
 pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
@@ -268,8 +271,12 @@ pub struct PoolStats {
     pub opened_total: u64,
 }
 
-/// Key of the raw-message cache: a UID is only meaningful with its folder's UIDVALIDITY.
-type RawKey = (String, String, u32, u32);
+/// Key of the raw-message cache: user, folder (wire name), UID. A UID is only meaningful
+/// with its folder's UIDVALIDITY, which is kept beside the bytes ([`RawEntry`]) so that
+/// the message page can tell whether it needs the bytes before it opens the folder.
+type RawKey = (String, String, u32);
+/// UIDVALIDITY and the whole message.
+type RawEntry = (u32, Arc<Vec<u8>>);
 
 /// The IMAP client of the whole application. Cheap to clone; owns the TLS
 /// configuration, the per-login connection pool and the raw-message cache.
@@ -289,7 +296,7 @@ struct Inner {
     pool: Arc<Pool>,
     /// Whole messages, because the message page, its body iframe and every inline part
     /// are separate requests that all need the same bytes.
-    raw_cache: moka::future::Cache<RawKey, Arc<Vec<u8>>>,
+    raw_cache: moka::future::Cache<RawKey, RawEntry>,
     /// Set once the idle reaper task runs.
     reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
@@ -330,7 +337,7 @@ impl Imap {
             .map_err(ImapError::Unreachable)?;
         let raw_cache = moka::future::Cache::builder()
             .max_capacity(RAW_CACHE_BYTES)
-            .weigher(|_k: &RawKey, v: &Arc<Vec<u8>>| u32::try_from(v.len()).unwrap_or(u32::MAX))
+            .weigher(|_k: &RawKey, v: &RawEntry| u32::try_from(v.1.len()).unwrap_or(u32::MAX))
             // Bounded in time too, so a user's mail does not sit in memory for long.
             .time_to_idle(Duration::from_secs(600))
             .build();
@@ -423,15 +430,6 @@ impl Imap {
         let (this, wire, user) = (self.clone(), mailbox_wire(mailbox)?, a.username.clone());
         self.run(a, async move |c: &mut Conn| {
             this.fetch_raw_on(c, &user, &wire, uid).await
-        })
-        .await
-    }
-
-    /// Sets `\Seen` on a message (SELECT: the message list is the only other place that does).
-    pub async fn mark_seen(&self, a: &Account, mailbox: &str, uid: u32) -> Result<(), ImapError> {
-        let wire = mailbox_wire(mailbox)?;
-        self.run(a, async move |c: &mut Conn| {
-            mark_seen_on(c, &wire, uid).await
         })
         .await
     }
@@ -712,26 +710,41 @@ impl Imap {
         uid: u32,
     ) -> Result<Arc<Vec<u8>>, Failure> {
         let mbox = c.examine(wire).await?;
-        let key: RawKey = (
-            user.to_owned(),
-            wire.to_owned(),
-            mbox.uid_validity.unwrap_or(0),
-            uid,
-        );
-        if let Some(hit) = self.inner.raw_cache.get(&key).await {
-            // Still there? A UID never comes back once expunged, so one cheap check keeps
-            // the cache from serving deleted mail.
-            return if uid_exists(c, uid).await? {
-                Ok(hit)
-            } else {
-                Err(Failure::Fail(ImapError::NoSuchMessage))
-            };
+        let uidvalidity = mbox.uid_validity.unwrap_or(0);
+        let key: RawKey = (user.to_owned(), wire.to_owned(), uid);
+        match self.inner.raw_cache.get(&key).await {
+            Some((v, hit)) if v == uidvalidity => {
+                // Still there? A UID never comes back once expunged, so one cheap check
+                // keeps the cache from serving deleted mail.
+                return if uid_exists(c, uid).await? {
+                    Ok(hit)
+                } else {
+                    Err(Failure::Fail(ImapError::NoSuchMessage))
+                };
+            }
+            // The folder was renumbered: that UID is another message now.
+            Some(_) => self.inner.raw_cache.invalidate(&key).await,
+            None => {}
         }
-        // Concurrent requests for the same message wait for one FETCH.
+        self.cached_body(c, key, uidvalidity).await
+    }
+
+    /// The message's bytes from the cache, or fetched and cached. Concurrent requests
+    /// for the same message wait for one FETCH.
+    async fn cached_body(
+        &self,
+        c: &mut Conn,
+        key: RawKey,
+        uidvalidity: u32,
+    ) -> Result<Arc<Vec<u8>>, Failure> {
+        let uid = key.2;
         self.inner
             .raw_cache
-            .try_get_with(key, async { fetch_body(c, uid).await.map(Arc::new) })
+            .try_get_with(key, async {
+                fetch_body(c, uid).await.map(|b| (uidvalidity, Arc::new(b)))
+            })
             .await
+            .map(|(_, bytes)| bytes)
             .map_err(|e| (*e).clone())
     }
 
@@ -820,23 +833,6 @@ async fn fetch_by_seq(c: &mut Conn, seqs: &[u32]) -> Result<Vec<MessageSummary>,
     Ok(seqs.iter().filter_map(|n| by_seq.remove(n)).collect())
 }
 
-/// SELECT, then `UID STORE +FLAGS (\\Seen)`; NoSuchMessage if the UID is not there.
-async fn mark_seen_on(c: &mut Conn, wire: &str, uid: u32) -> Result<(), Failure> {
-    c.select(wire).await?;
-    let updated: Vec<Fetch> = c
-        .session()
-        .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
-        .await?
-        .try_collect()
-        .await?;
-    // The server echoes the new flags; if it did not, make sure the message exists.
-    if updated.iter().any(|f| f.uid == Some(uid)) || uid_exists(c, uid).await? {
-        Ok(())
-    } else {
-        Err(Failure::Fail(ImapError::NoSuchMessage))
-    }
-}
-
 /// Whether `uid` is in the examined/selected folder.
 async fn uid_exists(c: &mut Conn, uid: u32) -> Result<bool, Failure> {
     let fetched: Vec<Fetch> = c
@@ -900,7 +896,7 @@ mod tests {
         assert_send(&i.fetch_page(&a, "INBOX", &req));
         assert_send(&i.fetch_raw(&a, "INBOX", 1));
         assert_send(&i.list_folders(&a));
-        assert_send(&i.mark_seen(&a, "INBOX", 1));
+        assert_send(&i.open_message(&a, "INBOX", 1));
         assert_send(&i.login(&a));
         assert_send(&i.logout("l1"));
     }

@@ -34,7 +34,7 @@ pub struct FolderState {
 impl FolderState {
     /// The state in the untagged lines of a SELECT or EXAMINE read raw; 0 for what is
     /// missing.
-    pub fn from_select(lines: &[Vec<u8>]) -> FolderState {
+    pub fn from_select<'a>(lines: impl IntoIterator<Item = &'a Vec<u8>>) -> FolderState {
         let mut s = FolderState::default();
         for line in lines {
             match Response::parse(line) {
@@ -141,7 +141,10 @@ mod tests {
                 exists: 10001
             }
         );
-        assert_eq!(FolderState::from_select(&[]), FolderState::default());
+        assert_eq!(
+            FolderState::from_select(&Vec::new()),
+            FolderState::default()
+        );
     }
 
     #[tokio::test]

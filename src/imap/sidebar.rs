@@ -22,7 +22,7 @@ use super::{
     folders::{self, ListCollector},
     names::{mailbox_wire, quote},
     quota::{Quota, QuotaCollector},
-    wire::{self, Reply, pipeline},
+    wire::{self, pipeline},
 };
 
 /// How long a remembered quota may be shown while no folder's content changed.
@@ -115,27 +115,34 @@ impl Imap {
         if quota_now {
             commands.push(QUOTA_COMMAND.to_owned());
         }
-        let mut replies = pipeline(c, &commands).await?.into_iter();
-        let mut next = || replies.next().ok_or_else(missing_reply);
+        // These commands may finish in any order (see `wire::pipeline`): each answer is
+        // picked out of all the replies' lines by its kind.
+        let mut list_status = Ok(());
+        let mut all = Vec::new();
+        for (i, reply) in pipeline(c, &commands).await?.into_iter().enumerate() {
+            if i == 0 && list.is_some() {
+                list_status = reply.status;
+            }
+            all.extend(reply.lines);
+        }
 
         let mut out = Sidebar::default();
         let listing = match list {
-            Some(_) => Some(listing_of(next()?)?),
+            Some(_) => Some(listing_of(list_status, &all)?),
             None if with_folders => Some(self.list_on(c).await?),
             None => None,
         };
         if namespace {
-            out.extras.namespaces = next()?
-                .lines
+            out.extras.namespaces = all
                 .iter()
                 .find_map(|l| wire::untagged(l, "NAMESPACE"))
                 .and_then(|v| Namespaces::parse(&v));
         }
-        if let Some((name, _)) = rights_of {
-            out.extras.rights = my_rights_in(&next()?.lines).map(|r| (name.clone(), r));
+        if let Some((name, wire)) = rights_of {
+            out.extras.rights = my_rights_in(&all, wire).map(|r| (name.clone(), r));
         }
         out.extras.quota = if quota_now {
-            let q = quota_in(&next()?.lines);
+            let q = quota_in(&all);
             if let Some(l) = &listing {
                 self.remember_quota(login_id, l.stamp, q).await;
             }
@@ -166,7 +173,7 @@ impl Imap {
 
     /// The LIST command that returns every folder with its counts (RFC 5819), when the
     /// server has LIST-STATUS.
-    fn list_status_command(&self, c: &Conn) -> Option<String> {
+    pub(super) fn list_status_command(&self, c: &Conn) -> Option<String> {
         if !self.has(c, "LIST-STATUS") {
             return None;
         }
@@ -186,7 +193,8 @@ impl Imap {
     pub(super) async fn list_on(&self, c: &mut Conn) -> Result<Listing, Failure> {
         if let Some(cmd) = self.list_status_command(c) {
             let reply = pipeline(c, &[cmd]).await?.into_iter().next();
-            return listing_of(reply.ok_or_else(missing_reply)?);
+            let reply = reply.ok_or_else(missing_reply)?;
+            return listing_of(reply.status, &reply.lines);
         }
         let mut col = ListCollector::default();
         c.command("LIST \"\" \"*\"", |r| col.feed(r, false)).await?;
@@ -206,11 +214,12 @@ impl Imap {
 /// The quota command: the root that governs the user's mail.
 const QUOTA_COMMAND: &str = "GETQUOTAROOT \"INBOX\"";
 
-/// The reply to a LIST-STATUS read raw, as a listing.
-fn listing_of(reply: Reply) -> Result<Listing, Failure> {
-    reply.status?;
+/// The reply to a LIST-STATUS read raw (how it ended, and lines among which are its
+/// LIST and STATUS responses), as a listing.
+fn listing_of(status: Result<(), Failure>, lines: &[Vec<u8>]) -> Result<Listing, Failure> {
+    status?;
     let mut col = ListCollector::default();
-    for line in &reply.lines {
+    for line in lines {
         // A line imap-proto cannot read is one folder less, not a broken page.
         if let Ok((_, resp)) = Response::parse(line) {
             col.feed(&resp, false);

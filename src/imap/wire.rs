@@ -223,27 +223,30 @@ pub fn string_arg(text: &str, literal_plus: bool, literal_minus: bool) -> String
 /// The reply to one pipelined command: its untagged lines and how it ended.
 #[derive(Debug)]
 pub struct Reply {
-    /// Untagged lines received while this command was the oldest unfinished one.
+    /// Untagged lines received while this command was the oldest unfinished one, and
+    /// ESEARCH lines that name it in their `TAG` correlator.
     pub lines: Vec<Vec<u8>>,
     /// `Ok` for a tagged OK; the server's NO or BAD otherwise.
     pub status: Result<(), Failure>,
 }
 
-/// Sends every command before reading any answer, then collects the replies in order:
-/// one round trip instead of one per command. Commands must be independent of each
-/// other's *results* (EXAMINE then SEARCH is fine: the server runs them in order).
+/// Sends every command before reading any answer, then collects the replies: one round
+/// trip instead of one per command. Commands must be independent of each other's
+/// *results* (EXAMINE then SEARCH is fine: the server runs them in order).
 ///
-/// Untagged lines are given to the oldest command still waiting, which is what a server
-/// that executes in order sends; replies that must be told apart carry their own
-/// correlator (ESEARCH's `TAG`), or are of different kinds.
+/// A server may finish commands out of order (Dovecot runs a SEARCH beside a FETCH and
+/// completes it first), so completions are matched by tag in any order. Untagged lines
+/// are given to the oldest command still waiting, except ESEARCH lines, which carry
+/// their command's tag. Where replies of commands that may run side by side must be
+/// told apart, callers look at the lines of all replies and go by their kind.
 pub async fn pipeline(c: &mut Conn, commands: &[String]) -> Result<Vec<Reply>, Failure> {
     let mut tags = Vec::with_capacity(commands.len());
     for cmd in commands {
         tags.push(c.session().run_command(cmd).await?.0);
     }
-    let mut replies: Vec<Reply> = Vec::with_capacity(tags.len());
-    let mut current = Vec::new();
-    while replies.len() < tags.len() {
+    let mut lines: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tags.len()];
+    let mut done: Vec<Option<Result<(), Failure>>> = tags.iter().map(|_| None).collect();
+    while let Some(oldest) = done.iter().position(Option::is_none) {
         let line = c
             .session()
             .get_mut()
@@ -253,26 +256,58 @@ pub async fn pipeline(c: &mut Conn, commands: &[String]) -> Result<Vec<Reply>, F
         if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
             return Err(Failure::Lost("the server closed the connection".into()));
         }
-        let tag = tags[replies.len()].as_bytes();
-        if line.len() > tag.len() && line.starts_with(tag) && line[tag.len()] == b' ' {
-            let rest = String::from_utf8_lossy(&line[tag.len() + 1..]);
-            let rest = rest.trim_end();
-            let (status, text) = rest.split_once(' ').unwrap_or((rest, ""));
-            let text: String = text.chars().take(200).collect();
-            let status = match status.to_ascii_uppercase().as_str() {
-                "OK" => Ok(()),
-                "NO" => Err(Failure::Rejected { bad: false, text }),
-                _ => Err(Failure::Rejected { bad: true, text }),
-            };
-            replies.push(Reply {
-                lines: std::mem::take(&mut current),
-                status,
-            });
-        } else {
-            current.push(line);
+        let tagged = tags.iter().position(|t| {
+            let t = t.as_bytes();
+            line.len() > t.len() && line.starts_with(t) && line[t.len()] == b' '
+        });
+        match tagged {
+            Some(i) if done[i].is_none() => done[i] = Some(status_of(&line[tags[i].len() + 1..])),
+            _ => {
+                let owner = esearch_tag(&line)
+                    .and_then(|t| tags.iter().position(|x| *x == t))
+                    .unwrap_or(oldest);
+                lines[owner].push(line);
+            }
         }
     }
-    Ok(replies)
+    Ok(lines
+        .into_iter()
+        .zip(done)
+        .map(|(lines, status)| Reply {
+            lines,
+            status: status.unwrap_or(Ok(())),
+        })
+        .collect())
+}
+
+/// `OK …`, `NO …` or `BAD …` after a tag.
+fn status_of(rest: &[u8]) -> Result<(), Failure> {
+    let rest = String::from_utf8_lossy(rest);
+    let rest = rest.trim_end();
+    let (status, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let text: String = text.chars().take(200).collect();
+    match status.to_ascii_uppercase().as_str() {
+        "OK" => Ok(()),
+        "NO" => Err(Failure::Rejected { bad: false, text }),
+        _ => Err(Failure::Rejected { bad: true, text }),
+    }
+}
+
+/// The tag an `* ESEARCH (TAG "x") …` line names.
+fn esearch_tag(line: &[u8]) -> Option<String> {
+    let line = std::str::from_utf8(line).ok()?;
+    let head = line.get(..9)?;
+    if !head.eq_ignore_ascii_case("* ESEARCH") {
+        return None;
+    }
+    let rest = line[9..].trim_start();
+    let rest = rest.strip_prefix('(')?.trim_start();
+    let key = rest.get(..3)?;
+    if !key.eq_ignore_ascii_case("TAG") {
+        return None;
+    }
+    let value = rest[3..].trim_start().strip_prefix('"')?;
+    value.split_once('"').map(|(t, _)| t.to_owned())
 }
 
 #[cfg(test)]
@@ -281,6 +316,26 @@ mod tests {
 
     fn s(x: &str) -> Value {
         Value::Str(x.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn esearch_correlators_and_tagged_statuses() {
+        assert_eq!(
+            esearch_tag(b"* ESEARCH (TAG \"A12\") UID MAX 4\r\n").as_deref(),
+            Some("A12")
+        );
+        assert_eq!(esearch_tag(b"* esearch (tag \"x\")").as_deref(), Some("x"));
+        assert_eq!(esearch_tag(b"* ESEARCH UID MAX 4"), None);
+        assert_eq!(esearch_tag(b"* 5 FETCH (UID 5)"), None);
+        assert!(status_of(b"OK done\r\n").is_ok());
+        assert!(matches!(
+            status_of(b"NO [NONEXISTENT] nope\r\n"),
+            Err(Failure::Rejected { bad: false, .. })
+        ));
+        assert!(matches!(
+            status_of(b"BAD what"),
+            Err(Failure::Rejected { bad: true, .. })
+        ));
     }
 
     #[test]

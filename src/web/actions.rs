@@ -22,7 +22,7 @@ use crate::{
     app::AppState,
     error::AppError,
     i18n::Tr,
-    imap::{Account, Action, ActionError, ActionOutcome, Folder, ImapError, Selection, SpecialUse},
+    imap::{Action, ActionError, ActionOutcome, Folder, MessagePlace, Selection, SpecialUse},
     web::{
         encode_segment,
         extract::CurrentUser,
@@ -614,25 +614,19 @@ pub struct MessageActions {
 }
 
 impl MessageActions {
-    /// Looks up what the buttons need (UIDVALIDITY, flags, neighbours: one IMAP
-    /// operation) for message `uid` of `mailbox`.
-    pub async fn load(
-        state: &AppState,
-        account: &Account,
+    /// The buttons of message `uid` of `mailbox`, from its place in the folder
+    /// (UIDVALIDITY, flags, neighbours: see `Imap::open_message`).
+    pub fn new(
         tr: Tr,
         mailbox: &str,
         uid: u32,
+        place: &MessagePlace,
         folders: &[Folder],
         has_attachments: bool,
-    ) -> Result<MessageActions, AppError> {
-        let place = match state.imap.message_place(account, mailbox, uid).await {
-            Ok(p) => p,
-            Err(ImapError::NoSuchMessage) => return Err(AppError::NotFound),
-            Err(e) => return Err(e.into()),
-        };
+    ) -> MessageActions {
         let role = role(folders, mailbox);
         let base = message_href(mailbox, uid);
-        Ok(MessageActions {
+        MessageActions {
             action_href: format!("/mail/{}/actions", encode_segment(mailbox)),
             uid,
             uidvalidity: place.uidvalidity,
@@ -643,7 +637,7 @@ impl MessageActions {
             targets: targets(tr, folders, mailbox),
             eml_href: format!("{base}/raw?download=1"),
             zip_href: has_attachments.then(|| format!("{base}/attachments.zip")),
-        })
+        }
     }
 }
 

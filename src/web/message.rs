@@ -18,7 +18,6 @@ use crate::{
     app::AppState,
     error::AppError,
     i18n::Tr,
-    imap::MessageFlag,
     mime::{self, PartId, RenderOptions},
     model::Address,
     store::trusted,
@@ -172,19 +171,19 @@ pub async fn show(
     Query(q): Query<RemoteQuery>,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
-    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
-    // Marked read before the sidebar is listed, so its unread count already agrees.
-    state.imap.mark_seen(&account, &mailbox, uid).await?;
-    let folders = ctx.folders(&state.imap, &account).await?;
+    // One round trip: the message, marked read, its neighbours, and the folders listed
+    // after that, so the sidebar's unread count already agrees.
+    let opened = state.imap.open_message(&account, &mailbox, uid).await?;
+    let (raw, folders) = (&opened.raw, &opened.folders);
 
     let base = message_href(&mailbox, uid);
     let prefix = format!("{base}/part/");
     let (allow_remote, remote_trusted) =
-        remote_policy(&state, &account.username, &raw, q.allowed()).await?;
+        remote_policy(&state, &account.username, raw, q.allowed()).await?;
     // The page needs the body's sanitizer result too: it tells which cid images the body
     // shows (left out of the attachment list) and whether remote content was blocked.
     let (view, rendered) = mime::parse_and_render(
-        &raw,
+        raw,
         &RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
@@ -205,30 +204,23 @@ pub async fn show(
         .find(|f| f.name == mailbox)
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
-    let ask_receipt = view.mdn_to.is_some()
-        && !state
-            .imap
-            .has_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
-            .await?;
-    let actions = crate::web::actions::MessageActions::load(
-        &state,
-        &account,
+    let ask_receipt = view.mdn_to.is_some() && !opened.mdn_sent;
+    let actions = crate::web::actions::MessageActions::new(
         tr,
         &mailbox,
         uid,
-        &folders,
+        &opened.place,
+        folders,
         !view.attachments.is_empty(),
-    )
-    .await?;
+    );
     let conversation =
-        crate::web::threads::conversation(&state, &account, &mailbox, uid, &raw, &folders, tr)
-            .await;
+        crate::web::threads::conversation(&state, &account, &mailbox, uid, raw, folders, tr).await;
     let page = MessagePage {
         l: Layout::with_folders(
             &ctx,
             subject.clone(),
             &account.username,
-            &folders,
+            folders,
             Some(&mailbox),
         )
         .await,

@@ -492,7 +492,7 @@ async fn summaries_decode_headers_flags_and_attachments() {
 }
 
 #[tokio::test]
-async fn fetch_raw_peeks_and_mark_seen_sets_the_flag() {
+async fn fetch_raw_peeks_and_open_message_marks_read() {
     let stack = MailStack::shared();
     let user = stack.add_user("imap-raw");
     let message = eml(
@@ -520,22 +520,40 @@ async fn fetch_raw_peeks_and_mark_seen_sets_the_flag() {
         &imap.fetch_raw(&a, "Reading", 1).await.unwrap()
     ));
 
-    imap.mark_seen(&a, "Reading", 1).await.unwrap();
+    let opened = imap.open_message(&a, "Reading", 1).await.unwrap();
+    assert!(Arc::ptr_eq(&raw, &opened.raw), "the cached bytes");
+    assert!(!opened.place.seen, "the flags as they were before");
     assert!(
         server_flags(stack, &user, "Reading", 1)
             .await
             .contains(&"Seen".to_string())
     );
-    // Idempotent.
-    imap.mark_seen(&a, "Reading", 1).await.unwrap();
+    let reading = opened.folders.iter().find(|f| f.name == "Reading");
+    assert_eq!(
+        reading.map(|f| (f.total, f.unseen)),
+        Some((1, 0)),
+        "folders listed after the message was marked read"
+    );
+    // Again: idempotent, and now it was seen before.
+    assert!(
+        imap.open_message(&a, "Reading", 1)
+            .await
+            .unwrap()
+            .place
+            .seen
+    );
 
     assert_eq!(
         imap.fetch_raw(&a, "Reading", 99).await,
         Err(ImapError::NoSuchMessage)
     );
     assert_eq!(
-        imap.mark_seen(&a, "Reading", 99).await,
-        Err(ImapError::NoSuchMessage)
+        imap.open_message(&a, "Reading", 99).await.err(),
+        Some(ImapError::NoSuchMessage)
+    );
+    assert_eq!(
+        imap.open_message(&a, "Nope", 1).await.err(),
+        Some(ImapError::NoSuchMailbox)
     );
     assert_eq!(
         imap.fetch_raw(&a, "Nope", 1).await,
@@ -564,6 +582,66 @@ async fn fetch_raw_peeks_and_mark_seen_sets_the_flag() {
         imap.fetch_raw(&a, "Reading", 1).await,
         Err(ImapError::NoSuchMessage)
     );
+}
+
+/// The message page's newer/older links: arrival-order neighbours, found with ESEARCH
+/// MIN/MAX, or by sequence number when the server has no ESEARCH.
+#[tokio::test]
+async fn open_message_finds_neighbours_and_flags_with_and_without_esearch() {
+    let stack = MailStack::shared();
+    let user = stack.add_user("imap-open");
+    stack.create_mailbox(&user, "Row").await;
+    for i in 1..=5 {
+        let flags: &[&str] = if i == 2 {
+            &["\\Flagged", "$MDNSent"]
+        } else {
+            &[]
+        };
+        let m = eml(
+            "x@example.test",
+            &format!("m{i}"),
+            "Tue, 24 Nov 2026 10:00:00 +0000",
+            "b",
+        );
+        stack.append(&user, "Row", &m, flags).await;
+    }
+    // UID 3 goes: the neighbours of 2 and 4 skip it.
+    let mut session = stack.imap(&user).await;
+    session.select(imap_utf7("Row")).await.unwrap();
+    session
+        .uid_store("3", "+FLAGS (\\Deleted)")
+        .await
+        .unwrap()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    session
+        .expunge()
+        .await
+        .unwrap()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let _ = session.logout().await;
+
+    let a = account(&user);
+    for ignored in [&[][..], &["ESEARCH"][..]] {
+        let imap = client(stack);
+        imap.ignore_capabilities(ignored);
+        let around = async |uid| {
+            let p = imap.open_message(&a, "Row", uid).await.unwrap().place;
+            (p.older, p.newer)
+        };
+        assert_eq!(around(1).await, (None, Some(2)), "{ignored:?}");
+        assert_eq!(around(2).await, (Some(1), Some(4)), "{ignored:?}");
+        assert_eq!(around(4).await, (Some(2), Some(5)), "{ignored:?}");
+        assert_eq!(around(5).await, (Some(4), None), "{ignored:?}");
+        let two = imap.open_message(&a, "Row", 2).await.unwrap();
+        assert!(two.place.flagged && two.mdn_sent, "{ignored:?}");
+        assert!(two.place.uidvalidity > 0);
+        let five = imap.open_message(&a, "Row", 5).await.unwrap();
+        assert!(!five.place.flagged && !five.mdn_sent, "{ignored:?}");
+    }
 }
 
 #[tokio::test]
