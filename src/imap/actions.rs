@@ -236,17 +236,7 @@ impl Imap {
             return Err(ActionError::SameFolder);
         }
         self.run_action(a, async move |c: &mut Conn| {
-            let uids = match open_selection(c, &src, &sel).await? {
-                Ok(u) => u,
-                Err(e) => return Ok(Err(e)),
-            };
-            this.move_on(c, &uids.present, &dst).await.map(|r| {
-                r.map(|()| ActionOutcome {
-                    done: uids.present.len(),
-                    gone: uids.gone,
-                    permanent: false,
-                })
-            })
+            this.move_selection_on(c, &src, &sel, &dst).await
         })
         .await
     }
@@ -332,17 +322,7 @@ impl Imap {
                 Ok(t) => t,
                 Err(e) => return Ok(Err(e)),
             };
-            let uids = match open_selection(c, &src, &sel).await? {
-                Ok(u) => u,
-                Err(e) => return Ok(Err(e)),
-            };
-            this.move_on(c, &uids.present, &trash).await.map(|r| {
-                r.map(|()| ActionOutcome {
-                    done: uids.present.len(),
-                    gone: uids.gone,
-                    permanent: false,
-                })
-            })
+            this.move_selection_on(c, &src, &sel, &trash).await
         })
         .await
     }
@@ -444,17 +424,7 @@ impl Imap {
             if dst == src {
                 return Ok(Err(ActionError::SameFolder));
             }
-            let uids = match open_selection(c, &src, &sel).await? {
-                Ok(u) => u,
-                Err(e) => return Ok(Err(e)),
-            };
-            this.move_on(c, &uids.present, &dst).await.map(|r| {
-                r.map(|()| ActionOutcome {
-                    done: uids.present.len(),
-                    gone: uids.gone,
-                    permanent: false,
-                })
-            })
+            this.move_selection_on(c, &src, &sel, &dst).await
         })
         .await
     }
@@ -466,6 +436,28 @@ impl Imap {
         op: impl AsyncFnMut(&mut Conn) -> Inner<ActionOutcome>,
     ) -> Result<ActionOutcome, ActionError> {
         self.run(a, op).await?
+    }
+
+    /// Opens the selection in `src` and moves the messages still there to `dst`: the
+    /// body of move, delete (to Trash), archive and spam.
+    async fn move_selection_on(
+        &self,
+        c: &mut Conn,
+        src: &str,
+        sel: &Selection,
+        dst: &str,
+    ) -> Inner<ActionOutcome> {
+        let uids = match open_selection(c, src, sel).await? {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.move_on(c, &uids.present, dst).await.map(|r| {
+            r.map(|()| ActionOutcome {
+                done: uids.present.len(),
+                gone: uids.gone,
+                permanent: false,
+            })
+        })
     }
 
     /// Moves `uids` of the selected folder to `dst` (wire name).

@@ -243,19 +243,13 @@ fn entry_around(input: &str, pos: usize) -> (usize, &str) {
 /// entry) pairs; refuses an unclosed quote or bracket.
 fn split_entries(input: &str) -> Result<Vec<(usize, &str)>, AddressError> {
     let mut entries = Vec::new();
-    let (mut start, mut in_quote, mut escaped, mut in_angle) = (0, false, false, false);
+    let (mut start, mut quotes, mut in_angle) = (0, Quotes::default(), false);
     for (i, c) in input.char_indices() {
-        if in_quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_quote = false,
-                _ => {}
-            }
+        // Inside angle brackets a `"` is just a character.
+        if !in_angle && quotes.quoted(c) {
             continue;
         }
         match c {
-            '"' if !in_angle => in_quote = true,
             '<' => {
                 if in_angle {
                     return Err(unbalanced(input, start));
@@ -275,7 +269,7 @@ fn split_entries(input: &str) -> Result<Vec<(usize, &str)>, AddressError> {
             _ => {}
         }
     }
-    if in_quote || in_angle {
+    if quotes.inside || in_angle {
         return Err(unbalanced(input, start));
     }
     entries.push((start, &input[start..]));
@@ -322,22 +316,41 @@ fn parse_entry(entry: &str) -> Result<Address, AddressErrorKind> {
 
 /// Byte index of the last `c` outside a quoted string.
 fn last_unquoted(s: &str, wanted: char) -> Option<usize> {
-    let (mut found, mut in_quote, mut escaped) = (None, false, false);
+    let (mut found, mut quotes) = (None, Quotes::default());
     for (i, c) in s.char_indices() {
-        if in_quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_quote = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_quote = true;
-        } else if c == wanted {
+        if !quotes.quoted(c) && c == wanted {
             found = Some(i);
         }
     }
     found
+}
+
+/// Whether a left-to-right scan is inside a quoted string (`"…"`, with `\` escapes).
+#[derive(Default)]
+struct Quotes {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Feeds the next character; true when it belongs to a quoted string, its quotes
+    /// included.
+    fn quoted(&mut self, c: char) -> bool {
+        if self.inside {
+            match c {
+                _ if self.escaped => self.escaped = false,
+                '\\' => self.escaped = true,
+                '"' => self.inside = false,
+                _ => {}
+            }
+            true
+        } else if c == '"' {
+            self.inside = true;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The text before `<`: quoted strings unquoted, runs of whitespace collapsed.

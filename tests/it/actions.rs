@@ -584,23 +584,7 @@ async fn a_message_another_client_deleted_is_reported() {
     let v = validity(&list);
     let u = uids(stack, user, "INBOX").await;
 
-    let mut other = stack.imap(user).await;
-    other.select("INBOX").await.expect("SELECT");
-    let _: Vec<_> = other
-        .uid_store(u[0].to_string(), "+FLAGS (\\Deleted)")
-        .await
-        .expect("STORE")
-        .try_collect()
-        .await
-        .expect("STORE responses");
-    let _: Vec<_> = other
-        .expunge()
-        .await
-        .expect("EXPUNGE")
-        .try_collect()
-        .await
-        .expect("EXPUNGE responses");
-    let _ = other.logout().await;
+    stack.expunge(user, "INBOX", &u[0].to_string()).await;
 
     let to = act(
         &app,

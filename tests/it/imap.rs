@@ -561,23 +561,7 @@ async fn fetch_raw_peeks_and_open_message_marks_read() {
     );
 
     // An expunged message is gone even though it is cached.
-    let mut session = stack.imap(&user).await;
-    session.select(imap_utf7("Reading")).await.unwrap();
-    session
-        .uid_store("1", "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
-    session
-        .expunge()
-        .await
-        .unwrap()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
-    let _ = session.logout().await;
+    stack.expunge(&user, "Reading", "1").await;
     assert_eq!(
         imap.fetch_raw(&a, "Reading", 1).await,
         Err(ImapError::NoSuchMessage)
@@ -606,23 +590,7 @@ async fn open_message_finds_neighbours_and_flags_with_and_without_esearch() {
         stack.append(&user, "Row", &m, flags).await;
     }
     // UID 3 goes: the neighbours of 2 and 4 skip it.
-    let mut session = stack.imap(&user).await;
-    session.select(imap_utf7("Row")).await.unwrap();
-    session
-        .uid_store("3", "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
-    session
-        .expunge()
-        .await
-        .unwrap()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
-    let _ = session.logout().await;
+    stack.expunge(&user, "Row", "3").await;
 
     let a = account(&user);
     for ignored in [&[][..], &["ESEARCH"][..]] {

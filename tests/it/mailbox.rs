@@ -182,26 +182,24 @@ async fn a_missing_folder_is_a_404_page() {
     assert_eq!(page.texts("main h1"), vec!["Not found"]);
 }
 
-/// Another client's STORE on the messages whose subject contains `subject`.
-async fn store_where_subject(
-    session: &mut crate::common::mailstack::ImapSession,
+/// The UIDs (as a UID set) of the INBOX messages whose subject contains `subject`.
+async fn uids_with_subject(
+    stack: &crate::common::mailstack::MailStack,
+    user: &crate::common::mailstack::TestUser,
     subject: &str,
-    flags: &str,
-) {
-    use futures::TryStreamExt;
-    let uids = session
+) -> String {
+    let mut s = stack.imap(user).await;
+    s.examine("INBOX").await.expect("EXAMINE");
+    let uids = s
         .uid_search(format!("SUBJECT \"{subject}\""))
         .await
         .expect("SEARCH");
+    let _ = s.logout().await;
     assert!(!uids.is_empty(), "no message with subject {subject}");
-    let set: Vec<String> = uids.iter().map(u32::to_string).collect();
-    let _: Vec<_> = session
-        .uid_store(set.join(","), flags)
-        .await
-        .expect("STORE")
-        .try_collect()
-        .await
-        .expect("STORE responses");
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A page's messages are remembered while the folder does not change (`imap::order`):
@@ -238,17 +236,11 @@ async fn the_list_follows_what_other_clients_do() {
     assert_eq!(page[1..], first[..49]);
 
     // Another client deletes it and one more: both gone, the next message moves up.
-    let mut other = stack.imap(&app.user).await;
-    other.select("INBOX").await.expect("SELECT");
-    store_where_subject(&mut other, "Newest", "+FLAGS (\\Deleted)").await;
-    store_where_subject(&mut other, "Message 058", "+FLAGS (\\Deleted)").await;
-    let _: Vec<_> = other
-        .expunge()
-        .await
-        .expect("EXPUNGE")
-        .try_collect()
-        .await
-        .expect("EXPUNGE responses");
+    let gone = [
+        uids_with_subject(stack, &app.user, "Newest").await,
+        uids_with_subject(stack, &app.user, "Message 058").await,
+    ];
+    stack.expunge(&app.user, "INBOX", &gone.join(",")).await;
     let page = app.get("/mail/INBOX").await;
     assert_eq!(page.texts(".total"), vec!["59 messages"]);
     let page = subjects(page);
@@ -260,8 +252,17 @@ async fn the_list_follows_what_other_clients_do() {
     assert_eq!(page[49], "Message 009");
 
     // Flags are never remembered: another client's flag shows at once.
-    store_where_subject(&mut other, "Message 059", "+FLAGS (\\Flagged)").await;
+    let top = uids_with_subject(stack, &app.user, "Message 059").await;
+    let mut other = stack.imap(&app.user).await;
+    other.select("INBOX").await.expect("SELECT");
+    let _: Vec<_> = other
+        .uid_store(top, "+FLAGS (\\Flagged)")
+        .await
+        .expect("STORE")
+        .try_collect()
+        .await
+        .expect("STORE responses");
+    let _ = other.logout().await;
     let page = app.get("/mail/INBOX").await;
     assert_eq!(page.texts("tr.flagged td.subject"), vec!["Message 059"]);
-    let _ = other.logout().await;
 }

@@ -316,6 +316,28 @@ impl MailStack {
         let _ = session.logout().await;
     }
 
+    /// Another client deletes messages for good: `\Deleted` on `uid_set` (an IMAP UID
+    /// set: `3`, `1,5:7`), then EXPUNGE.
+    pub async fn expunge(&self, user: &TestUser, mailbox: &str, uid_set: &str) {
+        let mut s = self.imap(user).await;
+        s.select(imap_utf7(mailbox)).await.expect("SELECT");
+        let _: Vec<_> = s
+            .uid_store(uid_set, "+FLAGS (\\Deleted)")
+            .await
+            .expect("STORE")
+            .try_collect()
+            .await
+            .expect("STORE responses");
+        let _: Vec<_> = s
+            .expunge()
+            .await
+            .expect("EXPUNGE")
+            .try_collect()
+            .await
+            .expect("EXPUNGE responses");
+        let _ = s.logout().await;
+    }
+
     /// Number of messages in a mailbox, by STATUS.
     pub async fn count(&self, user: &TestUser, mailbox: &str) -> u32 {
         let mut session = self.imap(user).await;
