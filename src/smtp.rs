@@ -399,22 +399,27 @@ mod tests {
         }
     }
 
+    /// alice sends a one-line message to bob with password `hunter2`.
+    async fn send_one(smtp: &Smtp) -> Result<Sent, SmtpError> {
+        let envelope = Envelope {
+            from: Some("alice@example.test".into()),
+            to: vec!["bob@example.test".into()],
+            dsn: None,
+        };
+        let message = b"Subject: x\r\n\r\nx\r\n";
+        smtp.send(
+            "alice@example.test",
+            &Secret::new("hunter2"),
+            &envelope,
+            message,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn nothing_listening_is_unreachable() {
         let smtp = Smtp::new(&endpoint(1, Security::Starttls)).unwrap();
-        let err = smtp
-            .send(
-                "alice@example.test",
-                &Secret::new("hunter2"),
-                &Envelope {
-                    from: Some("alice@example.test".into()),
-                    to: vec!["bob@example.test".into()],
-                    dsn: None,
-                },
-                b"Subject: x\r\n\r\nx\r\n",
-            )
-            .await
-            .unwrap_err();
+        let err = send_one(&smtp).await.unwrap_err();
         assert!(matches!(err, SmtpError::Unreachable(_)), "{err:?}");
         assert!(!err.to_string().contains("hunter2"));
     }
@@ -455,19 +460,7 @@ mod tests {
             seen
         });
         let smtp = Smtp::new(&endpoint(port, Security::Starttls)).unwrap();
-        let err = smtp
-            .send(
-                "alice@example.test",
-                &Secret::new("hunter2"),
-                &Envelope {
-                    from: Some("alice@example.test".into()),
-                    to: vec!["bob@example.test".into()],
-                    dsn: None,
-                },
-                b"Subject: x\r\n\r\nx\r\n",
-            )
-            .await
-            .unwrap_err();
+        let err = send_one(&smtp).await.unwrap_err();
         assert!(
             matches!(err, SmtpError::Unreachable(ref m) if m.contains("STARTTLS")),
             "{err:?}"

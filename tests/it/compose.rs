@@ -111,21 +111,7 @@ async fn post_compose(
             .expect("content type");
         form = form.part("attachments", part);
     }
-    let res = app
-        .client
-        .post(app.url("/compose"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /compose");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.text().await.unwrap_or_default();
-    Page {
-        status,
-        headers,
-        body,
-    }
+    app.post_multipart("/compose", form).await
 }
 
 /// Every message of a folder: (flags as text, raw bytes), in UID order.

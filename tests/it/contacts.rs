@@ -43,13 +43,9 @@ pub async fn second_browser(app: &TestApp, user: &TestUser) -> reqwest::Client {
         .expect("client");
     let login = client.get(app.url("/login")).send().await.expect("GET");
     let html = login.text().await.expect("body");
-    let token = Page {
-        status: StatusCode::OK,
-        headers: Default::default(),
-        body: html,
-    }
-    .attrs("input[name=csrf_token]", "value")
-    .remove(0);
+    let token = Page::html(html)
+        .attrs("input[name=csrf_token]", "value")
+        .remove(0);
     let res = client
         .post(app.url("/login"))
         .form(&[
@@ -122,21 +118,8 @@ async fn upload(app: &TestApp, bytes: Vec<u8>, with_csrf: bool) -> Page {
         .file_name("contacts.vcf")
         .mime_str("text/vcard")
         .expect("mime");
-    let res = app
-        .client
-        .post(app.url("/contacts/import"))
-        .multipart(form.part("file", part))
-        .send()
+    app.post_multipart("/contacts/import", form.part("file", part))
         .await
-        .expect("POST import");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.text().await.unwrap_or_default();
-    Page {
-        status,
-        headers,
-        body,
-    }
 }
 
 #[tokio::test]
@@ -478,13 +461,9 @@ async fn vcard_import_reports_counts_and_export_round_trips() {
         .text()
         .await
         .unwrap();
-    let token = Page {
-        status: StatusCode::OK,
-        headers: Default::default(),
-        body: page,
-    }
-    .attrs("input[name=csrf_token]", "value")
-    .remove(0);
+    let token = Page::html(page)
+        .attrs("input[name=csrf_token]", "value")
+        .remove(0);
     let form = multipart::Form::new().text("csrf_token", token).part(
         "file",
         multipart::Part::bytes(body).file_name("contacts.vcf"),

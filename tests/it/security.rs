@@ -171,11 +171,7 @@ async fn login_bare(app: &TestApp, extra_cookie: Option<&str>) -> (reqwest::Resp
         .iter()
         .map(|c| c.split(';').next().unwrap_or("").to_owned())
         .collect();
-    let page = Page {
-        status: form.status(),
-        headers: form.headers().clone(),
-        body: form.text().await.unwrap_or_default(),
-    };
+    let page = Page::read(form).await;
     let token = page.attrs("input[name=csrf_token]", "value")[0].clone();
     if let Some(extra) = extra_cookie {
         jar.push(extra.to_owned());
@@ -662,11 +658,7 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
             .await
             .expect("POST");
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{user}");
-        let page = Page {
-            status: res.status(),
-            headers: res.headers().clone(),
-            body: res.text().await.unwrap_or_default(),
-        };
+        let page = Page::read(res).await;
         assert_eq!(
             page.texts(".login .error"),
             vec!["Too many attempts, try again in 1 minute."]

@@ -25,6 +25,27 @@ pub struct Page {
 }
 
 impl Page {
+    /// Reads a response to the end.
+    pub async fn read(res: reqwest::Response) -> Page {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A 200 page with this HTML (for HTML read some other way, to use the selectors).
+    pub fn html(body: String) -> Page {
+        Page {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body,
+        }
+    }
+
     /// The `Location` header of a redirect.
     pub fn location(&self) -> &str {
         self.headers
@@ -130,7 +151,7 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        read(req.send().await.expect("GET")).await
+        Page::read(req.send().await.expect("GET")).await
     }
 
     /// GET the raw bytes.
@@ -166,7 +187,19 @@ impl TestApp {
             .send()
             .await
             .expect("POST");
-        read(res).await
+        Page::read(res).await
+    }
+
+    /// POST a multipart form (the caller adds the CSRF token, or leaves it out on purpose).
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let res = self
+            .client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST multipart");
+        Page::read(res).await
     }
 
     /// Logs in with the test user's password; panics unless it redirects.
@@ -195,16 +228,5 @@ impl TestApp {
             page = self.get(&loc).await;
         }
         page
-    }
-}
-
-async fn read(res: reqwest::Response) -> Page {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.text().await.unwrap_or_default();
-    Page {
-        status,
-        headers,
-        body,
     }
 }
