@@ -335,27 +335,14 @@ async fn find_by_message_id(c: &mut Conn, wire: &str, id: &str) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn folder(name: &str, depth: usize, special: Option<SpecialUse>) -> Folder {
-        Folder {
-            name: name.into(),
-            display_name: name.into(),
-            delimiter: Some('/'),
-            depth,
-            special,
-            unseen: 0,
-            total: 0,
-            selectable: true,
-            subscribed: true,
-        }
-    }
+    use crate::imap::test_folder as folder;
 
     #[test]
     fn the_top_level_special_folder_wins() {
         let folders = vec![
-            folder("INBOX", 0, Some(SpecialUse::Inbox)),
-            folder("Work/Sent", 1, Some(SpecialUse::Sent)),
-            folder("Sent Items", 0, Some(SpecialUse::Sent)),
+            folder("INBOX", Some(SpecialUse::Inbox)),
+            folder("Work/Sent", Some(SpecialUse::Sent)),
+            folder("Sent Items", Some(SpecialUse::Sent)),
         ];
         assert_eq!(
             find_role(&folders, SpecialUse::Sent).map(|f| f.name.as_str()),

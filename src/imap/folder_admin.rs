@@ -431,6 +431,7 @@ async fn refusal<T>(c: &mut Conn, name: &str, f: Failure, if_exists: FolderError
 mod tests {
     use super::*;
     use crate::imap::SpecialUse;
+    use crate::imap::test_folder as folder;
 
     #[test]
     fn names_are_validated() {
@@ -468,31 +469,17 @@ mod tests {
         assert!(!is_within("a", "a/b", Some('/')));
     }
 
-    fn folder(name: &str, depth: usize, special: Option<SpecialUse>) -> Folder {
-        Folder {
-            name: name.into(),
-            display_name: name.rsplit('/').next().unwrap_or(name).into(),
-            delimiter: Some('/'),
-            depth,
-            special,
-            unseen: 0,
-            total: 0,
-            selectable: true,
-            subscribed: true,
-        }
-    }
-
     #[test]
     fn deletion_takes_children_first_and_spares_special_folders() {
         let list = vec![
-            folder("INBOX", 0, Some(SpecialUse::Inbox)),
-            folder("Trash", 0, Some(SpecialUse::Trash)),
-            folder("a", 0, None),
-            folder("a/b", 1, None),
-            folder("a/b/c", 2, None),
-            folder("ab", 0, None),
-            folder("x", 0, None),
-            folder("x/Trash", 1, Some(SpecialUse::Trash)),
+            folder("INBOX", Some(SpecialUse::Inbox)),
+            folder("Trash", Some(SpecialUse::Trash)),
+            folder("a", None),
+            folder("a/b", None),
+            folder("a/b/c", None),
+            folder("ab", None),
+            folder("x", None),
+            folder("x/Trash", Some(SpecialUse::Trash)),
         ];
         let names: Vec<String> = doomed(&list, "a")
             .unwrap()

@@ -298,6 +298,12 @@ pub fn build(raw: Vec<RawFolder>) -> Vec<Folder> {
     out
 }
 
+/// A selectable, subscribed, empty folder `name` (`/`-separated), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_folder(name: &str, special: Option<SpecialUse>) -> Folder {
+    make_folder(name.to_owned(), Some('/'), special, true, true, 0, 0)
+}
+
 /// A [`Folder`] with display name and depth derived from the full name.
 fn make_folder(
     name: String,

@@ -39,6 +39,8 @@ mod conn;
 mod export;
 mod folder_admin;
 mod folders;
+#[cfg(test)]
+pub(crate) use folders::test_folder;
 mod messages;
 mod names;
 mod open;

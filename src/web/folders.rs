@@ -515,23 +515,13 @@ mod tests {
     use super::*;
     use crate::i18n::Lang;
 
-    fn folder(name: &str, depth: usize) -> Folder {
-        Folder {
-            name: name.into(),
-            display_name: name.rsplit('/').next().unwrap_or(name).into(),
-            delimiter: Some('/'),
-            depth,
-            special: None,
-            unseen: 0,
-            total: 0,
-            selectable: true,
-            subscribed: true,
-        }
+    fn folder(name: &str) -> Folder {
+        crate::imap::test_folder(name, None)
     }
 
     #[test]
     fn a_folder_cannot_move_under_itself() {
-        let list = vec![folder("a", 0), folder("a/b", 1), folder("ab", 0)];
+        let list = vec![folder("a"), folder("a/b"), folder("ab")];
         let names: Vec<String> = parents(Tr(Lang::En), &list, Some("a"))
             .into_iter()
             .map(|p| p.name)
@@ -543,12 +533,7 @@ mod tests {
 
     #[test]
     fn the_sidebar_shows_subscribed_folders_and_their_parents() {
-        let mut list = vec![
-            folder("a", 0),
-            folder("a/b", 1),
-            folder("c", 0),
-            folder("d", 0),
-        ];
+        let mut list = vec![folder("a"), folder("a/b"), folder("c"), folder("d")];
         list[0].subscribed = false;
         list[2].subscribed = false;
         list[3].subscribed = false;
