@@ -259,13 +259,7 @@ pub async fn sweep(db: &Db) -> sqlx::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = super::super::connect(&url).await.unwrap();
-        (dir, db)
-    }
+    use crate::store::test_db as db;
 
     #[tokio::test]
     async fn a_send_is_claimed_once() {

@@ -234,13 +234,7 @@ fn escape_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = crate::store::connect(&url).await.unwrap();
-        (dir, db)
-    }
+    use crate::store::test_db as db;
 
     fn pair(name: &str, email: &str) -> (String, String) {
         (name.to_owned(), email.to_owned())

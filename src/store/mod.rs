@@ -57,17 +57,21 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A fresh database in a temporary directory (kept alive by the returned guard), with
+/// the migrations run: for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = connect(&url).await.expect("test database");
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Address;
-
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = connect(&url).await.unwrap();
-        (dir, db)
-    }
+    use test_db as db;
 
     #[tokio::test]
     async fn contacts_are_collected_ranked_and_suggested() {

@@ -245,13 +245,7 @@ async fn take_back(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = crate::store::connect(&url).await.unwrap();
-        (dir, db)
-    }
+    use crate::store::test_db as db;
 
     const BASE: Duration = Duration::from_secs(60);
 

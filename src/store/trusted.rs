@@ -200,13 +200,7 @@ pub async fn is_trusted(db: &Db, username: &str, sender: &str) -> Result<bool, s
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = crate::store::connect(&url).await.unwrap();
-        (dir, db)
-    }
+    use crate::store::test_db as db;
 
     #[test]
     fn normalizing() {
