@@ -908,11 +908,7 @@ async fn page(
 
 /// "The original message … (n attachments) will be included."
 fn forward_note_text(tr: Tr, o: &Original) -> String {
-    let subject = if o.subject.trim().is_empty() {
-        tr.t("list.no_subject").to_owned()
-    } else {
-        o.subject.clone()
-    };
+    let subject = format::subject(tr, &o.subject);
     tr.tf("compose.forward_note", &[&subject, &o.attachments.len()])
 }
 
@@ -1220,11 +1216,7 @@ pub async fn receipt(
             email: identity.email.clone(),
         };
         let tr = ctx.tr;
-        let subject = if o.subject.is_empty() {
-            tr.t("list.no_subject").to_owned()
-        } else {
-            o.subject.clone()
-        };
+        let subject = format::subject(tr, &o.subject);
         let mdn = Mdn {
             subject: tr.tf("receipt.subject", &[&subject]),
             text: tr.tf(

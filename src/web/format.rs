@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Local};
 
-use crate::i18n::Tr;
+use crate::{i18n::Tr, model::Address};
 
 /// Today: the time; this year: day and month; older: the full date. Shown in the server's
 /// local time zone.
@@ -46,11 +46,39 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// The subject to show: the message's own, or "(no subject)" in the reader's language.
+pub fn subject(tr: Tr, subject: &str) -> String {
+    if subject.trim().is_empty() {
+        tr.t("list.no_subject").to_owned()
+    } else {
+        subject.to_owned()
+    }
+}
+
+/// The sender to show: the name (else the address), or "(unknown sender)".
+pub fn sender(tr: Tr, from: Option<&Address>) -> String {
+    from.map(|a| a.display().to_owned())
+        .unwrap_or_else(|| tr.t("msg.unknown_sender").to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::i18n::Lang;
     use chrono::TimeZone;
+
+    #[test]
+    fn placeholders_for_a_missing_subject_or_sender() {
+        let tr = Tr(Lang::En);
+        assert_eq!(subject(tr, "Hi"), "Hi");
+        assert_eq!(subject(tr, "  "), tr.t("list.no_subject"));
+        let a = Address {
+            name: None,
+            email: "a@example.test".into(),
+        };
+        assert_eq!(sender(tr, Some(&a)), "a@example.test");
+        assert_eq!(sender(tr, None), tr.t("msg.unknown_sender"));
+    }
 
     #[test]
     fn sizes() {

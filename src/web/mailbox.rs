@@ -142,16 +142,8 @@ impl Row {
         Row {
             uid: m.uid,
             href: message_href(mailbox, m.uid),
-            from: m
-                .from
-                .as_ref()
-                .map(|a| a.display().to_owned())
-                .unwrap_or_else(|| tr.t("msg.unknown_sender").to_owned()),
-            subject: if m.subject.trim().is_empty() {
-                tr.t("list.no_subject").to_owned()
-            } else {
-                m.subject.clone()
-            },
+            from: format::sender(tr, m.from.as_ref()),
+            subject: format::subject(tr, &m.subject),
             date: format::list_date(tr, m.date, now),
             size: format::size(u64::from(m.size)),
             seen: m.seen,

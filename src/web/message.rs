@@ -194,11 +194,7 @@ pub async fn show(
     .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
 
     let tr = ctx.tr;
-    let subject = if view.subject.trim().is_empty() {
-        tr.t("list.no_subject").to_owned()
-    } else {
-        view.subject.clone()
-    };
+    let subject = format::subject(tr, &view.subject);
     let folder_label = folders
         .iter()
         .find(|f| f.name == mailbox)

@@ -66,16 +66,8 @@ pub async fn conversation(
             let m = &r.summary;
             ConversationRow {
                 href: message_href(&r.mailbox, m.uid),
-                from: m
-                    .from
-                    .as_ref()
-                    .map(|a| a.display().to_owned())
-                    .unwrap_or_else(|| tr.t("msg.unknown_sender").to_owned()),
-                subject: if m.subject.trim().is_empty() {
-                    tr.t("list.no_subject").to_owned()
-                } else {
-                    m.subject.clone()
-                },
+                from: format::sender(tr, m.from.as_ref()),
+                subject: format::subject(tr, &m.subject),
                 date: format::list_date(tr, m.date, now),
                 folder: tr.tf(
                     "threads.in_folder",
