@@ -3,9 +3,9 @@
 //! `GETQUOTAROOT INBOX` names the quota root that governs the user's mail and its
 //! resources; we keep STORAGE (KiB) only, which is what people mean by "my mailbox is
 //! full". A server without the QUOTA capability, or a root without a storage limit,
-//! gives `None` and the sidebar shows nothing. The command is sent from
-//! [`Imap::sidebar_extras`](super::Imap::sidebar_extras) together with NAMESPACE and
-//! MYRIGHTS; this file holds the type and the reply handling.
+//! gives `None` and the sidebar shows nothing. The command is sent from `sidebar`, only
+//! when some folder's content changed since it was last asked; this file holds the type
+//! and the reply handling.
 
 use async_imap::imap_proto::{Response, rfc2087::QuotaResourceName};
 

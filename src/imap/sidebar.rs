@@ -8,8 +8,10 @@
 //! list. Storage only changes when a message is added or removed, and the folder list
 //! tells exactly that (each folder's MESSAGES and UIDNEXT), so the quota is asked for
 //! again only when that "content stamp" moved since the last time, or after
-//! [`QUOTA_RECHECK`] (an administrator may change the limit). The remembered value is a
-//! cache: losing it only costs one GETQUOTAROOT.
+//! [`QUOTA_RECHECK`] (an administrator may change the limit). So the quota always comes
+//! with a folder list ([`Imap::quota_on`]; the message page gets both from
+//! `Imap::open_message`). The remembered value is a cache: losing it only costs one
+//! GETQUOTAROOT.
 
 use std::time::Duration;
 
@@ -58,9 +60,9 @@ pub(super) struct Listing {
 }
 
 impl Imap {
-    /// The sidebar of a page about `current` (a UTF-8 folder name, if any): the folder
-    /// list when `with_folders`, plus namespaces, rights and quota, in one round trip
-    /// when the server has LIST-STATUS and the quota is known not to have changed.
+    /// The sidebar of a page about `current` (a UTF-8 folder name, if any): namespaces
+    /// and rights, plus the folder list and the quota when `with_folders`, in one round
+    /// trip when the server has LIST-STATUS and the quota is known not to have changed.
     pub async fn sidebar(
         &self,
         a: &Account,
@@ -76,15 +78,6 @@ impl Imap {
         .await
     }
 
-    /// Namespaces, quota and the rights in `current`, without the folder list.
-    pub async fn sidebar_extras(
-        &self,
-        a: &Account,
-        current: Option<&str>,
-    ) -> Result<SidebarExtras, ImapError> {
-        Ok(self.sidebar(a, current, false).await?.extras)
-    }
-
     /// [`Imap::sidebar`] on one connection.
     async fn sidebar_on(
         &self,
@@ -97,12 +90,9 @@ impl Imap {
         let namespace = self.has(c, "NAMESPACE");
         let rights_of = current.filter(|_| self.has(c, "ACL"));
         let has_quota = self.has(c, "QUOTA");
-        let memo = match has_quota && with_folders {
-            true => self.inner.quota_memo.get(login_id).await,
-            false => None,
-        };
-        // Without a folder list nothing tells whether a remembered quota still holds.
-        let quota_now = has_quota && memo.is_none();
+        // Sent along only the first time; later the folder list tells whether the
+        // remembered one still holds.
+        let quota_now = has_quota && with_folders && !self.inner.quota_memo.contains_key(login_id);
 
         let mut commands = Vec::new();
         commands.extend(list.clone());
@@ -141,26 +131,40 @@ impl Imap {
         if let Some((name, wire)) = rights_of {
             out.extras.rights = my_rights_in(&all, wire).map(|r| (name.clone(), r));
         }
-        out.extras.quota = if quota_now {
-            let q = quota_in(&all);
-            if let Some(l) = &listing {
+        out.extras.quota = match &listing {
+            Some(l) if quota_now => {
+                let q = quota_in(&all);
                 self.remember_quota(login_id, l.stamp, q).await;
+                q
             }
-            q
-        } else {
-            match (&listing, memo) {
-                (Some(l), Some((stamp, q))) if stamp == l.stamp => q,
-                (Some(l), Some(_)) => {
-                    let reply = pipeline(c, &[QUOTA_COMMAND.to_owned()]).await?;
-                    let q = reply.first().and_then(|r| quota_in(&r.lines));
-                    self.remember_quota(login_id, l.stamp, q).await;
-                    q
-                }
-                _ => None,
-            }
+            Some(l) if has_quota => self.quota_on(c, login_id, l.stamp).await?,
+            _ => None,
         };
         out.folders = listing.map(|l| l.folders);
         Ok(out)
+    }
+
+    /// The quota of a login whose folders were just listed with content stamp `stamp`:
+    /// the remembered one when no folder's content moved since, else asked for now and
+    /// remembered. `None` without QUOTA or a storage limit.
+    pub(super) async fn quota_on(
+        &self,
+        c: &mut Conn,
+        login_id: &str,
+        stamp: u64,
+    ) -> Result<Option<Quota>, Failure> {
+        if !self.has(c, "QUOTA") {
+            return Ok(None);
+        }
+        if let Some((seen, q)) = self.inner.quota_memo.get(login_id).await
+            && seen == stamp
+        {
+            return Ok(q);
+        }
+        let reply = pipeline(c, &[QUOTA_COMMAND.to_owned()]).await?;
+        let q = reply.first().and_then(|r| quota_in(&r.lines));
+        self.remember_quota(login_id, stamp, q).await;
+        Ok(q)
     }
 
     /// Remembers the quota read at content stamp `stamp`.

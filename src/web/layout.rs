@@ -41,7 +41,7 @@ pub struct PageCtx {
     pub tr: Tr,
     /// The double-submit CSRF token: also in an HttpOnly cookie; every form echoes it.
     pub csrf: String,
-    /// The folder list (except on the message page), namespaces, quota and the current
+    /// The folder list and quota (except on the message page), namespaces and the current
     /// folder's rights, loaded for GET pages with a sidebar by
     /// [`crate::web::share::sidebar_prefetch`]; `None` elsewhere.
     pub sidebar: Option<SidebarSlot>,

@@ -211,15 +211,21 @@ pub async fn show(
     );
     let conversation =
         crate::web::threads::conversation(&state, &account, &mailbox, uid, raw, folders, tr).await;
+    let mut l = Layout::with_folders(
+        &ctx,
+        subject.clone(),
+        &account.username,
+        folders,
+        Some(&mailbox),
+    )
+    .await;
+    // This page's prefetched sidebar has no folder list to check a remembered quota
+    // against: the quota came with the message (`Imap::open_message`).
+    l.quota = opened
+        .quota
+        .map(|q| crate::web::share::QuotaBar::new(tr, q));
     let page = MessagePage {
-        l: Layout::with_folders(
-            &ctx,
-            subject.clone(),
-            &account.username,
-            folders,
-            Some(&mailbox),
-        )
-        .await,
+        l,
         subject,
         from: join_addresses(&view.from),
         to: join_addresses(&view.to),

@@ -5,7 +5,8 @@
 //!   asking the server for the folder list, its namespaces, the quota and the user's
 //!   rights in the folder being viewed (one pipelined round trip, `Imap::sidebar`) and
 //!   puts the pending answer in the [`PageCtx`]; handlers take the folders from there
-//!   (`PageCtx::folders`).
+//!   (`PageCtx::folders`). The message page lists its folders (and gets the quota)
+//!   itself, after marking the message read (`Imap::open_message`).
 //!   [`decorate`], called by `Layout::with_folders`, then moves other users' and public
 //!   folders into their own sidebar section, adds the quota bar (with a warning above
 //!   90 %), and records the rights so templates hide what the user may not do. Pages

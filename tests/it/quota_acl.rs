@@ -202,7 +202,7 @@ async fn without_the_capabilities_there_is_nothing_extra() {
     let a = account(&user);
     let full = client(stack);
     full.login(&a).await.unwrap();
-    let e = full.sidebar_extras(&a, Some("INBOX")).await.unwrap();
+    let e = full.sidebar(&a, Some("INBOX"), true).await.unwrap().extras;
     let ns = e.namespaces.expect("Dovecot has NAMESPACE");
     assert_eq!(ns.shared[0].prefix, "Public/");
     assert_eq!(ns.other_users[0].prefix, "shared/");
@@ -210,11 +210,14 @@ async fn without_the_capabilities_there_is_nothing_extra() {
     let (folder, rights) = e.rights.expect("Dovecot has ACL");
     assert_eq!(folder, "INBOX");
     assert!(rights.can_admin() && rights.permits("delete"));
+    // The second time the quota is the remembered one: nothing changed in between.
+    let again = full.sidebar(&a, Some("INBOX"), true).await.unwrap().extras;
+    assert_eq!(again.quota.map(|q| q.limit), Some(1 << 30));
 
     let bare = client(stack);
     bare.ignore_capabilities(&["NAMESPACE", "QUOTA", "ACL"]);
     bare.login(&a).await.unwrap();
-    let e = bare.sidebar_extras(&a, Some("INBOX")).await.unwrap();
+    let e = bare.sidebar(&a, Some("INBOX"), true).await.unwrap().extras;
     assert_eq!(e, mailroom::imap::SidebarExtras::default());
     // Without ACL every action is allowed and sharing is unavailable.
     assert!(
