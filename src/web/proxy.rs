@@ -184,6 +184,12 @@ impl ImageFetcher {
             .redirect(Policy::none())
             // HTTP(S)_PROXY in the environment would resolve names for us, past the checks.
             .no_proxy()
+            // The size cap counts the bytes that arrive; decoding a compressed body would
+            // let a small response grow past it (and behave differently under tests, whose
+            // reqwest has the decoders compiled in).
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
             .referer(false)
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))

@@ -4,7 +4,7 @@
 //! through the same store functions the compose page uses.
 
 use mailroom::store::{self, Db, contacts};
-use reqwest::{StatusCode, multipart};
+use reqwest::{StatusCode, header, multipart};
 
 use crate::common::{
     app::{Page, TestApp},
@@ -36,11 +36,7 @@ pub async fn fixture(prefix: &str) -> Fixture {
 
 /// A second browser on the same app, logged in as `user`.
 pub async fn second_browser(app: &TestApp, user: &TestUser) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let client = crate::common::app::browser_client(true);
     let login = client.get(app.url("/login")).send().await.expect("GET");
     let html = login.text().await.expect("body");
     let token = Page::html(html)
@@ -48,6 +44,7 @@ pub async fn second_browser(app: &TestApp, user: &TestUser) -> reqwest::Client {
         .remove(0);
     let res = client
         .post(app.url("/login"))
+        .header(header::ORIGIN, &app.base)
         .form(&[
             ("username", user.address.as_str()),
             ("password", user.password.as_str()),

@@ -80,6 +80,47 @@ impl Page {
     }
 }
 
+/// What Chromium sends with every navigation. Tests used to send less than a browser does,
+/// which hid a download that ended early under gzip; every client here sends this by default.
+pub const BROWSER_HEADERS: &[(&str, &str)] = &[
+    ("accept-encoding", "gzip, deflate, br"),
+    ("accept-language", "en-US,en;q=0.9"),
+    (
+        "accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    ),
+    ("sec-fetch-site", "same-origin"),
+    ("sec-fetch-mode", "navigate"),
+    ("sec-fetch-dest", "document"),
+    ("sec-fetch-user", "?1"),
+    ("upgrade-insecure-requests", "1"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    ),
+];
+
+/// A client that sends Chromium's headers, decodes gzip/deflate/br as Chromium does (a
+/// truncated compressed body is an error, not a short page), and never follows redirects.
+pub fn browser_client(cookies: bool) -> reqwest::Client {
+    let mut headers = header::HeaderMap::new();
+    for (k, v) in BROWSER_HEADERS {
+        headers.insert(
+            header::HeaderName::from_static(k),
+            header::HeaderValue::from_static(v),
+        );
+    }
+    reqwest::Client::builder()
+        .cookie_store(cookies)
+        .default_headers(headers)
+        .gzip(true)
+        .deflate(true)
+        .brotli(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 /// The app's configuration for a stack: implicit TLS to the IMAPS port, trusting the stack's CA.
 pub fn config_for(stack: &MailStack, data_dir: &std::path::Path) -> Config {
     let mut c = Config::load_from(None, |_| None).expect("default config");
@@ -123,11 +164,7 @@ impl TestApp {
         tokio::spawn(async move {
             let _ = app.run().await;
         });
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let client = browser_client(true);
         TestApp {
             base: format!("http://{address}"),
             client,
@@ -183,6 +220,7 @@ impl TestApp {
         let res = self
             .client
             .post(self.url(path))
+            .header(header::ORIGIN, &self.base)
             .form(&fields)
             .send()
             .await
@@ -195,6 +233,7 @@ impl TestApp {
         let res = self
             .client
             .post(self.url(path))
+            .header(header::ORIGIN, &self.base)
             .multipart(form)
             .send()
             .await
