@@ -65,6 +65,8 @@ pub struct AppState {
     pub image_proxy: ImageProxy,
     /// The image proxy's HTTP client (with its address checks).
     pub image_fetcher: crate::web::proxy::ImageFetcher,
+    /// The cookie key, for Mailroom's own sealed cookies (the resume cookie).
+    pub cookie_key: Key,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -93,6 +95,7 @@ impl App {
             .await
             .context("session table migration failed")?;
         spawn_expired_session_cleanup(session_store.clone());
+        store::compose::spawn_sweeper(db.clone());
 
         let imap = Imap::new(config.imap.clone(), config.imap_idle_timeout)
             .context("invalid IMAP settings")?;
@@ -110,7 +113,7 @@ impl App {
             // the inactivity expiry is never pushed back and an active user is logged out
             // `idle` after login. Saving on every request makes it a real idle timeout.
             .with_always_save(true)
-            .with_private(key);
+            .with_private(key.clone());
 
         let state = AppState {
             config: Arc::new(config.clone()),
@@ -122,6 +125,7 @@ impl App {
                 config.proxy_allow_loopback_for_tests,
             )
             .context("cannot build the image proxy's HTTP client")?,
+            cookie_key: key,
         };
         let router = crate::web::router(state, sessions);
         let listener = TcpListener::bind(config.listen)

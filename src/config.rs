@@ -97,6 +97,12 @@ pub struct Config {
     pub proxy_allow_loopback_for_tests: bool,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
+    /// Most bytes of compose forms (with their files) one user may have parked while
+    /// logged out after a session expired (`MAILROOM_PARKED_BYTES_PER_USER`).
+    pub parked_bytes_per_user: u64,
+    /// Most bytes of parked compose forms in all (`MAILROOM_PARKED_BYTES_TOTAL`), so
+    /// parking can never fill the disk.
+    pub parked_bytes_total: u64,
 }
 
 /// The TOML file's shape: every key optional, unknown keys an error.
@@ -122,6 +128,8 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     login_backoff_secs: Option<u64>,
     max_message_size: Option<u64>,
+    parked_bytes_per_user: Option<u64>,
+    parked_bytes_total: Option<u64>,
 }
 
 /// Why the configuration could not be loaded.
@@ -292,6 +300,12 @@ impl Config {
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),
+            parked_bytes_per_user: parsed(&env, "MAILROOM_PARKED_BYTES_PER_USER")?
+                .or(fc.parked_bytes_per_user)
+                .unwrap_or(64 * 1024 * 1024),
+            parked_bytes_total: parsed(&env, "MAILROOM_PARKED_BYTES_TOTAL")?
+                .or(fc.parked_bytes_total)
+                .unwrap_or(1024 * 1024 * 1024),
         })
     }
 
@@ -449,5 +463,24 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn parked_form_caps() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.parked_bytes_per_user, 64 * 1024 * 1024);
+        assert_eq!(c.parked_bytes_total, 1024 * 1024 * 1024);
+        let fc = Config::parse_file("parked_bytes_per_user = 1000\nparked_bytes_total = 5000\n")
+            .unwrap();
+        let c = Config::merge(fc, env(&[("MAILROOM_PARKED_BYTES_TOTAL", "7000")])).unwrap();
+        assert_eq!(c.parked_bytes_per_user, 1000);
+        assert_eq!(c.parked_bytes_total, 7000);
+        assert!(
+            Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_PARKED_BYTES_PER_USER", "lots")]),
+            )
+            .is_err()
+        );
     }
 }

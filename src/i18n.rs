@@ -834,6 +834,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "找不到您之前正在写的邮件了。",
     ),
     (
+        "compose.error.park_full",
+        "Your session had ended, and the message you were writing could not be kept: too much is already waiting to be restored. Sign in and write it again.",
+        "会话已结束，且无法保留您正在写的邮件：等待恢复的内容已经太多。请登录后重新撰写。",
+    ),
+    (
         "compose.saved_after_failure",
         "Your message was not sent, but it was saved to Drafts.",
         "邮件未发送，但已保存到草稿箱。",

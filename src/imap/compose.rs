@@ -128,21 +128,41 @@ impl Imap {
         .await
     }
 
-    /// Removes one message for good (a replaced or sent draft): `\Deleted`, then
-    /// `UID EXPUNGE` of just that UID. Without UIDPLUS the message stays flagged
-    /// `\Deleted` rather than expunging anything else the user deleted.
-    pub async fn delete_message(
+    /// Whether `mailbox`/`uid` is one of the user's drafts: it is in the Drafts
+    /// special-use folder and carries `\Draft` (EXAMINE, so nothing changes).
+    pub async fn is_draft(&self, a: &Account, mailbox: &str, uid: u32) -> Result<bool, ImapError> {
+        let this = self.clone();
+        let mailbox = mailbox.to_owned();
+        self.run(a, async move |c: &mut Conn| {
+            let Some(wire) = this.drafts_wire_on(c, &mailbox).await? else {
+                return Ok(false);
+            };
+            c.examine(&wire).await?;
+            has_draft_flag(c, uid).await
+        })
+        .await
+    }
+
+    /// Removes a replaced or sent draft for good: `\Deleted`, then `UID EXPUNGE` of just
+    /// that UID. Only a real draft goes (in the Drafts special-use folder, with `\Draft`,
+    /// both checked on the server first), since the reference comes from the form and
+    /// could name any message. Returns whether it was removed. Without UIDPLUS the
+    /// message stays flagged `\Deleted` rather than expunging anything else.
+    pub async fn delete_draft(
         &self,
         a: &Account,
         mailbox: &str,
         uid: u32,
-    ) -> Result<(), ImapError> {
+    ) -> Result<bool, ImapError> {
         let this = self.clone();
-        let wire = mailbox_wire(mailbox)?;
+        let mailbox = mailbox.to_owned();
         self.run(a, async move |c: &mut Conn| {
+            let Some(wire) = this.drafts_wire_on(c, &mailbox).await? else {
+                return Ok(false);
+            };
             c.select(&wire).await?;
-            if !uid_exists(c, uid).await? {
-                return Ok(());
+            if !has_draft_flag(c, uid).await? {
+                return Ok(false);
             }
             let _: Vec<Fetch> = c
                 .session()
@@ -153,9 +173,18 @@ impl Imap {
             if this.has(c, "UIDPLUS") {
                 c.command(&format!("UID EXPUNGE {uid}"), |_| {}).await?;
             }
-            Ok(())
+            Ok(true)
         })
         .await
+    }
+
+    /// The wire name of `mailbox` when it is the Drafts special-use folder, else `None`.
+    async fn drafts_wire_on(&self, c: &mut Conn, mailbox: &str) -> Result<Option<String>, Failure> {
+        let folders = self.list_on(c).await?.folders;
+        match find_role(&folders, SpecialUse::Drafts) {
+            Some(f) if f.name == mailbox => Ok(Some(mailbox_wire(mailbox).map_err(Failure::Fail)?)),
+            _ => Ok(None),
+        }
     }
 
     /// Adds a flag to a message; [`ImapError::NoSuchMessage`] if it is gone.
@@ -305,6 +334,20 @@ async fn append_on(
     }
 }
 
+/// Whether `uid` in the examined/selected folder carries `\Draft`.
+async fn has_draft_flag(c: &mut Conn, uid: u32) -> Result<bool, Failure> {
+    let fetched: Vec<Fetch> = c
+        .session()
+        .uid_fetch(uid.to_string(), "(UID FLAGS)")
+        .await?
+        .try_collect()
+        .await?;
+    Ok(fetched
+        .iter()
+        .filter(|f| f.uid == Some(uid))
+        .any(|f| f.flags().any(|fl| fl == async_imap::types::Flag::Draft)))
+}
+
 /// A tagged NO/BAD as a [`Failure`].
 fn done_failure(status: &Status, text: Option<&str>) -> Failure {
     let text: String = text.unwrap_or_default().chars().take(200).collect();
@@ -371,7 +414,8 @@ mod tests {
             password: crate::config::Secret::new("p"),
         };
         assert_send(&imap.append_special(&a, SpecialUse::Sent, b"x", Some("id@x")));
-        assert_send(&imap.delete_message(&a, "Drafts", 1));
+        assert_send(&imap.delete_draft(&a, "Drafts", 1));
+        assert_send(&imap.is_draft(&a, "Drafts", 1));
         assert_send(&imap.add_flag(&a, "INBOX", 1, MessageFlag::Answered));
         assert_send(&imap.has_flag(&a, "INBOX", 1, MessageFlag::MdnSent));
     }

@@ -193,32 +193,91 @@ pub async fn unstage_all(db: &Db, username: &str, compose_id: &str) -> sqlx::Res
     Ok(())
 }
 
-/// Parks a compose form (JSON) whose session had expired; returns the token that brings
-/// it back. Its files are staged under the same token with an empty username.
-pub async fn park(db: &Db, token: &str, form_json: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO compose_parked (token, form, created_at) VALUES ($1, $2, $3)")
-        .bind(token)
-        .bind(form_json)
-        .bind(now())
-        .execute(db)
-        .await?;
-    Ok(())
+/// A compose form to park: posted after its author's session had expired.
+pub struct Parked<'a> {
+    /// Random; the `restore` link carries it.
+    pub token: &'a str,
+    /// The user whose session expired (from the resume cookie).
+    pub username: &'a str,
+    /// The browser's id (from the resume cookie): only that browser gets the form back.
+    pub browser: &'a str,
+    pub form_json: &'a str,
+    /// Bytes of the form and its files together.
+    pub size: u64,
 }
 
-/// Takes a parked form back (once): returns its JSON and hands its staged files to
-/// `username` under `compose_id`.
+/// How many parked bytes are allowed: per user and in all.
+#[derive(Clone, Copy, Debug)]
+pub struct ParkCaps {
+    pub per_user: u64,
+    pub total: u64,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// How many more bytes `username` may park now (the smaller of what is left of their
+/// share and of the total).
+pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Result<u64> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS mine, \
+         COALESCE(SUM(size), 0) AS total FROM compose_parked",
+    )
+    .bind(username)
+    .fetch_one(db)
+    .await?;
+    let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
+    Ok(caps
+        .per_user
+        .saturating_sub(used("mine"))
+        .min(caps.total.saturating_sub(used("total"))))
+}
+
+/// Parks a compose form (JSON) unless that would pass a cap; returns whether it was
+/// kept. One statement, so concurrent parks cannot pass the caps together. Its files are
+/// then staged under the token with an empty username (see [`unpark`]).
+pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
+         SELECT $1, $2, $3, $4, $5, $6 \
+         WHERE (SELECT COALESCE(SUM(size), 0) FROM compose_parked WHERE username = $4) + $6 <= $7 \
+         AND (SELECT COALESCE(SUM(size), 0) FROM compose_parked) + $6 <= $8",
+    )
+    .bind(p.token)
+    .bind(p.form_json)
+    .bind(now())
+    .bind(p.username)
+    .bind(p.browser)
+    .bind(to_i64(p.size))
+    .bind(to_i64(caps.per_user))
+    .bind(to_i64(caps.total))
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Takes a parked form back (once), but only for the user and browser that parked it:
+/// returns its JSON and hands its staged files to `username` under `compose_id`. Anyone
+/// else gets `None` and the form stays for its owner.
 pub async fn unpark(
     db: &Db,
     token: &str,
     username: &str,
+    browser: &str,
     compose_id: &str,
 ) -> sqlx::Result<Option<String>> {
     let mut tx = db.begin().await?;
-    let form: Option<String> = sqlx::query("SELECT form FROM compose_parked WHERE token = $1")
-        .bind(token)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.get("form"));
+    let form: Option<String> = sqlx::query(
+        "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
+    )
+    .bind(token)
+    .bind(username)
+    .bind(browser)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.get("form"));
     if form.is_some() {
         sqlx::query("DELETE FROM compose_parked WHERE token = $1")
             .bind(token)
@@ -236,6 +295,23 @@ pub async fn unpark(
     }
     tx.commit().await?;
     Ok(form)
+}
+
+/// How often [`spawn_sweeper`] runs [`sweep`].
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs [`sweep`] now and then every [`SWEEP_EVERY`], for as long as the process lives,
+/// so expired rows go away even when nobody composes.
+pub fn spawn_sweeper(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep(&db).await {
+                tracing::warn!(error = %e, "compose: sweeping expired rows failed");
+            }
+        }
+    });
 }
 
 /// Deletes staged files and parked forms older than a day, and old send claims.
@@ -316,22 +392,79 @@ mod tests {
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].data, b"bee");
 
-        park(&db, "tok", "{\"subject\":\"s\"}").await.unwrap();
+        let caps = ParkCaps {
+            per_user: 1000,
+            total: 1000,
+        };
+        let parked = Parked {
+            token: "tok",
+            username: "u",
+            browser: "b1",
+            form_json: "{\"subject\":\"s\"}",
+            size: 20,
+        };
+        assert!(park(&db, &parked, caps).await.unwrap());
         stage(&db, "", "tok", "p.txt", "text/plain", b"parked")
             .await
             .unwrap();
-        let form = unpark(&db, "tok", "u", "c9").await.unwrap();
+        assert!(
+            unpark(&db, "tok", "other", "b1", "c9")
+                .await
+                .unwrap()
+                .is_none(),
+            "another user gets nothing"
+        );
+        assert!(
+            unpark(&db, "tok", "u", "b2", "c9").await.unwrap().is_none(),
+            "another browser gets nothing"
+        );
+        assert!(staged_list(&db, "other", "c9").await.unwrap().is_empty());
+        let form = unpark(&db, "tok", "u", "b1", "c9").await.unwrap();
         assert_eq!(form.as_deref(), Some("{\"subject\":\"s\"}"));
         assert_eq!(
             staged_load(&db, "u", "c9").await.unwrap()[0].data,
             b"parked"
         );
         assert!(
-            unpark(&db, "tok", "u", "c9").await.unwrap().is_none(),
+            unpark(&db, "tok", "u", "b1", "c9").await.unwrap().is_none(),
             "only once"
         );
         unstage_all(&db, "u", "c").await.unwrap();
         assert!(staged_list(&db, "u", "c").await.unwrap().is_empty());
         sweep(&db).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn parking_stops_at_the_caps() {
+        let (_d, db) = db().await;
+        let caps = ParkCaps {
+            per_user: 100,
+            total: 150,
+        };
+        let p = |token: &'static str, username: &'static str, size| Parked {
+            token,
+            username,
+            browser: "b",
+            form_json: "{}",
+            size,
+        };
+        assert_eq!(park_allowance(&db, "u", caps).await.unwrap(), 100);
+        assert!(park(&db, &p("t1", "u", 60), caps).await.unwrap());
+        assert_eq!(park_allowance(&db, "u", caps).await.unwrap(), 40);
+        assert!(
+            !park(&db, &p("t2", "u", 50), caps).await.unwrap(),
+            "per user"
+        );
+        assert!(park(&db, &p("t3", "v", 80), caps).await.unwrap());
+        assert_eq!(park_allowance(&db, "w", caps).await.unwrap(), 10);
+        assert!(
+            !park(&db, &p("t4", "w", 20), caps).await.unwrap(),
+            "in total"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

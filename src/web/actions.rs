@@ -464,6 +464,8 @@ pub async fn empty_confirm(
 /// The empty form.
 #[derive(Deserialize)]
 pub struct EmptyForm {
+    /// Missing is empty: the CSRF page, not a parse error.
+    #[serde(default)]
     csrf_token: String,
     uidvalidity: Option<String>,
 }

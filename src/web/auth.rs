@@ -27,6 +27,7 @@ use crate::{
     store::{self, throttle},
     web::{
         layout::{CsrfForm, Layout, PageCtx},
+        resume,
         session::{AuthSession, random_token},
         throttle::{ClientIp, refused_message},
     },
@@ -179,7 +180,9 @@ pub async fn login(
     let key = AuthSession(session).start(&account).await?;
     tracing::info!(username = %username, "login");
     let c = &state.cookies;
+    let marker = resume::issue(&state, &jar, &username);
     let jar = jar
+        .add(marker)
         .add(c.build(c.key.clone(), key))
         // A new login gets a new CSRF token too.
         .add(c.build(c.csrf.clone(), random_token(32)));
@@ -205,7 +208,9 @@ pub async fn logout(
         state.imap.logout(&id).await;
     }
     auth.end().await?;
-    let jar = jar.add(state.cookies.removal(state.cookies.key.clone()));
+    let jar = jar
+        .add(state.cookies.removal(state.cookies.key.clone()))
+        .add(resume::removal(&state));
     Ok((jar, Redirect::to("/login")).into_response())
 }
 

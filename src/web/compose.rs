@@ -45,7 +45,7 @@ use crate::{
         extract::CurrentUser,
         format,
         layout::{Layout, PageCtx},
-        mailbox_href, message_href,
+        mailbox_href, message_href, resume,
         session::random_token,
     },
 };
@@ -239,6 +239,7 @@ pub async fn form(
     let signature = signature_block(&default.signature);
     let mut notice = None;
     let mut forward_note = None;
+    let mut draft_parts = Vec::new();
 
     if let Some((r, all)) = q
         .reply
@@ -283,24 +284,36 @@ pub async fn form(
         fill_from_draft(&mut f, &o, &identities);
         f.draft = format!("{mailbox}/{uid}");
         f.back = mailbox_href(&mailbox);
-        // The draft's files become staged files of this form, so they stay attached.
-        for a in &o.attachments {
-            store::compose::stage(
-                &state.db,
-                &account.username,
-                &f.compose_id,
-                &a.filename,
-                &a.content_type,
-                &a.data,
-            )
-            .await?;
-        }
+        // The draft's files are offered as references to its parts, staged only when the
+        // form is posted: a GET changes nothing, on the server or here.
+        draft_parts = o
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| StagedRow {
+                id: format!("{DRAFT_PART}{i}"),
+                filename: a.filename.clone(),
+                size: format::size(a.data.len() as u64),
+            })
+            .collect();
         if q.saved.is_some() {
             notice = Some(tr.t("compose.draft_saved").to_owned());
         }
     } else if let Some(token) = q.restore.as_deref() {
-        let restored =
-            store::compose::unpark(&state.db, token, &account.username, &f.compose_id).await?;
+        // Only the user and the browser that parked the form get it back.
+        let restored = match resume::read(&state, &headers) {
+            Some(marker) => {
+                store::compose::unpark(
+                    &state.db,
+                    token,
+                    &account.username,
+                    &marker.browser,
+                    &f.compose_id,
+                )
+                .await?
+            }
+            None => None,
+        };
         match restored.and_then(|json| serde_json::from_str::<ComposeForm>(&json).ok()) {
             Some(parked) => {
                 f = ComposeForm {
@@ -310,6 +323,7 @@ pub async fn form(
                 if !identities.iter().any(|i| i.email == f.from) {
                     f.from = default.email.clone();
                 }
+                forward_note = recheck_restored(&state, &account, &mut f, tr).await;
                 notice = Some(tr.t("compose.restored").to_owned());
             }
             None => notice = Some(tr.t("compose.restore_missing").to_owned()),
@@ -324,7 +338,7 @@ pub async fn form(
     if f.include_original && forward_note.is_none() {
         forward_note = forward_note_for(&state, &account, &f, tr).await;
     }
-    let page = page(
+    let mut page = page(
         &state,
         &ctx,
         &account,
@@ -334,25 +348,71 @@ pub async fn form(
         forward_note,
     )
     .await?;
+    page.staged.extend(draft_parts);
     Ok(page.into_response())
 }
 
-/// `POST /compose`: send, or save as a draft.
+/// Prefix of a staged-file id that names a part of the draft being edited (`draft:2` is
+/// its third attachment) rather than a file staged in the database. Database ids never
+/// contain `:`.
+const DRAFT_PART: &str = "draft:";
+
+/// A restored form's hidden fields came from a request nobody was logged in for: keep
+/// them only when they still hold. `back` must be a local folder page, `draft` a real
+/// draft (in Drafts, with `\Draft`), `origin` a message the user can read, and the
+/// original is included only in a forward. Returns the forward note when there is one.
+async fn recheck_restored(
+    state: &AppState,
+    account: &Account,
+    f: &mut ComposeForm,
+    tr: Tr,
+) -> Option<String> {
+    f.back = safe_back(&f.back);
+    if let Some((mailbox, uid)) = build::parse_message_ref(&f.draft) {
+        if !matches!(state.imap.is_draft(account, &mailbox, uid).await, Ok(true)) {
+            f.draft.clear();
+        }
+    } else {
+        f.draft.clear();
+    }
+    let mut note = None;
+    let mut forward = false;
+    match origin_of(&f.origin) {
+        Some((kind, (mailbox, uid))) => match original(state, account, &mailbox, uid).await {
+            Ok(o) => {
+                forward = kind == "forward";
+                if forward {
+                    note = Some(forward_note_text(tr, &o));
+                }
+            }
+            Err(_) => f.origin.clear(),
+        },
+        None => f.origin.clear(),
+    }
+    f.include_original &= forward;
+    if !f.include_original {
+        note = None;
+    }
+    note
+}
+
+/// `POST /compose`: send, or save as a draft. Without a login, the form is parked (see
+/// [`park`]) or refused before its body is read.
 pub async fn submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     user: Result<CurrentUser, AppError>,
+    headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
+    let account = match user {
+        Ok(CurrentUser(a)) => a,
+        Err(AppError::LoginRequired) => return park(&state, &ctx, &headers, multipart).await,
+        Err(e) => return Err(e),
+    };
     let limit = state.config.max_message_size;
     let mut posted = read_multipart(multipart, limit).await;
     ctx.check_csrf(&posted.form.csrf_token)?;
-    let account = match user {
-        Ok(CurrentUser(a)) => a,
-        Err(AppError::LoginRequired) => return park(&state, posted).await,
-        Err(e) => return Err(e),
-    };
-    store::compose::sweep(&state.db).await?;
     if !valid_token(&posted.form.compose_id) {
         posted.form.compose_id = random_token(16);
     }
@@ -416,6 +476,9 @@ async fn handle(
     let user = account.username.as_str();
     let limit = state.config.max_message_size;
 
+    // The draft's own files the user kept: staged now (a POST), no longer referenced.
+    stage_draft_parts(state, account, &mut form).await?;
+
     // Staged files: drop the unticked ones, then stage the new uploads that still fit.
     let keep: HashSet<&str> = form.staged.iter().map(String::as_str).collect();
     let mut used = OVERHEAD + form.body.len() as u64;
@@ -449,6 +512,13 @@ async fn handle(
     form.staged = kept_ids.clone();
 
     let identities = store::identities::list(&state.db, user).await?;
+    if form.from.trim().is_empty() {
+        // Not chosen: the primary identity (the login address when there is none).
+        form.from = identities
+            .first()
+            .map(|i| i.email.clone())
+            .unwrap_or_else(|| user.to_owned());
+    }
     let (mut errors, fields) = validate(tr, &form, &identities, sending);
     if !refused.is_empty() || truncated {
         let names = if refused.is_empty() {
@@ -538,6 +608,51 @@ async fn handle(
     send(state, ctx, account, form, &outgoing, draft_bytes).await
 }
 
+/// Stages the files of the draft being edited that the form kept ticked (`draft:N`
+/// ids), replacing each reference by the staged file's id. A draft that cannot be read
+/// any more loses its references.
+async fn stage_draft_parts(
+    state: &AppState,
+    account: &Account,
+    form: &mut ComposeForm,
+) -> Result<(), AppError> {
+    let wanted: Vec<usize> = form
+        .staged
+        .iter()
+        .filter_map(|id| id.strip_prefix(DRAFT_PART)?.parse().ok())
+        .collect();
+    form.staged.retain(|id| !id.starts_with(DRAFT_PART));
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let Some((mailbox, uid)) = build::parse_message_ref(&form.draft) else {
+        return Ok(());
+    };
+    let draft = match original(state, account, &mailbox, uid).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "compose: the draft's files could not be read");
+            return Ok(());
+        }
+    };
+    for (i, a) in draft.attachments.iter().enumerate() {
+        if !wanted.contains(&i) {
+            continue;
+        }
+        let id = store::compose::stage(
+            &state.db,
+            &account.username,
+            &form.compose_id,
+            &a.filename,
+            &a.content_type,
+            &a.data,
+        )
+        .await?;
+        form.staged.push(id);
+    }
+    Ok(())
+}
+
 /// Saves the Drafts copy, replacing the previous version, and reopens it.
 async fn save_draft(
     state: &AppState,
@@ -560,7 +675,7 @@ async fn save_draft(
     {
         Ok(appended) => {
             replace_old_draft(state, account, &form.draft, &appended).await;
-            // The draft holds the files now; reopening it stages them again.
+            // The draft holds the files now; reopening it offers them again.
             store::compose::unstage_all(&state.db, user, &form.compose_id).await?;
             let target = match appended.uid {
                 Some(uid) => format!(
@@ -591,8 +706,19 @@ async fn replace_old_draft(state: &AppState, account: &Account, old: &str, appen
     if mailbox == appended.mailbox && Some(uid) == appended.uid {
         return;
     }
-    if let Err(e) = state.imap.delete_message(account, &mailbox, uid).await {
-        tracing::warn!(error = %e, "compose: could not delete the previous draft");
+    remove_draft(state, account, &mailbox, uid).await;
+}
+
+/// Removes the draft a form named, if it is a real draft (the server checks: see
+/// [`crate::imap::Imap::delete_draft`]); anything else the form names stays.
+async fn remove_draft(state: &AppState, account: &Account, mailbox: &str, uid: u32) {
+    match state.imap.delete_draft(account, mailbox, uid).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            user = %account.username,
+            "compose: the form named a message that is not a draft; left in place"
+        ),
+        Err(e) => tracing::warn!(error = %e, "compose: could not delete the previous draft"),
     }
 }
 
@@ -662,10 +788,8 @@ async fn send(
                     tracing::info!(error = %e, "compose: could not flag the original");
                 }
             }
-            if let Some((mailbox, uid)) = build::parse_message_ref(&form.draft)
-                && let Err(e) = state.imap.delete_message(account, &mailbox, uid).await
-            {
-                tracing::warn!(error = %e, "compose: sent, but the draft was not removed");
+            if let Some((mailbox, uid)) = build::parse_message_ref(&form.draft) {
+                remove_draft(state, account, &mailbox, uid).await;
             }
             if let Err(e) = store::contacts::collect(&state.db, user, &recipients).await {
                 tracing::warn!(error = %e, "compose: collecting contacts failed");
@@ -1140,17 +1264,63 @@ async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
     posted
 }
 
+/// Slack for the multipart framing when a body's declared length is compared with what
+/// may still be parked.
+const FRAMING_SLACK: u64 = 64 * 1024;
+
 /// The session expired while composing: keep the form and its files under a random
-/// token, and send the user through the login and back to the restored form.
-async fn park(state: &AppState, posted: Posted) -> Result<Response, AppError> {
-    let token = random_token(24);
+/// token, bound to the user and browser of the expired login, and send the user through
+/// the login and back to the restored form.
+///
+/// Only a browser with a resume cookie of ours (a real login here, recent enough; see
+/// `web::resume`) may park, so anonymous clients cannot write to the database. Anything
+/// else, and a body declared larger than the caps allow, is answered before a byte of
+/// the body is read.
+async fn park(
+    state: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let Some(marker) = resume::read(state, headers).filter(|m| m.valid_at(store::now())) else {
+        return Err(AppError::LoginRequired);
+    };
+    let caps = store::compose::ParkCaps {
+        per_user: state.config.parked_bytes_per_user,
+        total: state.config.parked_bytes_total,
+    };
+    let allowance = store::compose::park_allowance(&state.db, &marker.user, caps).await?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > allowance.saturating_add(FRAMING_SLACK)) {
+        tracing::warn!(user = %marker.user, "compose: parking refused, over the cap");
+        return Err(AppError::BadRequest("compose.error.park_full"));
+    }
+    let posted = read_multipart(multipart, state.config.max_message_size).await;
+    ctx.check_csrf(&posted.form.csrf_token)?;
     let json = serde_json::to_string(&posted.form)
         .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    store::compose::park(&state.db, &token, &json).await?;
+    let size = posted.uploads.iter().fold(json.len() as u64, |n, u| {
+        n.saturating_add(u.data.len() as u64)
+    });
+    let token = random_token(24);
+    let parked = store::compose::Parked {
+        token: &token,
+        username: &marker.user,
+        browser: &marker.browser,
+        form_json: &json,
+        size,
+    };
+    if !store::compose::park(&state.db, &parked, caps).await? {
+        tracing::warn!(user = %marker.user, size, "compose: parking refused, over the cap");
+        return Err(AppError::BadRequest("compose.error.park_full"));
+    }
     for u in &posted.uploads {
         store::compose::stage(&state.db, "", &token, &u.filename, &u.content_type, &u.data).await?;
     }
-    tracing::info!("compose: session expired; form parked until the login");
+    tracing::info!(user = %marker.user, "compose: session expired; form parked until the login");
     let next = format!("/compose?restore={token}");
     let target = format!(
         "/login?next={}",

@@ -227,6 +227,8 @@ pub async fn list(
 /// The create and rename forms.
 #[derive(Deserialize)]
 pub struct NameFields {
+    /// Missing is empty: the CSRF page, not a parse error.
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     name: String,
@@ -474,8 +476,10 @@ pub async fn delete(
 /// The subscribe toggle.
 #[derive(Deserialize)]
 pub struct SubscribeForm {
+    #[serde(default)]
     csrf_token: String,
-    /// `true` or `false`.
+    /// `true` or `false`: the user's choice, so anything else is a bad request.
+    #[serde(default)]
     subscribed: String,
     /// `folder` when sent from the folder's own page (the answer goes back there).
     from: Option<String>,

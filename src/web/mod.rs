@@ -31,6 +31,7 @@ mod mailbox;
 mod message;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
+mod resume;
 mod search;
 pub mod session;
 mod settings;

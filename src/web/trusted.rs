@@ -139,7 +139,8 @@ pub async fn show(
     render(&state, &ctx, &account, notice, form).await
 }
 
-/// Both forms' fields; `action` tells which one was sent.
+/// Both forms' fields; `action` tells which one was sent (without it: `remove` when an
+/// `id` is given, else `add`). `kind` defaults to an address, as the form preselects.
 #[derive(Deserialize)]
 pub struct TrustedForm {
     #[serde(default)]
@@ -165,11 +166,16 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     let user = &account.username;
-    match form.action.as_str() {
+    let action = match form.action.as_str() {
+        "" if form.id.is_empty() => "add",
+        "" => "remove",
+        other => other,
+    };
+    match action {
         "add" => {
             let kind = match form.kind.as_str() {
                 "domain" => Kind::Domain,
-                "address" => Kind::Address,
+                "address" | "" => Kind::Address,
                 _ => return Err(AppError::BadRequest("trusted.error.kind")),
             };
             let error = match trusted::add(&state.db, user, kind, &form.value).await {

@@ -917,13 +917,65 @@ async fn double_submit_sends_once() {
     assert_eq!(messages(stack, &app.user, "Sent").await.len(), 1);
 }
 
+/// Idle seconds after which the sessions of [`expiring`] apps end.
+const IDLE: u64 = 2;
+
+/// An app whose sessions end after [`IDLE`] idle seconds (`tweak` changes more), logged
+/// in, and a recipient.
+async fn expiring(
+    prefix: &str,
+    tweak: impl FnOnce(&mut mailroom::config::Config),
+) -> (TestApp, TestUser) {
+    let stack = MailStack::shared();
+    let app = TestApp::spawn_with(stack, stack.add_user(&format!("{prefix}-a")), |c| {
+        c.session_idle_timeout = Duration::from_secs(IDLE);
+        tweak(c);
+    })
+    .await;
+    app.login().await;
+    (app, stack.add_user(&format!("{prefix}-b")))
+}
+
+/// Lets the session of an [`expiring`] app run out, as it does while the user writes.
+async fn let_the_session_expire() {
+    tokio::time::sleep(Duration::from_millis(IDLE * 1000 + 1200)).await;
+}
+
+/// The `next` of a redirect to the login page, decoded.
+fn login_next(page: &Page) -> String {
+    assert!(
+        page.location().starts_with("/login?next="),
+        "{} {}",
+        page.location(),
+        page.body
+    );
+    percent_encoding::percent_decode_str(page.location().trim_start_matches("/login?next="))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Logs `app`'s user in through the login form with `next`, as the login page would.
+async fn login_to(app: &TestApp, next: &str) {
+    let login = app
+        .post_form(
+            "/login",
+            &[
+                ("username", &app.user.address),
+                ("password", &app.user.password),
+                ("next", next),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+    assert_eq!(login.location(), next);
+}
+
 #[tokio::test]
 async fn an_expired_session_brings_the_form_back_after_login() {
-    let (app, bob) = pair("expired").await;
+    let (app, bob) = expiring("expired", |_| {}).await;
     let (_, base) = form_fields(&app, "/compose").await;
     // The session ends while the user writes.
-    let out = app.post_form("/logout", &[]).await;
-    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let_the_session_expire().await;
     let file = binary(1500, 8);
     let page = post_compose(
         &app,
@@ -938,37 +990,379 @@ async fn an_expired_session_brings_the_form_back_after_login() {
     )
     .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    assert!(
-        page.location().starts_with("/login?next="),
-        "{}",
-        page.location()
-    );
-    let next =
-        percent_encoding::percent_decode_str(page.location().trim_start_matches("/login?next="))
-            .decode_utf8_lossy()
-            .into_owned();
-    let login = app
-        .post_form(
-            "/login",
-            &[
-                ("username", &app.user.address),
-                ("password", &app.user.password),
-                ("next", &next),
-            ],
-        )
-        .await;
-    assert_eq!(login.status, StatusCode::SEE_OTHER);
-    assert_eq!(login.location(), next);
+    let next = login_next(&page);
+    assert_eq!(app.count_rows("compose_parked").await, 1);
+    login_to(&app, &next).await;
     let (page, f) = form_fields(&app, &next).await;
     assert_eq!(f["to"], bob.address);
     assert_eq!(f["subject"], "written slowly");
     assert_eq!(f["body"], "long text\nkept");
     assert_eq!(page.texts(".staged .filename"), vec!["slow.bin"]);
     assert_eq!(page.texts("p.notice").len(), 1);
+    assert_eq!(app.count_rows("compose_parked").await, 0, "restored once");
     // And it sends from there.
     let sent = post_compose(&app, &f, &[("action", "send")], &[]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     MailStack::shared()
         .wait_for_count(&bob, "INBOX", 1, DELIVERY)
         .await;
+}
+
+#[tokio::test]
+async fn a_logout_parks_nothing() {
+    let (app, bob) = pair("loggedout").await;
+    let (_, base) = form_fields(&app, "/compose").await;
+    let out = app.post_form("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let page = post_compose(
+        &app,
+        &base,
+        &[("to", &bob.address), ("subject", "after logout")],
+        &[("f.bin", &binary(5000, 1), "application/octet-stream")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/login");
+    assert_eq!(app.count_rows("compose_parked").await, 0);
+    assert_eq!(app.count_rows("compose_uploads").await, 0);
+}
+
+#[tokio::test]
+async fn an_anonymous_post_with_a_forged_csrf_pair_stores_nothing() {
+    let app = TestApp::spawn("anon").await;
+    let token = "f".repeat(43);
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .text("to", "victim@example.test")
+        .text("subject", "fill the disk")
+        .text("body", "x".repeat(20_000))
+        .part(
+            "attachments",
+            Part::bytes(binary(20_000, 3)).file_name("junk.bin"),
+        );
+    let res = app
+        .client
+        .post(app.url("/compose"))
+        .header("origin", &app.base)
+        .header("cookie", format!("mailroom_csrf={token}"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST");
+    let page = Page::read(res).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/login");
+    assert_eq!(app.count_rows("compose_parked").await, 0);
+    assert_eq!(app.count_rows("compose_uploads").await, 0);
+}
+
+#[tokio::test]
+async fn a_large_anonymous_body_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn("anonbig").await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let token = "f".repeat(43);
+    let boundary = "mailroomtestboundary";
+    // 30 MB announced (under the body limit), 64 KB sent: the answer must not wait for
+    // the rest.
+    let first = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let mut body = first.into_bytes();
+    body.resize(64 * 1024, b'x');
+    let head = format!(
+        "POST /compose HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nSec-Fetch-Site: same-origin\r\n\
+         Cookie: mailroom_csrf={token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        app.base,
+        30 * 1024 * 1024
+    );
+    let mut s = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    s.write_all(head.as_bytes()).await.expect("head");
+    s.write_all(&body).await.expect("body");
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut answer))
+        .await
+        .expect("an answer before the body is complete")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 303"), "{answer}");
+    assert!(answer.contains("location: /login\r\n"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.count_rows("compose_parked").await, 0);
+    assert_eq!(app.count_rows("compose_uploads").await, 0);
+}
+
+#[tokio::test]
+async fn parking_stops_at_the_cap() {
+    let (app, bob) = expiring("parkcap", |c| c.parked_bytes_per_user = 20_000).await;
+    let (_, base) = form_fields(&app, "/compose").await;
+    let_the_session_expire().await;
+    let page = post_compose(
+        &app,
+        &base,
+        &[("to", &bob.address), ("subject", "too big to keep")],
+        &[("big.bin", &binary(40_000, 2), "application/octet-stream")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("could not be kept"), "{}", page.body);
+    assert_eq!(app.count_rows("compose_parked").await, 0);
+    assert_eq!(app.count_rows("compose_uploads").await, 0);
+    // A small form still fits.
+    let page = post_compose(
+        &app,
+        &base,
+        &[("to", &bob.address), ("subject", "small")],
+        &[],
+    )
+    .await;
+    login_next(&page);
+    assert_eq!(app.count_rows("compose_parked").await, 1);
+}
+
+#[tokio::test]
+async fn a_parked_form_comes_back_only_to_its_owner_with_its_hidden_fields_checked() {
+    let stack = MailStack::shared();
+    let (app, bob) = expiring("restore", |_| {}).await;
+    let (_, base) = form_fields(&app, "/compose").await;
+    let_the_session_expire().await;
+    let page = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("subject", "mine alone"),
+            ("draft", "INBOX/1"),
+            ("origin", "forward INBOX/999"),
+            ("include_original", "1"),
+            ("back", "https://evil.test/phish"),
+        ],
+        &[],
+    )
+    .await;
+    let next = login_next(&page);
+
+    // Another user, in another browser, opens the link: nothing comes back.
+    let mallory = app.other_browser(stack.add_user("restore-m"));
+    login_to(&mallory, &next).await;
+    let (page, f) = form_fields(&mallory, &next).await;
+    assert_eq!(f["subject"], "");
+    assert_eq!(f["to"], "");
+    assert_eq!(page.texts("p.notice").len(), 1, "says it is gone");
+    assert_eq!(
+        app.count_rows("compose_parked").await,
+        1,
+        "still there for its owner"
+    );
+
+    // Its owner gets it, without the hidden fields nobody could vouch for.
+    login_to(&app, &next).await;
+    let (page, f) = form_fields(&app, &next).await;
+    assert_eq!(f["subject"], "mine alone");
+    assert_eq!(f["to"], bob.address);
+    assert_eq!(f["draft"], "");
+    assert_eq!(f["origin"], "");
+    assert_eq!(f["back"], "/mail/INBOX");
+    assert!(!f.contains_key("include_original"));
+    let cancel: Vec<String> = page.attrs("a.button", "href");
+    assert!(cancel.iter().all(|h| !h.contains("evil")), "{cancel:?}");
+}
+
+#[tokio::test]
+async fn a_draft_field_naming_a_message_that_is_not_a_draft_deletes_nothing() {
+    let stack = MailStack::shared();
+    let (app, bob) = pair("notdraft").await;
+    let eml = b"From: x@example.test\r\nSubject: keep me\r\nMessage-ID: <keep@example.test>\r\n\r\nimportant\r\n";
+    stack.append(&app.user, "INBOX", eml, &[]).await;
+    // In Drafts, but without \Draft: not ours to remove either.
+    stack.append(&app.user, "Drafts", eml, &["\\Seen"]).await;
+    let (_, base) = form_fields(&app, "/compose").await;
+    let saved = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("draft", "Drafts/1"),
+            ("action", "draft"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(messages(stack, &app.user, "Drafts").await.len(), 2);
+    let (_, base) = form_fields(&app, "/compose").await;
+    let sent = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("subject", "hello"),
+            ("draft", "INBOX/1"),
+            ("back", "https://evil.test/x"),
+            ("action", "send"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert!(
+        sent.location().starts_with("/mail/INBOX"),
+        "{}",
+        sent.location()
+    );
+    stack.wait_for_count(&bob, "INBOX", 1, DELIVERY).await;
+    let inbox = messages(stack, &app.user, "INBOX").await;
+    assert_eq!(inbox.len(), 1, "the INBOX message was deleted");
+    assert!(
+        !inbox[0].0.iter().any(|f| f == "Deleted"),
+        "{:?}",
+        inbox[0].0
+    );
+    assert_eq!(messages(stack, &app.user, "Drafts").await.len(), 2);
+}
+
+#[tokio::test]
+async fn opening_a_draft_changes_nothing_until_it_is_posted() {
+    let stack = MailStack::shared();
+    let (app, bob) = pair("getdraft").await;
+    let data = binary(12_000, 4);
+    let (_, base) = form_fields(&app, "/compose").await;
+    let saved = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("subject", "kept"),
+            ("action", "draft"),
+        ],
+        &[("kept.bin", &data, "application/octet-stream")],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    // (\Recent is only told to the first session that sees a message: left out.)
+    let drafts = async || {
+        messages(stack, &app.user, "Drafts")
+            .await
+            .into_iter()
+            .map(|(flags, raw)| (flags.into_iter().filter(|f| f != "Recent").collect(), raw))
+            .collect::<Vec<(Vec<String>, Vec<u8>)>>()
+    };
+    let before = drafts().await;
+    let uploads = app.count_rows("compose_uploads").await;
+    for _ in 0..2 {
+        let (page, _) = form_fields(&app, saved.location()).await;
+        assert_eq!(page.texts(".staged .filename"), vec!["kept.bin"]);
+    }
+    assert_eq!(
+        app.count_rows("compose_uploads").await,
+        uploads,
+        "a GET staged files"
+    );
+    assert!(drafts().await == before, "the Drafts folder changed");
+    // Posted, the draft's file goes out with the message.
+    let (_, f) = form_fields(&app, saved.location()).await;
+    let sent = post_compose(&app, &f, &[("action", "send")], &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    stack.wait_for_count(&bob, "INBOX", 1, DELIVERY).await;
+    let got = messages(stack, &bob, "INBOX").await;
+    let m = MessageParser::default().parse(&got[0].1).expect("parse");
+    assert_eq!(
+        m.attachments().next().map(|a| a.contents().to_vec()),
+        Some(data)
+    );
+    assert_eq!(messages(stack, &app.user, "Drafts").await.len(), 0);
+}
+
+#[tokio::test]
+async fn the_stable_fields_alone_send_from_the_primary_identity() {
+    let stack = MailStack::shared();
+    let (app, bob) = pair("stable").await;
+    let stable = |csrf: String, subject: &str| {
+        Form::new()
+            .text("to", bob.address.clone())
+            .text("cc", "")
+            .text("bcc", "")
+            .text("subject", subject.to_owned())
+            .text("body", "only the stable fields")
+            .part(
+                "attachments",
+                Part::bytes(b"note".to_vec())
+                    .file_name("note.txt")
+                    .mime_str("text/plain")
+                    .expect("type"),
+            )
+            .text("request_mdn", "")
+            .text("request_dsn", "")
+            .text("priority", "normal")
+            .text("csrf_token", csrf)
+            .text("action", "send")
+    };
+    // No identity saved: the login address.
+    let page = app
+        .post_multipart("/compose", stable(app.csrf().await, "plain"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    // With a saved identity: that one, with its name.
+    let saved = app
+        .post_form(
+            "/settings/identities",
+            &[
+                ("email", &app.user.address),
+                ("display_name", "Stable Sender"),
+                ("default", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = app
+        .post_multipart("/compose", stable(app.csrf().await, "named"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    stack.wait_for_count(&bob, "INBOX", 2, DELIVERY).await;
+    let from = |raw: &[u8]| {
+        let m = MessageParser::default().parse(raw).expect("parse");
+        let f = m.from().and_then(|f| f.first()).expect("From");
+        (
+            m.subject().unwrap_or_default().to_owned(),
+            f.name().unwrap_or_default().to_owned(),
+            f.address().unwrap_or_default().to_owned(),
+            m.attachments().count(),
+        )
+    };
+    let mut got: Vec<_> = messages(stack, &bob, "INBOX")
+        .await
+        .iter()
+        .map(|m| from(&m.1))
+        .collect();
+    got.sort();
+    let me = app.user.address.clone();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "named".to_owned(),
+                "Stable Sender".to_owned(),
+                me.clone(),
+                1
+            ),
+            ("plain".to_owned(), String::new(), me.clone(), 1),
+        ]
+    );
+    let mut sent: Vec<_> = messages(stack, &app.user, "Sent")
+        .await
+        .iter()
+        .map(|m| from(&m.1))
+        .collect();
+    sent.sort();
+    assert_eq!(sent, got, "the Sent copies");
 }

@@ -9,6 +9,7 @@ mod compose;
 mod contacts;
 mod export;
 mod folders;
+mod forms;
 mod hostile;
 mod imap;
 mod mailbox;

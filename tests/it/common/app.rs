@@ -268,4 +268,35 @@ impl TestApp {
         }
         page
     }
+
+    /// The app's data dir (its database is `test.db` there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
+    /// Rows of a table in the app's database (what a request left behind).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self.data_dir().join("test.db").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open test.db");
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .expect("COUNT");
+        pool.close().await;
+        n
+    }
+
+    /// Another browser (its own cookies) on the same app, for `user`. Its `data_dir` is
+    /// an empty stand-in: ask the first `TestApp` about the database.
+    pub fn other_browser(&self, user: TestUser) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: browser_client(true),
+            user,
+            _data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
 }
