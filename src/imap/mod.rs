@@ -239,6 +239,10 @@ pub struct MessagePage {
     pub pages: u32,
     /// The page's messages, in the requested order.
     pub messages: Vec<MessageSummary>,
+    /// Unread messages in the folder, counted right after the SELECT that gave `total`
+    /// (pipelined, no extra round trip): the sidebar shows this folder's counts from here
+    /// so that one page never shows two states of the folder. `None` if unknown.
+    pub unseen: Option<u32>,
 }
 
 /// One row of a message list.
@@ -612,27 +616,30 @@ impl Imap {
                 None => plan = self.plan(c, req),
             }
         }
-        // SELECT, not EXAMINE: see the module doc.
-        let mbox = c.select(wire).await?;
-        let total = mbox.exists;
+        // SELECT, not EXAMINE: see the module doc. The unread count goes along.
+        let commands = [format!("SELECT {}", quote(wire)), self.unseen_command(c)];
+        let replies = pipeline(c, &commands).await?;
+        let select = replies.first().ok_or_else(|| Failure::Lost("no reply".into()))?;
+        select
+            .status
+            .clone()
+            .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
+        let state = order::FolderState::from_select(&select.lines);
+        let total = state.exists;
         let w = Window::new(total, req.page, req.per_page);
         let mut page = MessagePage {
             total,
-            uidvalidity: mbox.uid_validity.unwrap_or(0),
+            uidvalidity: state.uidvalidity,
             page: w.page,
             pages: w.pages,
             messages: Vec::new(),
+            unseen: unseen_in(&replies),
         };
         if w.len == 0 {
             return Ok(page);
         }
         page.messages = match plan {
             Plan::FullSort { crit, esort } => {
-                let state = order::FolderState {
-                    uidvalidity: page.uidvalidity,
-                    uid_next: mbox.uid_next.unwrap_or(0),
-                    exists: total,
-                };
                 let key = order::PageKey {
                     user: user.to_owned(),
                     mailbox: wire.to_owned(),
@@ -690,12 +697,14 @@ impl Imap {
             criteria: crit.to_owned(),
             range,
         };
-        // SELECT, not EXAMINE: see the module doc.
-        let mut commands = vec![format!("SELECT {}", quote(wire))];
+        // SELECT, not EXAMINE: see the module doc. The unread count goes along.
+        let mut commands = vec![format!("SELECT {}", quote(wire)), self.unseen_command(c)];
         if !self.inner.order.knows(&key).await {
             commands.push(sort(range));
         }
-        let mut replies = pipeline(c, &commands).await?.into_iter();
+        let replies = pipeline(c, &commands).await?;
+        let unseen = unseen_in(&replies);
+        let mut replies = replies.into_iter();
         let select = replies
             .next()
             .ok_or_else(|| Failure::Lost("no reply".into()))?;
@@ -704,6 +713,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);
         let same_page = w.page == wanted.page;
         let remembered = match same_page {
@@ -744,6 +754,7 @@ impl Imap {
             page: w.page,
             pages: w.pages,
             messages: fetch_by_uid(c, &uids).await?,
+            unseen,
         }))
     }
 
@@ -794,6 +805,16 @@ impl Imap {
             .map_err(|e| (*e).clone())
     }
 
+    /// The command that counts the selected folder's unread messages: only the number
+    /// with ESEARCH, else the list of their sequence numbers.
+    fn unseen_command(&self, c: &Conn) -> String {
+        if self.has(c, "ESEARCH") {
+            "SEARCH RETURN (COUNT) UNSEEN".to_owned()
+        } else {
+            "SEARCH UNSEEN".to_owned()
+        }
+    }
+
     /// How to find the page, from what the server can do (see [`Plan::choose`]).
     fn plan(&self, c: &Conn, req: &PageRequest) -> Plan {
         let refused = self.inner.no_partial.load(Ordering::Relaxed);
@@ -828,6 +849,25 @@ fn close_later(conns: Vec<Conn>) {
     tokio::spawn(futures::future::join_all(
         conns.into_iter().map(Conn::close),
     ));
+}
+
+/// The answer to [`Imap::unseen_command`] among pipelined replies: the ESEARCH line with
+/// a COUNT (a SORT's ESEARCH has none) or the `* SEARCH` line (the only SEARCH sent).
+/// `None` when the command failed or nothing was found.
+fn unseen_in(replies: &[wire::Reply]) -> Option<u32> {
+    let lines = replies.iter().flat_map(|r| &r.lines);
+    lines.into_iter().find_map(|l| {
+        if let Some(e) = messages::parse_esearch(l, 0) {
+            return e.count;
+        }
+        let text = std::str::from_utf8(l).ok()?.trim_end();
+        let head = text.get(..8)?;
+        if !head.eq_ignore_ascii_case("* SEARCH") {
+            return None;
+        }
+        let numbers = text[8..].split_whitespace();
+        u32::try_from(numbers.filter(|n| n.parse::<u32>().is_ok()).count()).ok()
+    })
 }
 
 /// Every UID of the selected folder in the order `crit`: with ESORT as one compact
@@ -1029,6 +1069,25 @@ mod tests {
             ..PageRequest::default()
         };
         assert_eq!(Plan::choose(&cyrus, false, &arrival), Plan::Arrival);
+    }
+
+    #[test]
+    fn the_unread_count_among_pipelined_replies() {
+        let reply = |lines: &[&str]| wire::Reply {
+            lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            status: Ok(()),
+        };
+        let select = reply(&["* 12 EXISTS\r\n", "* OK [UIDNEXT 13] x\r\n"]);
+        // ESEARCH: the line with COUNT, not the SORT's page.
+        let sort = reply(&["* ESEARCH (TAG \"A3\") UID PARTIAL (1:50 12:1)\r\n"]);
+        let count = reply(&["* ESEARCH (TAG \"A2\") COUNT 4\r\n"]);
+        assert_eq!(unseen_in(&[select, count, sort]), Some(4));
+        // Plain SEARCH: the numbers are counted.
+        let plain = reply(&["* SEARCH 2 5 9\r\n"]);
+        assert_eq!(unseen_in(&[plain]), Some(3));
+        assert_eq!(unseen_in(&[reply(&["* SEARCH\r\n"])]), Some(0));
+        // Refused or missing: unknown, not zero.
+        assert_eq!(unseen_in(&[reply(&["* 3 EXISTS\r\n"])]), None);
     }
 
     #[test]
