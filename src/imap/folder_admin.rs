@@ -329,7 +329,7 @@ impl Imap {
 
     /// The personal namespace's prefix (UTF-8, with its trailing delimiter), where
     /// top-level folders are made; empty when the server has no NAMESPACE.
-    async fn personal_prefix_on(&self, c: &mut Conn) -> Result<String, Failure> {
+    pub(super) async fn personal_prefix_on(&self, c: &mut Conn) -> Result<String, Failure> {
         if !self.has(c, "NAMESPACE") {
             return Ok(String::new());
         }
@@ -525,8 +525,14 @@ mod tests {
         let cyrus = ns(b"* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\n");
         let prefix = personal_prefix(cyrus.as_ref());
         assert_eq!(prefix, "INBOX.");
-        assert_eq!(join_name(None, "Projects", Some('.'), &prefix), "INBOX.Projects");
-        assert_eq!(join_name(Some(""), "报告", Some('.'), &prefix), "INBOX.报告");
+        assert_eq!(
+            join_name(None, "Projects", Some('.'), &prefix),
+            "INBOX.Projects"
+        );
+        assert_eq!(
+            join_name(Some(""), "报告", Some('.'), &prefix),
+            "INBOX.报告"
+        );
         assert_eq!(
             join_name(Some("INBOX.Projects"), "2026", Some('.'), &prefix),
             "INBOX.Projects.2026"

@@ -619,7 +619,9 @@ impl Imap {
         // SELECT, not EXAMINE: see the module doc. The unread count goes along.
         let commands = [format!("SELECT {}", quote(wire)), self.unseen_command(c)];
         let replies = pipeline(c, &commands).await?;
-        let select = replies.first().ok_or_else(|| Failure::Lost("no reply".into()))?;
+        let select = replies
+            .first()
+            .ok_or_else(|| Failure::Lost("no reply".into()))?;
         select
             .status
             .clone()
@@ -1063,7 +1065,10 @@ mod tests {
             Plan::FullSort { crit, esort: false }
         );
         // Without SORT, or when arrival order is asked for, no SORT at all.
-        assert_eq!(Plan::choose(caps("IMAP4rev1"), false, &newest), Plan::Arrival);
+        assert_eq!(
+            Plan::choose(caps("IMAP4rev1"), false, &newest),
+            Plan::Arrival
+        );
         let arrival = PageRequest {
             sort: SortKey::Arrival,
             ..PageRequest::default()

@@ -372,5 +372,9 @@ async fn a_wildcard_parent_is_a_name_not_a_pattern() {
         .post_form("/folders", &[("name", "child"), ("parent", "Xmas")])
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert!(server_folders(stack, user).await.contains(&"Xmas/child".to_owned()));
+    assert!(
+        server_folders(stack, user)
+            .await
+            .contains(&"Xmas/child".to_owned())
+    );
 }
