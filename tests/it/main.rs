@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod compose;
 mod contacts;
+mod cyrus;
 mod export;
 mod folders;
 mod hostile;
