@@ -250,17 +250,38 @@ impl<'a> Walk<'a> {
             Some(i) => (value.get(..i).unwrap_or_default(), value.get(i..).unwrap_or_default()),
             None => (value.as_ref(), ""),
         };
-        let mime = strip_comments(type_part).trim().to_ascii_lowercase();
+        let cleaned = strip_comments(type_part);
+        let cleaned = cleaned.trim();
+        // `multipart/mixed boundary="x"` (the `;` forgotten) is read as a type with
+        // parameters, as Thunderbird and Python read it, not as an invalid type.
+        let (word, extra) = cleaned
+            .split_once(char::is_whitespace)
+            .unwrap_or((cleaned, ""));
+        let mime = word.to_ascii_lowercase();
         let valid = mime
             .split_once('/')
-            .is_some_and(|(t, s)| is_token(t) && is_token(s));
-        let boundary = parameter(params, "boundary");
+            .is_some_and(|(t, s)| is_token(t) && is_token(s))
+            && (extra.is_empty() || extra.contains('='));
         if mime.is_empty() {
             // No value at all: mail-parser applies the default, as RFC 2045 says.
             return ("text/plain".to_string(), None);
         }
-        if !valid {
-            let mut text = b"Content-Type: text/plain".to_vec();
+        let (mime, params) = if valid {
+            (mime, params.to_string())
+        } else {
+            // RFC 2045 §5.2: an invalid Content-Type means text/plain; the charset and
+            // other parameters still apply.
+            ("text/plain".to_string(), params.to_string())
+        };
+        let params = if valid && !extra.is_empty() {
+            format!("; {}{params}", extra.trim())
+        } else {
+            params
+        };
+        let boundary = parameter(&params, "boundary");
+        if !valid || !extra.is_empty() {
+            let mut text = b"Content-Type: ".to_vec();
+            text.extend_from_slice(mime.as_bytes());
             text.extend_from_slice(&normalize_parameters(params.as_bytes()));
             text.extend_from_slice(self.eol);
             self.edits.push(Edit {
@@ -268,7 +289,7 @@ impl<'a> Walk<'a> {
                 end: field.end,
                 text,
             });
-            return ("text/plain".to_string(), None);
+            return (mime, boundary.filter(|b| !b.is_empty()));
         }
         self.fix_parameters(field, b"Content-Type");
         (mime, boundary.filter(|b| !b.is_empty()))
@@ -694,6 +715,13 @@ mod tests {
         let out = fixed("Content-Type: text/html/x; charset=utf-8\r\n\r\n<b>x</b>");
         assert!(out.starts_with("Content-Type: text/plain; charset=utf-8\r\n"), "{out}");
         assert!(repair(b"Content-Type: text/html (comment); charset=utf-8\r\n\r\nx").is_none());
+        let out = fixed("Content-Type: image\r\n\r\nx");
+        assert!(out.starts_with("Content-Type: text/plain\r\n\r\n"), "{out}");
+        let out = fixed("Content-Type: multipart/mixed boundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
+        assert!(
+            out.starts_with("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"),
+            "{out}"
+        );
     }
 
     #[test]
