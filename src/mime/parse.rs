@@ -515,4 +515,3 @@ mod tests {
         assert_eq!(clean_text(" a\r\n\tb\0c  "), "a b c");
     }
 }
-

@@ -144,7 +144,9 @@ impl<'a> Walk<'a> {
         let encoding = last(b"content-transfer-encoding").map(|f| {
             (
                 f,
-                String::from_utf8_lossy(&f.value).trim().to_ascii_lowercase(),
+                String::from_utf8_lossy(&f.value)
+                    .trim()
+                    .to_ascii_lowercase(),
             )
         });
         let (mime, boundary) = content_type.unwrap_or_else(|| {
@@ -247,7 +249,10 @@ impl<'a> Walk<'a> {
     fn fix_content_type(&mut self, field: &Field) -> (String, Option<String>) {
         let value = String::from_utf8_lossy(&field.value);
         let (type_part, params) = match value.find(';') {
-            Some(i) => (value.get(..i).unwrap_or_default(), value.get(i..).unwrap_or_default()),
+            Some(i) => (
+                value.get(..i).unwrap_or_default(),
+                value.get(i..).unwrap_or_default(),
+            ),
             None => (value.as_ref(), ""),
         };
         let cleaned = strip_comments(type_part);
@@ -302,8 +307,8 @@ impl<'a> Walk<'a> {
             return;
         }
         let normalized = normalize_parameters(&field.value);
-        let unchanged = normalized.trim_ascii()
-            == strip_wsp_runs(&field.value).as_slice().trim_ascii();
+        let unchanged =
+            normalized.trim_ascii() == strip_wsp_runs(&field.value).as_slice().trim_ascii();
         if unchanged {
             return;
         }
@@ -553,7 +558,7 @@ fn is_clean_base64(body: &[u8]) -> bool {
             count += 1;
         }
     }
-    count % 4 == 0
+    count.is_multiple_of(4)
 }
 
 /// Whether a damaged base64 body is still base64 with a little junk (at most one junk
@@ -575,7 +580,11 @@ fn is_mostly_base64(body: &[u8]) -> bool {
 /// padding in the wrong place) are skipped, and a final partial quad gives the bytes it
 /// holds, as Python's and MimeKit's decoders do.
 fn lenient_base64(body: &[u8]) -> Vec<u8> {
-    let mut chars: Vec<u8> = body.iter().copied().filter(|&b| is_base64_char(b)).collect();
+    let mut chars: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|&b| is_base64_char(b))
+        .collect();
     if chars.len() % 4 == 1 {
         chars.pop();
     }
@@ -626,7 +635,10 @@ fn lenient_qp(body: &[u8]) -> Vec<u8> {
             i += 3;
             continue;
         }
-        let spaces = rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let spaces = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
         match rest.get(spaces..).unwrap_or_default() {
             [] => i = body.len(),
             [b'\r', b'\n', ..] => i += 1 + spaces + 2,
@@ -703,7 +715,9 @@ mod tests {
 
     #[test]
     fn unfolds_parameters_folded_after_the_equals_sign() {
-        let out = fixed("Content-Type: multipart/mixed;\r\n\tboundary=\r\n\t\"b 1\"\r\n\r\n--b 1\r\n\r\nx\r\n--b 1--\r\n");
+        let out = fixed(
+            "Content-Type: multipart/mixed;\r\n\tboundary=\r\n\t\"b 1\"\r\n\r\n--b 1\r\n\r\nx\r\n--b 1--\r\n",
+        );
         assert!(
             out.starts_with("Content-Type: multipart/mixed; boundary=\"b 1\"\r\n\r\n"),
             "{out}"
@@ -713,11 +727,15 @@ mod tests {
     #[test]
     fn invalid_content_type_becomes_text_plain() {
         let out = fixed("Content-Type: text/html/x; charset=utf-8\r\n\r\n<b>x</b>");
-        assert!(out.starts_with("Content-Type: text/plain; charset=utf-8\r\n"), "{out}");
+        assert!(
+            out.starts_with("Content-Type: text/plain; charset=utf-8\r\n"),
+            "{out}"
+        );
         assert!(repair(b"Content-Type: text/html (comment); charset=utf-8\r\n\r\nx").is_none());
         let out = fixed("Content-Type: image\r\n\r\nx");
         assert!(out.starts_with("Content-Type: text/plain\r\n\r\n"), "{out}");
-        let out = fixed("Content-Type: multipart/mixed boundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
+        let out =
+            fixed("Content-Type: multipart/mixed boundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
         assert!(
             out.starts_with("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"),
             "{out}"
@@ -726,7 +744,9 @@ mod tests {
 
     #[test]
     fn closes_an_unclosed_multipart_and_adds_the_blank_line() {
-        let out = fixed("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: base64\naGk=\n");
+        let out = fixed(
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: base64\naGk=\n",
+        );
         assert_eq!(
             out,
             "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n"
@@ -742,7 +762,10 @@ mod tests {
         assert!(!is_clean_base64(b"aGVsbG8\r\n"));
         assert!(is_mostly_base64(b"aGVs*bG8=\r\n"));
         assert!(!is_mostly_base64(b"This is !!! not @@@ base64 ###"));
-        assert_eq!(lenient_qp(b"100% =ZZ caf=C3=A9 =\r\nend = x =3"), "100% =ZZ café end = x =3".as_bytes());
+        assert_eq!(
+            lenient_qp(b"100% =ZZ caf=C3=A9 =\r\nend = x =3"),
+            "100% =ZZ café end = x =3".as_bytes()
+        );
         assert!(has_invalid_qp(b"a =ZZ"));
         assert!(!has_invalid_qp(b"a=3D =\r\nb=  \r\n"));
         assert_eq!(

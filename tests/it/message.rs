@@ -383,9 +383,7 @@ fn uuencode(data: &[u8], name: &str) -> String {
 async fn wild_mail_delivered_by_smtp_downloads_like_other_clients() {
     let pdf: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
     // Junk characters sprinkled into the base64 and its padding dropped.
-    let damaged_pdf = b64(&pdf)
-        .trim_end_matches('=')
-        .replace("\r\n", "*\r\n");
+    let damaged_pdf = b64(&pdf).trim_end_matches('=').replace("\r\n", "*\r\n");
     let eml = format!(
         "From: Outlook User <outlook@other.test>\r\nTo: someone@example.test\r\n\
 Subject: Reports from the wild\r\nMIME-Version: 1.0\r\n\
@@ -421,7 +419,11 @@ Content-Disposition: attachment;\r\n\tfilename=\r\n\t\"Quarterly report 2024.pdf
         "{}",
         body.body
     );
-    assert!(!body.body.contains("NextPart"), "MIME source shown: {}", body.body);
+    assert!(
+        !body.body.contains("NextPart"),
+        "MIME source shown: {}",
+        body.body
+    );
     assert_eq!(
         page.texts(".attachments li a"),
         vec!["dot.png", "Q1_Q2 report.eml", "Quarterly report 2024.pdf"]
@@ -461,7 +463,7 @@ Content-Disposition: attachment;\r\n\tfilename=\r\n\t\"Quarterly report 2024.pdf
 #[tokio::test]
 async fn wild_headers_read_the_same_on_the_page_and_in_the_list() {
     let eml = b"From:\r\nTo: someone@example.test\r\nSubject: The first subject\r\nSubject: The second subject\r\n\
-MIME-Version: 1.0\r\nContent-Type: text/html/x; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+MIME-Version: 1.0\r\nContent-Type: html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
 <b>100% =ZZ caf=C3=A9</b> =3\r\n";
     let app = app_with("msg-wild-hdr", eml).await;
 
@@ -485,4 +487,3 @@ MIME-Version: 1.0\r\nContent-Type: text/html/x; charset=utf-8\r\nContent-Transfe
     );
     assert!(body.texts("b").is_empty(), "{}", body.body);
 }
-

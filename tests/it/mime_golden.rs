@@ -449,11 +449,15 @@ fn mime_mangled_fixtures_never_panic() {
 #[test]
 fn mime_wild_mail_decodes_to_the_sent_bytes() {
     // generate.py's PDF and 1×1 PNG.
-    let is_pdf = |b: &[u8]| b.starts_with(b"%PDF-1.4\n") && b.ends_with(b"%%EOF\n") && b.len() == 125;
+    let is_pdf =
+        |b: &[u8]| b.starts_with(b"%PDF-1.4\n") && b.ends_with(b"%%EOF\n") && b.len() == 125;
     let is_png = |b: &[u8]| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.ends_with(b"IEND\xaeB`\x82");
 
     let folded = fixture_part("wild-folded-parameters", "2").expect("folded attachment");
-    assert_eq!(folded.filename.as_deref(), Some("Quarterly report 2024.pdf"));
+    assert_eq!(
+        folded.filename.as_deref(),
+        Some("Quarterly report 2024.pdf")
+    );
     assert_eq!(folded.content_type, "application/pdf");
     assert!(is_pdf(&folded.bytes));
 
