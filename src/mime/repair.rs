@@ -189,6 +189,9 @@ impl<'a> Walk<'a> {
     fn headers(&mut self, start: usize, end: usize) -> (Vec<Field>, usize) {
         let mut fields: Vec<Field> = Vec::new();
         let mut pos = start;
+        // A header-like line found ahead by an earlier look (so stray lines before it need
+        // no new look; keeps the walk linear on a block of stray lines).
+        let mut field_ahead = start;
         while pos < end {
             let (content_end, next) = self.line(pos, end);
             let line = self.bytes(pos, content_end);
@@ -216,7 +219,10 @@ impl<'a> Walk<'a> {
             }
             // Not a header line. With headers before it and nothing header-like after it
             // (a base64 or plain body), this is where the body starts.
-            if !fields.is_empty() && !self.any_field_line(pos, end) {
+            if pos >= field_ahead {
+                field_ahead = self.next_field_line(pos, end).unwrap_or(usize::MAX);
+            }
+            if !fields.is_empty() && field_ahead == usize::MAX {
                 self.edits.push(Edit {
                     start: pos,
                     end: pos,
@@ -230,18 +236,18 @@ impl<'a> Walk<'a> {
         (fields, end)
     }
 
-    /// Whether a line in `raw[pos..end]` looks like a header field (or a MIME delimiter,
-    /// which would mean the stray line was not a body).
-    fn any_field_line(&self, mut pos: usize, end: usize) -> bool {
+    /// Where the next line in `raw[pos..end]` that looks like a header field (or a MIME
+    /// delimiter, which would mean the stray line was not a body) starts.
+    fn next_field_line(&self, mut pos: usize, end: usize) -> Option<usize> {
         while pos < end {
             let (content_end, next) = self.line(pos, end);
             let line = self.bytes(pos, content_end);
             if field_name_end(line).is_some() || line.starts_with(b"--") {
-                return true;
+                return Some(pos);
             }
             pos = next;
         }
-        false
+        None
     }
 
     /// Checks a `Content-Type` field: an invalid type becomes `text/plain`, folded
@@ -751,6 +757,15 @@ mod tests {
             out,
             "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n"
         );
+    }
+
+    #[test]
+    fn stray_header_lines_are_walked_once() {
+        // Quadratic work here would take minutes; linear work takes milliseconds.
+        let mut raw = b"A: b\r\n".to_vec();
+        raw.extend(b"stray\r\n".repeat(200_000));
+        raw.extend_from_slice(b"B: c\r\n\r\nbody");
+        assert!(repair(&raw).is_none());
     }
 
     #[test]
