@@ -97,6 +97,12 @@ pub struct Config {
     pub proxy_allow_loopback_for_tests: bool,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
+    /// A connection that has not sent a whole request head within this is closed (slowloris).
+    pub http_header_timeout: Duration,
+    /// A request body that delivers nothing for this long is abandoned.
+    pub http_body_timeout: Duration,
+    /// At most this many HTTP connections are open at once; more wait to be accepted.
+    pub http_max_connections: usize,
     /// Most bytes of compose forms (with their files) one user may have parked while
     /// logged out after a session expired (`MAILROOM_PARKED_BYTES_PER_USER`).
     pub parked_bytes_per_user: u64,
@@ -128,6 +134,9 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     login_backoff_secs: Option<u64>,
     max_message_size: Option<u64>,
+    http_header_timeout_secs: Option<u64>,
+    http_body_timeout_secs: Option<u64>,
+    http_max_connections: Option<usize>,
     parked_bytes_per_user: Option<u64>,
     parked_bytes_total: Option<u64>,
 }
@@ -300,6 +309,20 @@ impl Config {
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),
+            http_header_timeout: secs(
+                parsed(&env, "MAILROOM_HTTP_HEADER_TIMEOUT")?.or(fc.http_header_timeout_secs),
+                30,
+            )
+            .clamp(Duration::from_secs(1), Duration::from_secs(30)),
+            http_body_timeout: secs(
+                parsed(&env, "MAILROOM_HTTP_BODY_TIMEOUT")?.or(fc.http_body_timeout_secs),
+                60,
+            )
+            .max(Duration::from_secs(1)),
+            http_max_connections: parsed(&env, "MAILROOM_HTTP_MAX_CONNECTIONS")?
+                .or(fc.http_max_connections)
+                .unwrap_or(1024)
+                .max(1),
             parked_bytes_per_user: parsed(&env, "MAILROOM_PARKED_BYTES_PER_USER")?
                 .or(fc.parked_bytes_per_user)
                 .unwrap_or(64 * 1024 * 1024),
@@ -453,6 +476,47 @@ mod tests {
         );
         // The test-only proxy switch has no file key.
         assert!(Config::parse_file("proxy_allow_loopback_for_tests = true").is_err());
+    }
+
+    #[test]
+    fn http_limits() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(30));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(60));
+        assert_eq!(c.http_max_connections, 1024);
+        let fc = Config::parse_file("http_header_timeout_secs = 10\nhttp_max_connections = 50\n")
+            .unwrap();
+        let c = Config::merge(
+            fc,
+            env(&[
+                ("MAILROOM_HTTP_BODY_TIMEOUT", "5"),
+                ("MAILROOM_HTTP_MAX_CONNECTIONS", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(5));
+        assert_eq!(c.http_max_connections, 7);
+        // The header timeout never exceeds 30 s, and none of them is zero.
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_HTTP_HEADER_TIMEOUT", "600"),
+                ("MAILROOM_HTTP_BODY_TIMEOUT", "0"),
+                ("MAILROOM_HTTP_MAX_CONNECTIONS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(30));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(1));
+        assert_eq!(c.http_max_connections, 1);
+        assert!(
+            Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_HTTP_MAX_CONNECTIONS", "many")]),
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -536,8 +536,9 @@ impl Imap {
         Ok(folders::build(col.finish()))
     }
 
-    /// The wire name of the folder with `role`, created (top level, English name, with
-    /// the role attribute when the server has CREATE-SPECIAL-USE) when there is none.
+    /// The wire name of the folder with `role`, created (top level, i.e. under the
+    /// personal namespace's prefix, English name, with the role attribute when the server
+    /// has CREATE-SPECIAL-USE) when there is none.
     async fn role_folder_on(
         &self,
         c: &mut Conn,
@@ -558,6 +559,9 @@ impl Imap {
             SpecialUse::Sent => ("Sent", "\\Sent"),
             SpecialUse::Inbox => return Ok(Ok("INBOX".to_owned())),
         };
+        // `INBOX.Archive` on Cyrus, where a bare top-level name is refused.
+        let prefix = self.personal_prefix_on(c).await?;
+        let name = &mailbox_wire(&format!("{prefix}{name}")).map_err(Failure::Fail)?;
         let cmd = if self.has(c, "CREATE-SPECIAL-USE") {
             format!("CREATE {} (USE ({attr}))", quote(name))
         } else {

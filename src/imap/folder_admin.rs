@@ -15,14 +15,22 @@
 //! differ on what DELETE does to a folder with children. Subscriptions follow renames
 //! and deletions, whatever the server does about them itself.
 //!
+//! A parent is a folder *name*, never a LIST pattern: whether it exists is decided by an
+//! exact match on what LIST returns, so `X*` or `%` from a form is just a name that does
+//! not exist. A top-level folder lives under the personal namespace's prefix (NAMESPACE):
+//! empty on Dovecot, `INBOX.` on Cyrus with its default namespace, where a bare top-level
+//! name is refused ("Permission denied").
+//!
 //! The pure helpers (validation, name joining) are unit-tested at the bottom.
 
 use async_imap::imap_proto::{MailboxDatum, Response};
 
 use super::{
     Account, Folder, Imap, ImapError,
+    acl::Namespaces,
     conn::{Conn, Failure},
     names::{mailbox_wire, name_from_wire, quote},
+    wire::{self, pipeline},
 };
 
 /// Longest modified-UTF-7 form of one level of a name, in bytes. Dovecot (and most
@@ -112,11 +120,17 @@ pub fn validate_name(name: &str, delimiter: Option<char>) -> Result<String, Name
     Ok(name.to_owned())
 }
 
-/// The full name of `name` under `parent` (top level when `None`).
-pub fn join_name(parent: Option<&str>, name: &str, delimiter: Option<char>) -> String {
+/// The full name of `name` under `parent`; at the top level (`None`) that is inside
+/// the personal namespace, whose `prefix` ends with its delimiter (`INBOX.`) or is empty.
+pub fn join_name(
+    parent: Option<&str>,
+    name: &str,
+    delimiter: Option<char>,
+    prefix: &str,
+) -> String {
     match (parent, delimiter) {
         (Some(p), Some(d)) if !p.is_empty() => format!("{p}{d}{name}"),
-        _ => name.to_owned(),
+        _ => format!("{prefix}{name}"),
     }
 }
 
@@ -143,7 +157,7 @@ impl Imap {
         parent: Option<&str>,
         name: &str,
     ) -> Result<String, FolderError> {
-        let (parent, name) = (parent.map(str::to_owned), name.to_owned());
+        let (this, parent, name) = (self.clone(), parent.map(str::to_owned), name.to_owned());
         self.run_folder(a, async move |c: &mut Conn| {
             let delim = delimiter_on(c).await?;
             let name = match validate_name(&name, delim) {
@@ -155,7 +169,8 @@ impl Imap {
             {
                 return Ok(Err(FolderError::NoSuchParent));
             }
-            let full = join_name(parent.as_deref(), &name, delim);
+            let prefix = this.personal_prefix_on(c).await?;
+            let full = join_name(parent.as_deref(), &name, delim, &prefix);
             let wire = match wire_of(&full) {
                 Ok(w) => w,
                 Err(e) => return Ok(Err(e)),
@@ -204,7 +219,8 @@ impl Imap {
                     return Ok(Err(FolderError::NoSuchParent));
                 }
             }
-            let new = join_name(parent.as_deref(), &name, delim);
+            let prefix = this.personal_prefix_on(c).await?;
+            let new = join_name(parent.as_deref(), &name, delim, &prefix);
             if new == old {
                 return Ok(Ok(new));
             }
@@ -311,6 +327,21 @@ impl Imap {
         .await
     }
 
+    /// The personal namespace's prefix (UTF-8, with its trailing delimiter), where
+    /// top-level folders are made; empty when the server has no NAMESPACE.
+    pub(super) async fn personal_prefix_on(&self, c: &mut Conn) -> Result<String, Failure> {
+        if !self.has(c, "NAMESPACE") {
+            return Ok(String::new());
+        }
+        let replies = pipeline(c, &["NAMESPACE".to_owned()]).await?;
+        let namespaces = replies
+            .iter()
+            .flat_map(|r| &r.lines)
+            .find_map(|l| wire::untagged(l, "NAMESPACE"))
+            .and_then(|v| Namespaces::parse(&v));
+        Ok(personal_prefix(namespaces.as_ref()))
+    }
+
     /// `run` for folder operations: refusals come back as [`FolderError`]s.
     async fn run_folder<T>(
         &self,
@@ -362,19 +393,37 @@ async fn delimiter_on(c: &mut Conn) -> Result<Option<char>, Failure> {
     Ok(delim)
 }
 
-/// Whether a folder (UTF-8 name) exists, by LIST.
+/// The prefix of the first personal namespace; empty when there is none.
+fn personal_prefix(namespaces: Option<&Namespaces>) -> String {
+    namespaces
+        .and_then(|n| n.personal.first())
+        .map(|p| p.prefix.clone())
+        .unwrap_or_default()
+}
+
+/// Whether a folder (UTF-8 name) exists, by LIST. The name is sent as LIST's pattern,
+/// where `*` and `%` are wildcards that IMAP cannot escape, so only a returned name equal
+/// to `name` counts: `X*` matches `X1` on the server but is not `X1`.
 async fn exists_on(c: &mut Conn, name: &str) -> Result<bool, Failure> {
     let Ok(wire) = mailbox_wire(name) else {
         return Ok(false);
     };
     let mut found = false;
     c.command(&format!("LIST \"\" {}", quote(&wire)), |r| {
-        if let Response::MailboxData(MailboxDatum::List(_)) = r {
+        if let Response::MailboxData(MailboxDatum::List(l)) = r
+            && name_from_wire(&l.name).is_some_and(|n| same_folder(&n, name))
+        {
             found = true;
         }
     })
     .await?;
     Ok(found)
+}
+
+/// Whether two UTF-8 names are the same folder: exactly equal, except that INBOX is
+/// case-insensitive (RFC 3501 5.1).
+fn same_folder(a: &str, b: &str) -> bool {
+    a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
 }
 
 /// The subscribed names at or below `folder` (LSUB of the folder and its subtree).
@@ -460,13 +509,49 @@ mod tests {
 
     #[test]
     fn names_join_and_nest() {
-        assert_eq!(join_name(Some("报告"), "2026", Some('/')), "报告/2026");
-        assert_eq!(join_name(None, "2026", Some('/')), "2026");
-        assert_eq!(join_name(Some(""), "x", Some('/')), "x");
+        assert_eq!(join_name(Some("报告"), "2026", Some('/'), ""), "报告/2026");
+        assert_eq!(join_name(None, "2026", Some('/'), ""), "2026");
+        assert_eq!(join_name(Some(""), "x", Some('/'), ""), "x");
         assert!(is_within("a/b", "a", Some('/')));
         assert!(is_within("a", "a", Some('/')));
         assert!(!is_within("ab", "a", Some('/')));
         assert!(!is_within("a", "a/b", Some('/')));
+    }
+
+    #[test]
+    fn top_level_names_live_in_the_personal_namespace() {
+        let ns = |line: &[u8]| Namespaces::parse(&wire::untagged(line, "NAMESPACE").unwrap());
+        // Cyrus's default: everything of the user's is under `INBOX.`.
+        let cyrus = ns(b"* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\n");
+        let prefix = personal_prefix(cyrus.as_ref());
+        assert_eq!(prefix, "INBOX.");
+        assert_eq!(
+            join_name(None, "Projects", Some('.'), &prefix),
+            "INBOX.Projects"
+        );
+        assert_eq!(
+            join_name(Some(""), "报告", Some('.'), &prefix),
+            "INBOX.报告"
+        );
+        assert_eq!(
+            join_name(Some("INBOX.Projects"), "2026", Some('.'), &prefix),
+            "INBOX.Projects.2026"
+        );
+        // Dovecot: an empty prefix, so top-level names stay bare.
+        let dovecot = ns(b"* NAMESPACE ((\"\" \"/\")) ((\"shared/\" \"/\")) NIL\r\n");
+        let prefix = personal_prefix(dovecot.as_ref());
+        assert_eq!(join_name(None, "Projects", Some('/'), &prefix), "Projects");
+        // No NAMESPACE at all.
+        assert_eq!(personal_prefix(None), "");
+    }
+
+    #[test]
+    fn a_parent_is_a_name_not_a_pattern() {
+        assert!(same_folder("X*", "X*"));
+        assert!(!same_folder("X1", "X*"));
+        assert!(!same_folder("a/b", "a/%"));
+        assert!(same_folder("inbox", "INBOX"));
+        assert!(!same_folder("inbox/x", "INBOX/x"));
     }
 
     #[test]

@@ -17,12 +17,14 @@
 //! see besides `\Recent`, which IMAP4rev2 dropped; we never CLOSE, so nothing is
 //! expunged by it.
 //!
-//! Message lists never fetch every envelope. With ESORT a page is one
-//! `UID SORT RETURN (PARTIAL a:b)` plus one FETCH of that page (Dovecot 2.3 accepts
-//! PARTIAL there although it only announces CONTEXT=SEARCH; if a server refuses it we
-//! stop asking). Without ESORT, the default newest-first order uses sequence numbers
-//! (arrival order), and other orders fetch the sorted UID list (numbers only) and then
-//! just the page; without SORT, everything is arrival order.
+//! Message lists never fetch every envelope. When the server takes PARTIAL in SORT
+//! (RFC 5267 CONTEXT=SORT; also Dovecot 2.3, which announces ESORT with CONTEXT=SEARCH
+//! and accepts it) a page is one `UID SORT RETURN (PARTIAL a:b)` plus one FETCH of that
+//! page. Otherwise (Cyrus 3.6 announces ESORT without CONTEXT=SORT and answers BAD to
+//! PARTIAL; a server that refuses it is not asked again) we fetch the sorted UID list
+//! (numbers only, compressed with ESORT) and slice the page out ourselves; either way a
+//! page's UIDs are remembered while the folder stays the same (`order`). Without SORT,
+//! everything is arrival order.
 //!
 //! Passwords never reach a log or an error: async-imap logs the commands it writes, so
 //! LOGIN goes out with a placeholder that the transport replaces (see `transport`).
@@ -237,6 +239,10 @@ pub struct MessagePage {
     pub pages: u32,
     /// The page's messages, in the requested order.
     pub messages: Vec<MessageSummary>,
+    /// Unread messages in the folder, counted right after the SELECT that gave `total`
+    /// (pipelined, no extra round trip): the sidebar shows this folder's counts from here
+    /// so that one page never shows two states of the folder. `None` if unknown.
+    pub unseen: Option<u32>,
 }
 
 /// One row of a message list.
@@ -320,13 +326,42 @@ impl std::fmt::Debug for Imap {
 }
 
 /// How a page of a message list is found.
+#[derive(Debug, PartialEq, Eq)]
 enum Plan {
     /// Sequence numbers are arrival order: no SORT needed.
     Arrival,
-    /// ESORT: the server sorts and returns only the page's UIDs.
+    /// The server sorts and returns only the page's UIDs (`RETURN (PARTIAL …)`).
     Partial(String),
-    /// Plain SORT: all UIDs in order (numbers only), then we slice.
-    FullSort(String),
+    /// All UIDs in order (numbers only; `RETURN (ALL)` with ESORT), then we slice.
+    FullSort {
+        /// The SORT criteria.
+        crit: String,
+        /// Whether to ask for the compact ESORT answer.
+        esort: bool,
+    },
+}
+
+impl Plan {
+    /// How to find the page of `req`, from the capabilities the server announced (`has`)
+    /// and whether it already refused PARTIAL in SORT.
+    fn choose(has: impl Fn(&str) -> bool, partial_refused: bool, req: &PageRequest) -> Plan {
+        if req.sort == SortKey::Arrival || !has("SORT") {
+            return Plan::Arrival;
+        }
+        let crit = messages::sort_criteria(req.sort, req.reverse, has("SORT=DISPLAY"));
+        // RFC 5267 puts PARTIAL in SORT under CONTEXT=SORT; ESORT alone only promises
+        // ESEARCH-style answers (Cyrus 3.6 has ESORT and answers BAD to PARTIAL). Dovecot
+        // 2.3 announces ESORT with CONTEXT=SEARCH and takes PARTIAL in SORT as well.
+        let partial = has("CONTEXT=SORT") || (has("ESORT") && has("CONTEXT=SEARCH"));
+        if partial && !partial_refused {
+            Plan::Partial(crit)
+        } else {
+            Plan::FullSort {
+                crit,
+                esort: has("ESORT"),
+            }
+        }
+    }
 }
 
 impl Imap {
@@ -581,34 +616,52 @@ impl Imap {
                 None => plan = self.plan(c, req),
             }
         }
-        let mbox = c.select(wire).await?;
-        let total = mbox.exists;
+        // SELECT, not EXAMINE: see the module doc. The unread count goes along.
+        let commands = [format!("SELECT {}", quote(wire)), self.unseen_command(c)];
+        let replies = pipeline(c, &commands).await?;
+        let select = replies
+            .first()
+            .ok_or_else(|| Failure::Lost("no reply".into()))?;
+        select
+            .status
+            .clone()
+            .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
+        let state = order::FolderState::from_select(&select.lines);
+        let total = state.exists;
         let w = Window::new(total, req.page, req.per_page);
         let mut page = MessagePage {
             total,
-            uidvalidity: mbox.uid_validity.unwrap_or(0),
+            uidvalidity: state.uidvalidity,
             page: w.page,
             pages: w.pages,
             messages: Vec::new(),
+            unseen: unseen_in(&replies),
         };
         if w.len == 0 {
             return Ok(page);
         }
         page.messages = match plan {
-            Plan::FullSort(crit) => {
-                let mut uids = Vec::new();
-                c.command(&format!("UID SORT {crit} UTF-8 ALL"), |r| {
-                    if let Response::MailboxData(MailboxDatum::Sort(ids)) = r {
-                        uids.extend_from_slice(ids);
+            Plan::FullSort { crit, esort } => {
+                let key = order::PageKey {
+                    user: user.to_owned(),
+                    mailbox: wire.to_owned(),
+                    criteria: crit.clone(),
+                    range: w.partial_range().unwrap_or((1, 1)),
+                };
+                let slice = match self.inner.order.get(&key, state).await {
+                    Some(uids) => uids.to_vec(),
+                    None => {
+                        let uids = sorted_uids(c, &crit, esort, total).await?;
+                        let slice: Vec<u32> = uids
+                            .iter()
+                            .skip(w.start as usize)
+                            .take(w.len as usize)
+                            .copied()
+                            .collect();
+                        self.inner.order.put(key, state, &slice).await;
+                        slice
                     }
-                })
-                .await?;
-                let slice: Vec<u32> = uids
-                    .iter()
-                    .skip(w.start as usize)
-                    .take(w.len as usize)
-                    .copied()
-                    .collect();
+                };
                 fetch_by_uid(c, &slice).await?
             }
             // A refused PARTIAL was turned into one of the others above.
@@ -646,12 +699,14 @@ impl Imap {
             criteria: crit.to_owned(),
             range,
         };
-        // SELECT, not EXAMINE: see the module doc.
-        let mut commands = vec![format!("SELECT {}", quote(wire))];
+        // SELECT, not EXAMINE: see the module doc. The unread count goes along.
+        let mut commands = vec![format!("SELECT {}", quote(wire)), self.unseen_command(c)];
         if !self.inner.order.knows(&key).await {
             commands.push(sort(range));
         }
-        let mut replies = pipeline(c, &commands).await?.into_iter();
+        let replies = pipeline(c, &commands).await?;
+        let unseen = unseen_in(&replies);
+        let mut replies = replies.into_iter();
         let select = replies
             .next()
             .ok_or_else(|| Failure::Lost("no reply".into()))?;
@@ -660,6 +715,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);
         let same_page = w.page == wanted.page;
         let remembered = match same_page {
@@ -700,6 +756,7 @@ impl Imap {
             page: w.page,
             pages: w.pages,
             messages: fetch_by_uid(c, &uids).await?,
+            unseen,
         }))
     }
 
@@ -750,21 +807,20 @@ impl Imap {
             .map_err(|e| (*e).clone())
     }
 
-    /// How to find the page, from what the server can do.
-    fn plan(&self, c: &Conn, req: &PageRequest) -> Plan {
-        if req.sort == SortKey::Arrival || !self.has(c, "SORT") {
-            return Plan::Arrival;
-        }
-        let crit = messages::sort_criteria(req.sort, req.reverse, self.has(c, "SORT=DISPLAY"));
-        if self.has(c, "ESORT") && !self.inner.no_partial.load(Ordering::Relaxed) {
-            Plan::Partial(crit)
-        } else if req.sort == SortKey::Date && req.reverse {
-            // The default view must stay cheap on big folders: arrival order is close
-            // enough to date order, and needs no list of every UID.
-            Plan::Arrival
+    /// The command that counts the selected folder's unread messages: only the number
+    /// with ESEARCH, else the list of their sequence numbers.
+    fn unseen_command(&self, c: &Conn) -> String {
+        if self.has(c, "ESEARCH") {
+            "SEARCH RETURN (COUNT) UNSEEN".to_owned()
         } else {
-            Plan::FullSort(crit)
+            "SEARCH UNSEEN".to_owned()
         }
+    }
+
+    /// How to find the page, from what the server can do (see [`Plan::choose`]).
+    fn plan(&self, c: &Conn, req: &PageRequest) -> Plan {
+        let refused = self.inner.no_partial.load(Ordering::Relaxed);
+        Plan::choose(|cap| self.has(c, cap), refused, req)
     }
 }
 
@@ -795,6 +851,55 @@ fn close_later(conns: Vec<Conn>) {
     tokio::spawn(futures::future::join_all(
         conns.into_iter().map(Conn::close),
     ));
+}
+
+/// The answer to [`Imap::unseen_command`] among pipelined replies: the ESEARCH line with
+/// a COUNT (a SORT's ESEARCH has none) or the `* SEARCH` line (the only SEARCH sent).
+/// `None` when the command failed or nothing was found.
+fn unseen_in(replies: &[wire::Reply]) -> Option<u32> {
+    let lines = replies.iter().flat_map(|r| &r.lines);
+    lines.into_iter().find_map(|l| {
+        if let Some(e) = messages::parse_esearch(l, 0) {
+            return e.count;
+        }
+        let text = std::str::from_utf8(l).ok()?.trim_end();
+        let head = text.get(..8)?;
+        if !head.eq_ignore_ascii_case("* SEARCH") {
+            return None;
+        }
+        let numbers = text[8..].split_whitespace();
+        u32::try_from(numbers.filter(|n| n.parse::<u32>().is_ok()).count()).ok()
+    })
+}
+
+/// Every UID of the selected folder in the order `crit`: with ESORT as one compact
+/// sequence set (`RETURN (ALL)`), else as plain SORT's list of numbers. `exists` bounds
+/// how many UIDs the answer may expand to.
+async fn sorted_uids(
+    c: &mut Conn,
+    crit: &str,
+    esort: bool,
+    exists: u32,
+) -> Result<Vec<u32>, Failure> {
+    if esort {
+        let lines = c
+            .command_raw(&format!("UID SORT RETURN (ALL) {crit} UTF-8 ALL"))
+            .await?;
+        let max = usize::try_from(exists).unwrap_or(usize::MAX);
+        return Ok(lines
+            .iter()
+            .find_map(|l| messages::parse_esearch(l, max))
+            .map(|e| e.uids)
+            .unwrap_or_default());
+    }
+    let mut uids = Vec::new();
+    c.command(&format!("UID SORT {crit} UTF-8 ALL"), |r| {
+        if let Response::MailboxData(MailboxDatum::Sort(ids)) = r {
+            uids.extend_from_slice(ids);
+        }
+    })
+    .await?;
+    Ok(uids)
 }
 
 /// FETCHes summaries by UID and returns them in the order of `uids`.
@@ -913,6 +1018,81 @@ mod tests {
             .fetch_page(&a, "a\r\nA1 LOGOUT", &PageRequest::default())
             .await;
         assert_eq!(err.unwrap_err(), ImapError::InvalidName);
+    }
+
+    /// Capabilities as a lookup, like `Imap::has`.
+    fn caps(list: &str) -> impl Fn(&str) -> bool {
+        let list: Vec<String> = list.split(' ').map(str::to_owned).collect();
+        move |cap: &str| list.iter().any(|c| c.eq_ignore_ascii_case(cap))
+    }
+
+    #[test]
+    fn partial_only_where_sort_takes_it() {
+        let newest = PageRequest::default();
+        let crit = "(REVERSE DATE)".to_owned();
+        // Cyrus 3.6: ESORT without CONTEXT=SORT answers BAD to PARTIAL. Newest first is
+        // still sorted by date (the whole UID list, paged here), never arrival order.
+        let cyrus = caps("IMAP4rev1 ESEARCH ESORT SORT SORT=DISPLAY LIST-STATUS");
+        assert_eq!(
+            Plan::choose(&cyrus, false, &newest),
+            Plan::FullSort {
+                crit: crit.clone(),
+                esort: true
+            }
+        );
+        // RFC 5267's own capability, and Dovecot 2.3's ESORT + CONTEXT=SEARCH.
+        for server in [
+            "IMAP4rev1 SORT ESORT CONTEXT=SORT",
+            "IMAP4rev1 SORT ESORT ESEARCH CONTEXT=SEARCH",
+        ] {
+            assert_eq!(
+                Plan::choose(caps(server), false, &newest),
+                Plan::Partial(crit.clone()),
+                "{server}"
+            );
+        }
+        // A server that refused PARTIAL once is not asked again, and keeps its order.
+        assert_eq!(
+            Plan::choose(caps("SORT ESORT CONTEXT=SORT"), true, &newest),
+            Plan::FullSort {
+                crit: crit.clone(),
+                esort: true
+            }
+        );
+        // Plain SORT: the numbers, sorted by the server.
+        assert_eq!(
+            Plan::choose(caps("IMAP4rev1 SORT"), false, &newest),
+            Plan::FullSort { crit, esort: false }
+        );
+        // Without SORT, or when arrival order is asked for, no SORT at all.
+        assert_eq!(
+            Plan::choose(caps("IMAP4rev1"), false, &newest),
+            Plan::Arrival
+        );
+        let arrival = PageRequest {
+            sort: SortKey::Arrival,
+            ..PageRequest::default()
+        };
+        assert_eq!(Plan::choose(&cyrus, false, &arrival), Plan::Arrival);
+    }
+
+    #[test]
+    fn the_unread_count_among_pipelined_replies() {
+        let reply = |lines: &[&str]| wire::Reply {
+            lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            status: Ok(()),
+        };
+        let select = reply(&["* 12 EXISTS\r\n", "* OK [UIDNEXT 13] x\r\n"]);
+        // ESEARCH: the line with COUNT, not the SORT's page.
+        let sort = reply(&["* ESEARCH (TAG \"A3\") UID PARTIAL (1:50 12:1)\r\n"]);
+        let count = reply(&["* ESEARCH (TAG \"A2\") COUNT 4\r\n"]);
+        assert_eq!(unseen_in(&[select, count, sort]), Some(4));
+        // Plain SEARCH: the numbers are counted.
+        let plain = reply(&["* SEARCH 2 5 9\r\n"]);
+        assert_eq!(unseen_in(&[plain]), Some(3));
+        assert_eq!(unseen_in(&[reply(&["* SEARCH\r\n"])]), Some(0));
+        // Refused or missing: unknown, not zero.
+        assert_eq!(unseen_in(&[reply(&["* 3 EXISTS\r\n"])]), None);
     }
 
     #[test]

@@ -324,6 +324,7 @@ impl Imap {
             page: 1,
             pages: 1,
             messages: Vec::new(),
+            unseen: None,
         };
         if mbox.exists == 0 {
             return Ok(page);

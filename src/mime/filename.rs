@@ -43,6 +43,13 @@ pub fn sanitize_filename(name: &str) -> String {
     shortened
 }
 
+/// Makes a title (an attached message's Subject) usable as a filename: its `/` and `\\` are
+/// text, not a path, so they become `_` instead of [`sanitize_filename`] cutting the name at
+/// them ("Q1/Q2 report" stays "Q1_Q2 report", not "Q2 report"). Sanitize the result.
+pub(crate) fn title_as_filename(title: &str) -> String {
+    title.replace(['/', '\\'], "_")
+}
+
 /// Control characters, bidi embeddings/overrides/isolates/marks, zero-width characters and
 /// other format characters: none of them belongs in a filename and all can hide its meaning.
 fn is_invisible(c: char) -> bool {
@@ -118,6 +125,18 @@ mod tests {
         );
         assert_eq!(sanitize_filename("C:\\x\\report.pdf"), "report.pdf");
         assert_eq!(sanitize_filename("dir/"), "attachment");
+    }
+
+    #[test]
+    fn titles_keep_their_slashes_as_text() {
+        assert_eq!(
+            sanitize_filename(&super::title_as_filename("Q1/Q2 report.eml")),
+            "Q1_Q2 report.eml"
+        );
+        assert_eq!(
+            sanitize_filename(&super::title_as_filename("../..\\x.eml")),
+            "_.._x.eml"
+        );
     }
 
     #[test]

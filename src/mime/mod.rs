@@ -9,7 +9,8 @@
 //!
 //! Files: `parse.rs` (mail-parser, headers, parts, attachments), `render.rs` (choosing
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
-//! `filename.rs` (filename hygiene).
+//! `filename.rs` (filename hygiene), `repair.rs` (mending damaged structure and transfer
+//! encodings before parsing).
 
 use std::{fmt, str::FromStr};
 
@@ -22,6 +23,7 @@ pub mod compose;
 mod filename;
 mod parse;
 mod render;
+mod repair;
 mod sanitize;
 pub mod vcard;
 

@@ -15,7 +15,10 @@ use mail_parser::{
     MimeHeaders, PartType,
 };
 
-use super::{AttachmentInfo, MimeError, PartContent, PartId, sanitize_filename};
+use super::{
+    AttachmentInfo, MimeError, PartContent, PartId, filename::title_as_filename, repair,
+    sanitize_filename,
+};
 use crate::model::Address;
 
 /// The parser we use everywhere: the standard header parsers, plus
@@ -52,6 +55,13 @@ pub(crate) fn parse_message(raw: &[u8]) -> Result<Message<'_>, MimeError> {
             .filter(|m| !m.parts.is_empty())
             .map(Message::into_owned)
     };
+    // Damage mail-parser misreads is repaired first (`repair.rs`); the repaired copy is
+    // parsed into an owned message, a well-formed one borrows `raw` as before.
+    if let Some(repaired) = repair::repair(raw)
+        && let Some(message) = try_parse(&repaired)
+    {
+        return Ok(message);
+    }
     if let Some(message) = panic::catch_unwind(panic::AssertUnwindSafe(|| parser.parse(raw)))
         .ok()
         .flatten()
@@ -102,8 +112,12 @@ pub(crate) struct Headers {
 /// Reads the display headers of a (possibly nested) message.
 pub(crate) fn read_headers(message: &Message<'_>) -> Headers {
     let headers = root_headers(message);
+    // With several Subject headers the last one counts, and all From headers are read:
+    // that is what Dovecot 2.3 puts in the IMAP ENVELOPE the message list shows (tested
+    // in tests/it/message.rs), so the page and the list agree.
     let subject = header_values(headers, &HeaderName::Subject)
-        .find_map(|v| text_of(v))
+        .last()
+        .and_then(|v| text_of(v))
         .map(|s| clean_text(&s))
         .unwrap_or_default();
     let date = header_values(headers, &HeaderName::Date)
@@ -342,7 +356,7 @@ pub(crate) fn filename_of(part: &MessagePart<'_>, id: &PartId) -> String {
     if let PartType::Message(nested) = &part.body {
         let subject = read_headers(nested).subject;
         if !subject.is_empty() {
-            return sanitize_filename(&format!("{subject}.eml"));
+            return sanitize_filename(&title_as_filename(&format!("{subject}.eml")));
         }
     }
     let ext = extension_for(&mime_type(part));

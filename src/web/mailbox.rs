@@ -12,7 +12,7 @@ use crate::{
     app::AppState,
     error::AppError,
     i18n::Tr,
-    imap::{MessagePage, MessageSummary, PageRequest, SortKey},
+    imap::{Folder, MessagePage, MessageSummary, PageRequest, SortKey},
     web::{
         actions::{ActionBar, Place, notice_text},
         extract::CurrentUser,
@@ -155,6 +155,20 @@ impl Row {
     }
 }
 
+/// Gives the open folder's sidebar entry the counts of the list's own SELECT. The folder
+/// list is fetched beside the message list on another connection, and a server may answer
+/// its STATUS from an older state (Dovecot's LIST-STATUS can lag a delivery that SELECT
+/// already sees): one page must never show the new message unread in the list while the
+/// sidebar's count does not include it.
+pub fn same_state_in_sidebar(folders: &mut [Folder], mailbox: &str, listing: &MessagePage) {
+    if let Some(f) = folders.iter_mut().find(|f| f.name == mailbox) {
+        f.total = listing.total;
+        if let Some(unseen) = listing.unseen {
+            f.unseen = unseen;
+        }
+    }
+}
+
 /// Whether the table needs its folder column (some row comes from another folder).
 pub fn any_folder(rows: &[Row]) -> bool {
     rows.iter().any(|r| r.folder.is_some())
@@ -205,7 +219,8 @@ pub async fn list(
         ctx.folders(&state.imap, &account),
         state.imap.fetch_page(&account, &mailbox, &req)
     );
-    let (folders, listing): (_, MessagePage) = (folders?, listing?);
+    let (mut folders, listing): (_, MessagePage) = (folders?, listing?);
+    same_state_in_sidebar(&mut folders, &mailbox, &listing);
 
     let tr = ctx.tr;
     let now = chrono::Local::now();

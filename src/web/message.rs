@@ -227,7 +227,12 @@ pub async fn show(
     let page = MessagePage {
         l,
         subject,
-        from: join_addresses(&view.from),
+        // No usable From reads as the list reads it ("(unknown sender)"), not as a blank.
+        from: if view.from.is_empty() {
+            format::sender(tr, None)
+        } else {
+            join_addresses(&view.from)
+        },
         to: join_addresses(&view.to),
         cc: join_addresses(&view.cc),
         reply_to: join_addresses(&view.reply_to),

@@ -329,3 +329,52 @@ async fn subscribing_decides_what_the_sidebar_shows() {
             .contains(&"Newsletters 通讯".to_owned())
     );
 }
+
+/// The form's `parent` is a folder name, never a LIST pattern: `X*` and `%` match real
+/// folders on the server (`Xmas`, every top-level folder), but they name none, so the
+/// form says the parent does not exist and no folder with a wildcard in its name appears.
+#[tokio::test]
+async fn a_wildcard_parent_is_a_name_not_a_pattern() {
+    let app = TestApp::spawn("fold-wild").await;
+    let stack = MailStack::shared();
+    let user = &app.user;
+    stack.create_mailbox(user, "Xmas").await;
+    stack.create_mailbox(user, "Xmas/2026").await;
+    app.login().await;
+    let before = server_folders(stack, user).await;
+    for parent in ["X*", "Xmas*", "X%", "%", "*", "Xmas/%"] {
+        let res = app
+            .post_form("/folders", &[("name", "child"), ("parent", parent)])
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{parent:?}");
+        assert_eq!(
+            res.texts(".field-error"),
+            ["The chosen parent folder no longer exists."],
+            "{parent:?}"
+        );
+        // Moving a folder under such a "parent" is refused the same way.
+        let res = app
+            .post_form(
+                &format!("{}/rename", folder_path("Xmas/2026")),
+                &[("name", "2026"), ("parent", parent)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{parent:?}");
+    }
+    let after = server_folders(stack, user).await;
+    assert!(
+        after.iter().all(|n| !n.contains('*') && !n.contains('%')),
+        "{after:?}"
+    );
+    assert_eq!(after, before, "nothing was created or moved");
+    // A real parent still works, and the new folder is exactly where it was asked for.
+    let res = app
+        .post_form("/folders", &[("name", "child"), ("parent", "Xmas")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(
+        server_folders(stack, user)
+            .await
+            .contains(&"Xmas/child".to_owned())
+    );
+}

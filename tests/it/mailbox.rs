@@ -266,3 +266,59 @@ async fn the_list_follows_what_other_clients_do() {
     let page = app.get("/mail/INBOX").await;
     assert_eq!(page.texts("tr.flagged td.subject"), vec!["Message 059"]);
 }
+
+/// The sidebar's unread count of INBOX, 0 when it shows none.
+fn inbox_count(page: &crate::common::app::Page) -> u32 {
+    page.texts(".sidebar a[href=\"/mail/INBOX\"] .count")
+        .first()
+        .map(|n| n.parse().expect("a number"))
+        .unwrap_or(0)
+}
+
+/// New mail, delivered by Postfix over LMTP while the user looks at the inbox: the very
+/// next page shows it unread in the list AND counted in the sidebar, never one without
+/// the other (the sidebar's folder list is fetched beside the message list, on another
+/// connection). The message page agrees too.
+#[tokio::test]
+async fn new_mail_shows_in_the_list_and_the_sidebar_on_the_same_page() {
+    let app = TestApp::spawn("mb-fresh").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    let emls: Vec<Vec<u8>> = (0..3).map(|i| simple_message(i, "Amy", 0)).collect();
+    stack.append_many(&app.user, "INBOX", &emls).await;
+    app.login().await;
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!((page.texts("tr.unread").len(), inbox_count(&page)), (3, 3));
+    for n in 4..=8u32 {
+        let eml = String::from_utf8(simple_message(n as usize, "Zed", 0))
+            .unwrap()
+            .replace("Jun 2025", "Jun 2026");
+        stack
+            .deliver("zed@example.org", &[&app.user.address], eml.as_bytes())
+            .await;
+        stack
+            .wait_for_count(&app.user, "INBOX", n, std::time::Duration::from_secs(10))
+            .await;
+        let page = app.get("/mail/INBOX").await;
+        let unread_rows = page.texts("tr.unread").len() as u32;
+        assert_eq!(unread_rows, n, "delivery {n}: the list");
+        assert_eq!(
+            inbox_count(&page),
+            unread_rows,
+            "delivery {n}: the sidebar disagrees with the list on the same page"
+        );
+    }
+    // The message page: another delivery, then an older message is opened. Its sidebar
+    // counts the new one, and not the one just read.
+    let eml = String::from_utf8(simple_message(9, "Zed", 0)).unwrap();
+    stack
+        .deliver("zed@example.org", &[&app.user.address], eml.as_bytes())
+        .await;
+    stack
+        .wait_for_count(&app.user, "INBOX", 9, std::time::Duration::from_secs(10))
+        .await;
+    let page = app.get("/mail/INBOX/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(inbox_count(&page), 8, "9 unread, one of them just opened");
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!((page.texts("tr.unread").len(), inbox_count(&page)), (8, 8));
+}

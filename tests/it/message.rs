@@ -354,3 +354,136 @@ async fn a_forwarded_message_shows_its_headers_in_the_readers_language() {
         "{labels:?}"
     );
 }
+
+/// Uuencodes `data` the way old mailers did (`begin 644 name` … `` ` `` `end`).
+fn uuencode(data: &[u8], name: &str) -> String {
+    let mut out = format!("begin 644 {name}\r\n");
+    let ch = |v: u8| if v == 0 { '`' } else { char::from(v + 32) };
+    for line in data.chunks(45) {
+        out.push(ch(line.len() as u8));
+        for triple in line.chunks(3) {
+            let b = |i: usize| triple.get(i).copied().unwrap_or(0);
+            let n = (u32::from(b(0)) << 16) | (u32::from(b(1)) << 8) | u32::from(b(2));
+            for shift in [18, 12, 6, 0] {
+                out.push(ch(((n >> shift) & 63) as u8));
+            }
+        }
+        out.push_str("\r\n");
+    }
+    out.push_str("`\r\nend\r\n");
+    out
+}
+
+/// Mail from the wild (issue 9, item 3), delivered through Postfix into Dovecot: an
+/// Outlook-style folded boundary and attachment name, a uuencoded picture, an attached
+/// message whose Subject has a slash, and a last part with no blank line after its
+/// headers, damaged base64 and no closing boundary. Each file downloads with its bytes,
+/// name and type, as Thunderbird would save it.
+#[tokio::test]
+async fn wild_mail_delivered_by_smtp_downloads_like_other_clients() {
+    let pdf: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
+    // Junk characters sprinkled into the base64 and its padding dropped.
+    let damaged_pdf = b64(&pdf).trim_end_matches('=').replace("\r\n", "*\r\n");
+    let eml = format!(
+        "From: Outlook User <outlook@other.test>\r\nTo: someone@example.test\r\n\
+Subject: Reports from the wild\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed;\r\n\tboundary=\r\n\t\"----=_NextPart_000_0012_01DA6F2B.5C1E8A40\"\r\n\r\n\
+This is a multi-part message in MIME format.\r\n\r\n\
+------=_NextPart_000_0012_01DA6F2B.5C1E8A40\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Three files attached.\r\n\r\n\
+------=_NextPart_000_0012_01DA6F2B.5C1E8A40\r\nContent-Type: image/png; name=\"dot.png\"\r\n\
+Content-Disposition: attachment; filename=\"dot.png\"\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+{uu}\r\n\
+------=_NextPart_000_0012_01DA6F2B.5C1E8A40\r\nContent-Type: message/rfc822\r\n\r\n\
+From: Carol <carol@other.test>\r\nTo: outlook@other.test\r\nSubject: Q1/Q2 report\r\n\r\nBoth quarters.\r\n\r\n\
+------=_NextPart_000_0012_01DA6F2B.5C1E8A40\r\nContent-Type: application/pdf;\r\n\tname=\r\n\t\"Quarterly report 2024.pdf\"\r\n\
+Content-Disposition: attachment;\r\n\tfilename=\r\n\t\"Quarterly report 2024.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\
+{damaged_pdf}\r\n",
+        uu = uuencode(PNG, "dot.png"),
+    );
+    let app = TestApp::spawn("msg-wild").await;
+    let stack = MailStack::shared();
+    stack
+        .deliver("outlook@other.test", &[&app.user.address], eml.as_bytes())
+        .await;
+    stack
+        .wait_for_count(&app.user, "INBOX", 1, std::time::Duration::from_secs(10))
+        .await;
+    app.login().await;
+
+    let page = app.get("/mail/INBOX/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = app.get("/mail/INBOX/1/body").await;
+    assert!(
+        body.texts("body")[0].contains("Three files attached."),
+        "{}",
+        body.body
+    );
+    assert!(
+        !body.body.contains("NextPart"),
+        "MIME source shown: {}",
+        body.body
+    );
+    assert_eq!(
+        page.texts(".attachments li a"),
+        vec!["dot.png", "Q1_Q2 report.eml", "Quarterly report 2024.pdf"]
+    );
+    let hrefs = page.attrs(".attachments li a", "href");
+
+    let (status, headers, bytes) = app.get_bytes(&hrefs[0]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, PNG, "uuencoded picture not decoded");
+    assert_eq!(headers["content-type"], "image/png");
+
+    let (status, headers, bytes) = app.get_bytes(&hrefs[1]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("Subject: Q1/Q2 report"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let cd = headers["content-disposition"].to_str().unwrap();
+    assert!(cd.contains("filename=\"Q1_Q2 report.eml\""), "{cd}");
+
+    let (status, headers, bytes) = app.get_bytes(&hrefs[2]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes.len(), pdf.len(), "attachment cut short");
+    assert_eq!(bytes, pdf, "attachment bytes differ");
+    assert_eq!(headers["content-type"], "application/pdf");
+    let cd = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        cd.starts_with("attachment;") && cd.contains("filename=\"Quarterly report 2024.pdf\""),
+        "{cd}"
+    );
+}
+
+/// Two Subject headers, an empty From, an invalid Content-Type and
+/// quoted-printable with invalid escapes: the page agrees with the list (which comes from
+/// Dovecot's ENVELOPE) and the body reads as plain text with nothing dropped.
+#[tokio::test]
+async fn wild_headers_read_the_same_on_the_page_and_in_the_list() {
+    let eml = b"From:\r\nTo: someone@example.test\r\nSubject: The first subject\r\nSubject: The second subject\r\n\
+MIME-Version: 1.0\r\nContent-Type: html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+<b>100% =ZZ caf=C3=A9</b> =3\r\n";
+    let app = app_with("msg-wild-hdr", eml).await;
+
+    let list = app.get("/mail/INBOX").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let list_subject = list.texts("td.subject a");
+    let list_from = list.texts("td.from a");
+    // Dovecot 2.3's ENVELOPE takes the last Subject.
+    assert_eq!(list_subject, vec!["The second subject"], "{}", list.body);
+    assert_eq!(list_from, vec!["(unknown sender)"]);
+
+    let page = app.get("/mail/INBOX/1").await;
+    assert_eq!(page.texts("h1.subject"), list_subject);
+    assert_eq!(page.texts("dd.h-from"), list_from);
+
+    let body = app.get("/mail/INBOX/1/body").await;
+    assert!(
+        body.texts("body")[0].contains("<b>100% =ZZ café</b> =3"),
+        "{}",
+        body.body
+    );
+    assert!(body.texts("b").is_empty(), "{}", body.body);
+}

@@ -11,6 +11,11 @@
 //! - [`MailStack::start_private`]: a stack of one's own, stopped on drop, for tests that
 //!   restart or stop a server.
 //!
+//! - [`MailStack::cyrus`]: a second IMAP server, Cyrus IMAP 3.6 (driven by
+//!   `scripts/mailstack-cyrus`, unpacked by `scripts/install-cyrus`), one per test process.
+//!   IMAP only (no SMTP: seed with APPEND), and Debian's default namespace: personal
+//!   folders are `INBOX.`-prefixed with `.` as separator (see [`MailStack::folder`]).
+//!
 //! Each test should create its own users with [`MailStack::add_user`], so tests sharing a
 //! stack never see each other's mail.
 
@@ -58,9 +63,20 @@ pub struct MailStack {
     /// Private stacks stop on drop; the shared one is left to the watchdog, because statics
     /// are never dropped.
     private: bool,
+    /// Which IMAP server this is.
+    pub server: Server,
     /// Deletes a private stack's directory on drop (None when MAILSTACK_KEEP is set, or for
     /// the shared stack, whose directory the watchdog deletes).
     _tempdir: Option<tempfile::TempDir>,
+}
+
+/// The IMAP server of a stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// Dovecot 2.3 with Postfix: personal namespace `""`, separator `/`.
+    Dovecot,
+    /// Cyrus IMAP 3.6 alone: personal namespace `INBOX.`, separator `.`.
+    Cyrus,
 }
 
 /// A mailbox account on a stack.
@@ -91,6 +107,78 @@ impl MailStack {
     /// directory deleted) when dropped.
     pub fn start_private() -> MailStack {
         Self::start(true)
+    }
+
+    /// One Cyrus IMAP server per test process, started on first use (see the module doc).
+    /// Its `submission_port` and `smtp_port` are 0: there is no SMTP.
+    pub fn cyrus() -> &'static MailStack {
+        static CYRUS: OnceLock<MailStack> = OnceLock::new();
+        CYRUS.get_or_init(|| {
+            let stack = Self::start_cyrus();
+            eprintln!("mailstack: Cyrus stack in {}", stack.dir.display());
+            stack
+        })
+    }
+
+    fn start_cyrus() -> MailStack {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = std::env::var_os("MAILSTACK_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let tempdir = tempfile::Builder::new()
+            .prefix("mailstack-cyrus-")
+            .tempdir_in(&base)
+            .unwrap_or_else(|e| panic!("cannot create a temp dir in {}: {e}", base.display()));
+        let dir = tempdir.path().to_owned();
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            let ports = pick_free_ports(2);
+            let mut cmd = Server::Cyrus.script();
+            cmd.arg("up")
+                .arg(&dir)
+                .env("MAILSTACK_IMAP_PORT", ports[0].to_string())
+                .env("MAILSTACK_IMAPS_PORT", ports[1].to_string())
+                .env("MAILSTACK_OWNER_PID", std::process::id().to_string())
+                .env(
+                    "MAILSTACK_REMOVE_DIR_ON_EXIT",
+                    if std::env::var_os("MAILSTACK_KEEP").is_some() {
+                        "0"
+                    } else {
+                        "1"
+                    },
+                );
+            match run(cmd) {
+                Ok(_) => {
+                    // The watchdog deletes the directory once this process is gone.
+                    let _ = tempdir.keep();
+                    return MailStack {
+                        ca_file: dir.join("ca.pem"),
+                        dir,
+                        imap_port: ports[0],
+                        imaps_port: ports[1],
+                        submission_port: 0,
+                        smtp_port: 0,
+                        private: false,
+                        server: Server::Cyrus,
+                        _tempdir: None,
+                    };
+                }
+                Err(e) if e.contains("Address already in use") => last_error = e,
+                Err(e) => panic!("scripts/mailstack-cyrus up failed:\n{e}"),
+            }
+        }
+        panic!("scripts/mailstack-cyrus up kept finding its ports taken:\n{last_error}");
+    }
+
+    /// The server's full name of a personal folder given as `/`-separated levels:
+    /// `Projects/2026` is itself on Dovecot and `INBOX.Projects.2026` on Cyrus; `INBOX`
+    /// is `INBOX` everywhere.
+    pub fn folder(&self, levels: &str) -> String {
+        match self.server {
+            Server::Dovecot => levels.to_owned(),
+            Server::Cyrus if levels.eq_ignore_ascii_case("INBOX") => "INBOX".to_owned(),
+            Server::Cyrus => format!("INBOX.{}", levels.replace('/', ".")),
+        }
     }
 
     fn start(private: bool) -> MailStack {
@@ -145,6 +233,7 @@ impl MailStack {
                         submission_port: ports[2],
                         smtp_port: ports[3],
                         private,
+                        server: Server::Dovecot,
                         _tempdir: if keep {
                             let _ = tempdir.keep();
                             None
@@ -186,7 +275,7 @@ impl MailStack {
     }
 
     fn script_cmd(&self, verb: &str) {
-        let mut cmd = script();
+        let mut cmd = self.server.script();
         cmd.arg(verb).arg(&self.dir);
         if let Err(e) = run(cmd) {
             panic!("scripts/mailstack {verb} failed:\n{e}");
@@ -200,7 +289,9 @@ impl MailStack {
             .chars()
             .map(|c| c.to_ascii_lowercase())
             .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                // '.' is Cyrus's hierarchy separator: not in its login names.
+                let dot = c == '.' && self.server == Server::Dovecot;
+                if c.is_ascii_alphanumeric() || dot || c == '_' {
                     c
                 } else {
                     '-'
@@ -214,7 +305,7 @@ impl MailStack {
             .take(20)
             .map(char::from)
             .collect();
-        let mut cmd = script();
+        let mut cmd = self.server.script();
         cmd.arg("adduser")
             .arg(&self.dir)
             .arg(&address)
@@ -411,10 +502,26 @@ impl MailStack {
 impl Drop for MailStack {
     fn drop(&mut self) {
         if self.private {
-            let mut cmd = script();
+            let mut cmd = self.server.script();
             cmd.arg("down").arg(&self.dir);
             if let Err(e) = run(cmd) {
                 eprintln!("scripts/mailstack down failed (the watchdog will retry): {e}");
+            }
+        }
+    }
+}
+
+impl Server {
+    /// The script that drives this server.
+    fn script(self) -> Command {
+        match self {
+            Server::Dovecot => script(),
+            Server::Cyrus => {
+                let mut cmd = Command::new(
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack-cyrus"),
+                );
+                cmd.stdin(std::process::Stdio::null());
+                cmd
             }
         }
     }
