@@ -834,6 +834,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "找不到您之前正在写的邮件了。",
     ),
     (
+        "compose.error.draft_files_gone",
+        "The draft's files could not be read any more. Please attach them again.",
+        "无法再读取草稿中的文件，请重新添加附件。",
+    ),
+    (
         "compose.error.park_full",
         "Your session had ended, and the message you were writing could not be kept: too much is already waiting to be restored. Sign in and write it again.",
         "会话已结束，且无法保留您正在写的邮件：等待恢复的内容已经太多。请登录后重新撰写。",

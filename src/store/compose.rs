@@ -467,4 +467,52 @@ mod tests {
             .unwrap();
         assert_eq!(n, 2);
     }
+
+    #[tokio::test]
+    async fn the_sweep_removes_expired_parked_forms_and_their_files() {
+        let (_d, db) = db().await;
+        let caps = ParkCaps {
+            per_user: 1000,
+            total: 1000,
+        };
+        for token in ["old", "new"] {
+            let p = Parked {
+                token,
+                username: "u",
+                browser: "b",
+                form_json: "{}",
+                size: 10,
+            };
+            assert!(park(&db, &p, caps).await.unwrap());
+            stage(&db, "", token, "f", "text/plain", b"x")
+                .await
+                .unwrap();
+        }
+        let long_ago = now() - STAGED_TTL_SECS - 1;
+        for table in ["compose_parked", "compose_uploads"] {
+            let col = if table == "compose_parked" {
+                "token"
+            } else {
+                "compose_id"
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET created_at = $1 WHERE {col} = 'old'"
+            ))
+            .bind(long_ago)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        sweep(&db).await.unwrap();
+        let left: Vec<String> = sqlx::query_scalar("SELECT token FROM compose_parked")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        assert_eq!(left, ["new"]);
+        let files: Vec<String> = sqlx::query_scalar("SELECT compose_id FROM compose_uploads")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        assert_eq!(files, ["new"]);
+    }
 }

@@ -8,6 +8,12 @@
 //! and comes back after the login. The compose id doubles as the idempotency key: a send
 //! is claimed in the database before SMTP, so a double click or a reload sends once.
 //!
+//! Nothing here trusts the form's hidden fields with the user's mail or our disk: only a
+//! browser whose real login just ended may park (the resume cookie, `web::resume`), within
+//! caps, and only that user in that browser gets the form back, with `draft`, `origin` and
+//! `back` checked again; a replaced draft is deleted only when the server says it is a
+//! draft in Drafts; and opening a draft (a GET) changes nothing anywhere.
+//!
 //! The pieces live elsewhere: building messages in [`crate::mime::compose`], SMTP in
 //! [`crate::smtp`], Sent/Drafts and flags in [`crate::imap`], staging in
 //! [`crate::store::compose`]. This file only wires them to HTTP.
@@ -477,7 +483,7 @@ async fn handle(
     let limit = state.config.max_message_size;
 
     // The draft's own files the user kept: staged now (a POST), no longer referenced.
-    stage_draft_parts(state, account, &mut form).await?;
+    let draft_files_lost = stage_draft_parts(state, account, &mut form).await?;
 
     // Staged files: drop the unticked ones, then stage the new uploads that still fit.
     let keep: HashSet<&str> = form.staged.iter().map(String::as_str).collect();
@@ -528,6 +534,9 @@ async fn handle(
         };
         errors.attachments =
             Some(tr.tf("compose.error.too_large", &[&names, &format::size(limit)]));
+    }
+    if draft_files_lost {
+        errors.attachments = Some(tr.t("compose.error.draft_files_gone").to_owned());
     }
     let Some(fields) = fields.filter(|_| !errors.any()) else {
         let page = page(state, ctx, account, form, errors, None, None).await?;
@@ -609,13 +618,14 @@ async fn handle(
 }
 
 /// Stages the files of the draft being edited that the form kept ticked (`draft:N`
-/// ids), replacing each reference by the staged file's id. A draft that cannot be read
-/// any more loses its references.
+/// ids), replacing each reference by the staged file's id. Returns `true` when the draft
+/// could not be read any more, so its files are lost (the form says so rather than send
+/// without them).
 async fn stage_draft_parts(
     state: &AppState,
     account: &Account,
     form: &mut ComposeForm,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let wanted: Vec<usize> = form
         .staged
         .iter()
@@ -623,16 +633,16 @@ async fn stage_draft_parts(
         .collect();
     form.staged.retain(|id| !id.starts_with(DRAFT_PART));
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let Some((mailbox, uid)) = build::parse_message_ref(&form.draft) else {
-        return Ok(());
+        return Ok(true);
     };
     let draft = match original(state, account, &mailbox, uid).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "compose: the draft's files could not be read");
-            return Ok(());
+            return Ok(true);
         }
     };
     for (i, a) in draft.attachments.iter().enumerate() {
@@ -650,7 +660,7 @@ async fn stage_draft_parts(
         .await?;
         form.staged.push(id);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Saves the Drafts copy, replacing the previous version, and reopens it.
