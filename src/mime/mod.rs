@@ -9,7 +9,7 @@
 //!
 //! Files: `parse.rs` (mail-parser, headers, parts, attachments), `render.rs` (choosing
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
-//! `filename.rs` (filename hygiene).
+//! `filename.rs` (filename hygiene), `authres.rs` (our server's `Authentication-Results`).
 
 use std::{fmt, str::FromStr};
 
@@ -18,6 +18,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::model::Address;
 
 pub mod address;
+pub mod authres;
 pub mod compose;
 mod filename;
 mod parse;
