@@ -77,6 +77,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     address: SocketAddr,
+    limits: crate::server::Limits,
 }
 
 impl App {
@@ -131,6 +132,10 @@ impl App {
             .context("cannot build the image proxy's HTTP client")?,
             keys,
         };
+        let limits = crate::server::Limits {
+            header_read_timeout: config.http_header_timeout,
+            max_connections: config.http_max_connections,
+        };
         let router = crate::web::router(state, sessions);
         let listener = TcpListener::bind(config.listen)
             .await
@@ -140,6 +145,7 @@ impl App {
             listener,
             router,
             address,
+            limits,
         })
     }
 
@@ -151,13 +157,7 @@ impl App {
     /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
     pub async fn run(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "Mailroom listening");
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        crate::server::serve(self.listener, self.router, self.limits, shutdown_signal()).await;
         Ok(())
     }
 }

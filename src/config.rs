@@ -108,6 +108,12 @@ pub struct Config {
     /// when such a header says the sender is authentic. `None` (the default): there is no
     /// proof to read, so trust is never honoured automatically.
     pub authserv_id: Option<String>,
+    /// A connection that has not sent a whole request head within this is closed (slowloris).
+    pub http_header_timeout: Duration,
+    /// A request body that delivers nothing for this long is abandoned.
+    pub http_body_timeout: Duration,
+    /// At most this many HTTP connections are open at once; more wait to be accepted.
+    pub http_max_connections: usize,
 }
 
 /// The TOML file's shape: every key optional, unknown keys an error.
@@ -136,6 +142,9 @@ struct FileConfig {
     proxy_fetches_per_user: Option<usize>,
     proxy_url_lifetime_secs: Option<u64>,
     authserv_id: Option<String>,
+    http_header_timeout_secs: Option<u64>,
+    http_body_timeout_secs: Option<u64>,
+    http_max_connections: Option<usize>,
 }
 
 /// Why the configuration could not be loaded.
@@ -320,6 +329,20 @@ impl Config {
                 .or(fc.authserv_id)
                 .map(|id| id.trim().to_ascii_lowercase())
                 .filter(|id| !id.is_empty()),
+            http_header_timeout: secs(
+                parsed(&env, "MAILROOM_HTTP_HEADER_TIMEOUT")?.or(fc.http_header_timeout_secs),
+                30,
+            )
+            .clamp(Duration::from_secs(1), Duration::from_secs(30)),
+            http_body_timeout: secs(
+                parsed(&env, "MAILROOM_HTTP_BODY_TIMEOUT")?.or(fc.http_body_timeout_secs),
+                60,
+            )
+            .max(Duration::from_secs(1)),
+            http_max_connections: parsed(&env, "MAILROOM_HTTP_MAX_CONNECTIONS")?
+                .or(fc.http_max_connections)
+                .unwrap_or(1024)
+                .max(1),
         })
     }
 
@@ -508,6 +531,47 @@ mod tests {
     }
 
     #[test]
+    fn http_limits() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(30));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(60));
+        assert_eq!(c.http_max_connections, 1024);
+        let fc = Config::parse_file("http_header_timeout_secs = 10\nhttp_max_connections = 50\n")
+            .unwrap();
+        let c = Config::merge(
+            fc,
+            env(&[
+                ("MAILROOM_HTTP_BODY_TIMEOUT", "5"),
+                ("MAILROOM_HTTP_MAX_CONNECTIONS", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(5));
+        assert_eq!(c.http_max_connections, 7);
+        // The header timeout never exceeds 30 s, and none of them is zero.
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_HTTP_HEADER_TIMEOUT", "600"),
+                ("MAILROOM_HTTP_BODY_TIMEOUT", "0"),
+                ("MAILROOM_HTTP_MAX_CONNECTIONS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(30));
+        assert_eq!(c.http_body_timeout, Duration::from_secs(1));
+        assert_eq!(c.http_max_connections, 1);
+        assert!(
+            Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_HTTP_MAX_CONNECTIONS", "many")]),
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn https_scheme_is_matched_in_any_case() {
         for (url, secure) in [
             ("HTTPS://mail.example", true),
@@ -518,8 +582,8 @@ mod tests {
             ("httpsx://mail.example", false),
             ("ht", false),
         ] {
-            let c = Config::merge(FileConfig::default(), env(&[("MAILROOM_PUBLIC_URL", url)]))
-                .unwrap();
+            let c =
+                Config::merge(FileConfig::default(), env(&[("MAILROOM_PUBLIC_URL", url)])).unwrap();
             assert_eq!(c.secure_cookies(), secure, "{url}");
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`config`]: the one configuration struct (file + `MAILROOM_*` env).
-//! - [`app`]: shared state, `App::build` (also used by the tests), the listener.
+//! - [`app`]: shared state, `App::build` (also used by the tests).
+//! - [`server`]: the HTTP listener with its timeouts and connection cap.
 //! - [`error`]: the one error type; turned into pages by [`web::layout`].
 //! - [`web`]: the route table and one handler file per area (`auth`, `mailbox`, `message`).
 //! - [`imap`]: every conversation with the IMAP server, behind typed functions.
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod imap;
 pub mod mime;
 pub mod model;
+pub mod server;
 pub mod smtp;
 pub mod store;
 pub mod web;

@@ -46,7 +46,10 @@ pub fn sender_auth(raw: &[u8], authserv_id: &str, from_domain: &str) -> SenderAu
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("from"))
         .count();
-    let from_domain = from_domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let from_domain = from_domain
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     if from_count != 1 || !from_domain.contains('.') {
         return SenderAuth::Failed;
     }
@@ -121,9 +124,7 @@ fn aligned(signer: &str, from: &str) -> bool {
     if !signer.contains('.') || !from.contains('.') {
         return false;
     }
-    signer == from
-        || from.ends_with(&format!(".{signer}"))
-        || signer.ends_with(&format!(".{from}"))
+    signer == from || from.ends_with(&format!(".{signer}")) || signer.ends_with(&format!(".{from}"))
 }
 
 /// The header fields of a message in order, unfolded: (name, value). Stops at the blank
@@ -161,7 +162,11 @@ fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
 fn parse(value: &str) -> Option<Results> {
     let clean = strip_comments(value);
     let mut parts = split_outside_quotes(&clean, |c| c == ';').into_iter();
-    let authserv_id = parts.next()?.split_whitespace().next()?.to_ascii_lowercase();
+    let authserv_id = parts
+        .next()?
+        .split_whitespace()
+        .next()?
+        .to_ascii_lowercase();
     let mut methods = Vec::new();
     for part in parts {
         let mut tokens = split_outside_quotes(&part, char::is_whitespace)
@@ -174,7 +179,12 @@ fn parse(value: &str) -> Option<Results> {
             // `none`: the server checked nothing.
             continue;
         };
-        let method = method.split('/').next().unwrap_or("").trim().to_ascii_lowercase();
+        let method = method
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let props = tokens
             .filter_map(|t| {
                 let (name, value) = t.split_once('=')?;
@@ -290,12 +300,16 @@ mod tests {
     #[test]
     fn dmarc_pass_from_our_server_verifies() {
         assert_eq!(
-            auth("Authentication-Results: mx.mailroom.test;\r\n\tdmarc=pass (p=reject dis=none) header.from=news.shop.example"),
+            auth(
+                "Authentication-Results: mx.mailroom.test;\r\n\tdmarc=pass (p=reject dis=none) header.from=news.shop.example"
+            ),
             SenderAuth::Verified
         );
         // The authserv-id in any case; a version number after it; no header.from.
         assert_eq!(
-            auth("Authentication-Results: MX.Mailroom.Test 1; spf=fail smtp.mailfrom=x; dmarc=pass"),
+            auth(
+                "Authentication-Results: MX.Mailroom.Test 1; spf=fail smtp.mailfrom=x; dmarc=pass"
+            ),
             SenderAuth::Verified
         );
         // DMARC for another domain than the From.
@@ -329,7 +343,9 @@ mod tests {
         );
         // An explicit DMARC failure wins over a pass listed beside it.
         assert_eq!(
-            auth("Authentication-Results: mx.mailroom.test; dkim=pass header.d=shop.example; dmarc=fail"),
+            auth(
+                "Authentication-Results: mx.mailroom.test; dkim=pass header.d=shop.example; dmarc=fail"
+            ),
             SenderAuth::Failed
         );
     }
@@ -337,14 +353,19 @@ mod tests {
     #[test]
     fn only_our_topmost_header_counts() {
         // Nothing of ours.
-        assert_eq!(auth("Received: from x by y; Mon, 1 Jan 2026 00:00:00 +0000"), SenderAuth::NoResult);
+        assert_eq!(
+            auth("Received: from x by y; Mon, 1 Jan 2026 00:00:00 +0000"),
+            SenderAuth::NoResult
+        );
         assert_eq!(
             auth("Authentication-Results: mx.elsewhere.test; dmarc=pass"),
             SenderAuth::NoResult
         );
         // Ours says fail; a forged "pass" with our id further down is never read.
         assert_eq!(
-            auth("Received: from a by b\r\nAuthentication-Results: mx.mailroom.test; dmarc=fail\r\nAuthentication-Results: mx.mailroom.test; dmarc=pass"),
+            auth(
+                "Received: from a by b\r\nAuthentication-Results: mx.mailroom.test; dmarc=fail\r\nAuthentication-Results: mx.mailroom.test; dmarc=pass"
+            ),
             SenderAuth::Failed
         );
         // Our id inside a comment or quoted string is not an authserv-id.

@@ -89,7 +89,11 @@ impl ImageProxy {
     /// The HMAC over user, expiry and URL, each length-prefixed so no two inputs collide.
     fn mac(&self, remote: &str) -> Hmac<Sha256> {
         let mut mac = hmac_with(&self.key);
-        for field in [self.user.as_bytes(), &self.expires.to_be_bytes(), remote.as_bytes()] {
+        for field in [
+            self.user.as_bytes(),
+            &self.expires.to_be_bytes(),
+            remote.as_bytes(),
+        ] {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field);
         }
@@ -1142,10 +1146,20 @@ mod tests {
         let alice = a.bound("alice@x.test", 1_000);
         let sig = alice.sign("https://e.example/x.png");
         assert!(alice.verify("https://e.example/x.png", &sig));
-        assert!(!a.bound("bob@x.test", 1_000).verify("https://e.example/x.png", &sig));
-        assert!(!a.bound("alice@x.test", 2_000).verify("https://e.example/x.png", &sig));
+        assert!(
+            !a.bound("bob@x.test", 1_000)
+                .verify("https://e.example/x.png", &sig)
+        );
+        assert!(
+            !a.bound("alice@x.test", 2_000)
+                .verify("https://e.example/x.png", &sig)
+        );
         assert!(!a.verify("https://e.example/x.png", &sig));
-        assert!(alice.url_for("https://e.example/x.png").contains("&exp=1000&sig="));
+        assert!(
+            alice
+                .url_for("https://e.example/x.png")
+                .contains("&exp=1000&sig=")
+        );
     }
 
     #[test]

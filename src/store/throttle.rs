@@ -413,7 +413,11 @@ mod tests {
         let attempts = (0..40).map(|i| {
             let db = db.clone();
             // Every fourth guess from another address: the account lock must hold too.
-            let from = if i % 4 == 0 { "192.0.2.50" } else { "192.0.2.51" };
+            let from = if i % 4 == 0 {
+                "192.0.2.50"
+            } else {
+                "192.0.2.51"
+            };
             tokio::spawn(async move {
                 begin(&db, ip(from), "w@x.test", None, BASE, 9)
                     .await
@@ -438,10 +442,16 @@ mod tests {
         }
         assert!(!fail(&db, "198.51.100.200", "owner@x.test", t0 + 1).await);
         let device = Some("1-ab-cd");
-        let Attempt::Allowed(t) = begin(&db, ip("198.51.100.200"), "owner@x.test", device, BASE, t0 + 1)
-            .await
-            .unwrap()
-        else {
+        let Attempt::Allowed(t) = begin(
+            &db,
+            ip("198.51.100.200"),
+            "owner@x.test",
+            device,
+            BASE,
+            t0 + 1,
+        )
+        .await
+        .unwrap() else {
             panic!("the known browser was refused")
         };
         succeeded(&db, t).await.unwrap();

@@ -128,11 +128,9 @@ pub async fn page_context(
     // nothing), else the browser's cookie, else a new one. Forms carry its HMAC.
     let session = req.extensions().get::<Session>().cloned();
     let from_login = match session {
-        Some(session) if jar.get(&names.session).is_some() => AuthSession(session)
-            .csrf_nonce()
-            .await
-            .ok()
-            .flatten(),
+        Some(session) if jar.get(&names.session).is_some() => {
+            AuthSession(session).csrf_nonce().await.ok().flatten()
+        }
         _ => None,
     };
     let existing = jar

@@ -242,7 +242,10 @@ pub async fn show(
             .unverified
             .filter(|_| rendered.has_remote_content && !allow_remote)
             .map(|key| tr.t(key)),
-        trust_buttons: if rendered.has_remote_content && !allow_remote && policy.unverified.is_none() {
+        trust_buttons: if rendered.has_remote_content
+            && !allow_remote
+            && policy.unverified.is_none()
+        {
             trust_buttons(tr, view.from.first(), &base)
         } else {
             Vec::new()
@@ -287,9 +290,10 @@ pub async fn body(
     let uid = parse_uid(&uid)?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     let prefix = format!("{}/part/", message_href(&mailbox, uid));
-    let allow_remote = crate::web::trusted::remote_policy(&state, &account.username, &raw, q.allowed())
-        .await?
-        .allow;
+    let allow_remote =
+        crate::web::trusted::remote_policy(&state, &account.username, &raw, q.allowed())
+            .await?
+            .allow;
     let rendered = mime::render_body(
         &raw,
         &RenderOptions {

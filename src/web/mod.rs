@@ -10,7 +10,7 @@ use axum::{
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tower_http::{
     compression::CompressionLayer, csrf::CsrfLayer, set_header::SetResponseHeaderLayer,
-    trace::TraceLayer,
+    timeout::RequestBodyTimeoutLayer, trace::TraceLayer,
 };
 use tower_sessions::{SessionManagerLayer, SessionStore, service::PrivateCookie};
 
@@ -140,6 +140,8 @@ pub fn router<S: SessionStore + Clone>(
             "off",
         ))
         .layer(CompressionLayer::new())
+        // A body that stalls is abandoned (the header-read timeout is in `server`).
+        .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

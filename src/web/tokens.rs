@@ -74,7 +74,12 @@ impl Keys {
 
     fn device_mac(&self, username: &str, issued: i64, random: &str) -> String {
         let mut mac = mac_with(&self.device);
-        for part in [fold(username).as_bytes(), b"\0", issued.to_string().as_bytes(), b"\0"] {
+        for part in [
+            fold(username).as_bytes(),
+            b"\0",
+            issued.to_string().as_bytes(),
+            b"\0",
+        ] {
             mac.update(part);
         }
         mac.update(random.as_bytes());
@@ -161,7 +166,10 @@ mod tests {
         let now = 1_000_000;
         let c = k.remember_device(None, "Alice@X.test", now);
         assert!(!c.to_lowercase().contains("alice"));
-        assert_eq!(k.known_device(&c, " alice@x.test", now + 10), Some(c.as_str()));
+        assert_eq!(
+            k.known_device(&c, " alice@x.test", now + 10),
+            Some(c.as_str())
+        );
         assert_eq!(k.known_device(&c, "bob@x.test", now), None);
         assert_eq!(Keys::new(b"t").known_device(&c, "alice@x.test", now), None);
         assert_eq!(

@@ -949,7 +949,10 @@ async fn image_proxy_gives_up_after_ten_seconds() {
 }
 
 /// Logs `user` in on `app` from a second browser (its own cookie jar); returns the client.
-async fn second_browser(app: &TestApp, user: &crate::common::mailstack::TestUser) -> reqwest::Client {
+async fn second_browser(
+    app: &TestApp,
+    user: &crate::common::mailstack::TestUser,
+) -> reqwest::Client {
     let client = crate::common::app::browser_client(true);
     let login = client.get(app.url("/login")).send().await.expect("GET");
     let token = crate::common::app::Page::read(login)
@@ -1039,7 +1042,10 @@ async fn image_proxy_caps_fetches_per_user() {
         .append(
             &app.user,
             "INBOX",
-            &image_message("a@example.test", &[canary.url("/slow.png"), canary.url("/ok.png")]),
+            &image_message(
+                "a@example.test",
+                &[canary.url("/slow.png"), canary.url("/ok.png")],
+            ),
             &[],
         )
         .await;
@@ -1063,10 +1069,18 @@ async fn image_proxy_caps_fetches_per_user() {
     let started = Instant::now();
     let (status, headers, bytes) = app.get_bytes(&proxied[1]).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(headers["retry-after"], "5");
     assert!(bytes.is_empty());
-    assert_eq!(canary_paths(&canary), vec!["/slow.png"], "only one fetch in flight");
+    assert_eq!(
+        canary_paths(&canary),
+        vec!["/slow.png"],
+        "only one fetch in flight"
+    );
     for task in busy {
         task.abort();
     }
@@ -1128,7 +1142,11 @@ async fn trusted_senders_need_our_servers_authentication_results() {
     let added = app
         .post_form(
             "/settings/remote",
-            &[("action", "add"), ("kind", "domain"), ("value", "shop.example")],
+            &[
+                ("action", "add"),
+                ("kind", "domain"),
+                ("value", "shop.example"),
+            ],
         )
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
@@ -1137,7 +1155,11 @@ async fn trusted_senders_need_our_servers_authentication_results() {
     let failed = "You trust this sender, but images are not loaded automatically: this message failed your mail server's sender check (DKIM/DMARC), so its sender may be forged.";
     for (uid, reason) in [(1, none), (2, none), (3, failed), (4, failed)] {
         let page = app.get(&format!("/mail/INBOX/{uid}")).await;
-        assert_eq!(page.texts(".remote-blocked .remote-unverified"), vec![reason], "{uid}");
+        assert_eq!(
+            page.texts(".remote-blocked .remote-unverified"),
+            vec![reason],
+            "{uid}"
+        );
         assert_eq!(
             page.attrs(".remote-blocked a", "href"),
             vec![format!("/mail/INBOX/{uid}?remote=1")],
@@ -1147,7 +1169,11 @@ async fn trusted_senders_need_our_servers_authentication_results() {
         let body = app.get(&format!("/mail/INBOX/{uid}/body")).await;
         assert!(body.attrs("img", "src").is_empty(), "{uid}: images loaded");
     }
-    assert!(canary.hits().is_empty(), "fetched: {:?}", canary_paths(&canary));
+    assert!(
+        canary.hits().is_empty(),
+        "fetched: {:?}",
+        canary_paths(&canary)
+    );
 
     // With our server's pass, images load through the proxy without asking.
     let page = app.get("/mail/INBOX/5").await;
@@ -1169,15 +1195,26 @@ async fn trusted_senders_need_our_servers_authentication_results() {
     off.login().await;
     off.post_form(
         "/settings/remote",
-        &[("action", "add"), ("kind", "domain"), ("value", "shop.example")],
+        &[
+            ("action", "add"),
+            ("kind", "domain"),
+            ("value", "shop.example"),
+        ],
     )
     .await;
     let page = off.get("/mail/INBOX/1").await;
     assert_eq!(
         page.texts(".remote-unverified"),
-        vec!["You trust this sender, but images are not loaded automatically: this server is not set up to check who really sent a message."]
+        vec![
+            "You trust this sender, but images are not loaded automatically: this server is not set up to check who really sent a message."
+        ]
     );
-    assert!(off.get("/mail/INBOX/1/body").await.attrs("img", "src").is_empty());
+    assert!(
+        off.get("/mail/INBOX/1/body")
+            .await
+            .attrs("img", "src")
+            .is_empty()
+    );
     let zh = off
         .get_with("/mail/INBOX/1", &[("accept-language", "zh-CN")])
         .await;

@@ -10,6 +10,7 @@ mod contacts;
 mod export;
 mod folders;
 mod hostile;
+mod http_limits;
 mod imap;
 mod mailbox;
 mod mailstack_selftest;

@@ -162,11 +162,12 @@ async fn get_with_cookies(app: &TestApp, path: &str, cookie: &str) -> reqwest::R
 /// `Cookie` header value) the browser would now hold.
 async fn login_bare(app: &TestApp, extra_cookie: Option<&str>) -> (reqwest::Response, String) {
     let client = bare_client();
-    let form = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("GET /login");
+    // A browser holding `extra_cookie` sends it with the form's GET too.
+    let mut get = client.get(app.url("/login"));
+    if let Some(extra) = extra_cookie {
+        get = get.header(header::COOKIE, extra);
+    }
+    let form = get.send().await.expect("GET /login");
     let mut jar: Vec<String> = set_cookies(form.headers())
         .iter()
         .map(|c| c.split(';').next().unwrap_or("").to_owned())
@@ -329,7 +330,13 @@ async fn every_response_turns_dns_prefetch_off() {
             &[],
         )
         .await;
-    let mut paths = vec!["/login", "/healthz", "/static/app.css", "/nowhere", "/mail/INBOX"];
+    let mut paths = vec![
+        "/login",
+        "/healthz",
+        "/static/app.css",
+        "/nowhere",
+        "/mail/INBOX",
+    ];
     let mut seen = Vec::new();
     for path in &paths {
         seen.push((*path, app.get(path).await));
@@ -438,9 +445,13 @@ async fn forms_without_the_token_or_from_another_site_are_refused() {
         .await
         .expect("POST");
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    // Right token, but the browser says the form came from another site.
+    // Right token, but the browser says the form came from another site (the client sends
+    // Chromium's same-origin Sec-Fetch-Site by default, so each case states both headers).
     for headers in [
-        vec![("origin", "https://evil.example")],
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
         vec![("sec-fetch-site", "cross-site")],
         vec![
             ("sec-fetch-site", "same-site"),
@@ -508,7 +519,10 @@ async fn a_self_made_csrf_pair_is_refused_and_changes_nothing() {
         .expect("GET");
     let anon_cookie = cookie_pair(&set_cookies(anon.headers()), "mailroom_csrf").expect("cookie");
     let anon_nonce = anon_cookie.trim_start_matches("mailroom_csrf=").to_owned();
-    let anon_token = Page::read(anon).await.attrs("input[name=csrf_token]", "value")[0].clone();
+    let anon_token = Page::read(anon)
+        .await
+        .attrs("input[name=csrf_token]", "value")[0]
+        .clone();
     let self_made = "A".repeat(43);
     for (i, (cookie, field)) in [
         (self_made.as_str(), self_made.as_str()),
@@ -536,7 +550,10 @@ async fn a_self_made_csrf_pair_is_refused_and_changes_nothing() {
     // Nothing was stored.
     let settings = Page::read(get_with_cookies(&app, "/settings/remote", &jar).await).await;
     assert_eq!(settings.status, StatusCode::OK);
-    assert_eq!(settings.texts(".trusted .empty"), vec!["You trust no sender yet."]);
+    assert_eq!(
+        settings.texts(".trusted .empty"),
+        vec!["You trust no sender yet."]
+    );
     // The session's own token works, even with a planted cookie beside it.
     let token = settings.attrs("input[name=csrf_token]", "value")[0].clone();
     let ok = bare_client()
@@ -862,7 +879,12 @@ async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
     let token = app.csrf().await;
     let user = app.user.address.clone();
     let attempts = (0..40).map(|i| {
-        let (client, url, token, user) = (app.client.clone(), app.url("/login"), token.clone(), user.clone());
+        let (client, url, token, user) = (
+            app.client.clone(),
+            app.url("/login"),
+            token.clone(),
+            user.clone(),
+        );
         tokio::spawn(async move {
             let res = client
                 .post(url)
@@ -884,7 +906,9 @@ async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
         .collect();
     let wrong = pages
         .iter()
-        .filter(|p| p.status == StatusCode::OK && p.texts(".login .error") == ["Wrong address or password"])
+        .filter(|p| {
+            p.status == StatusCode::OK && p.texts(".login .error") == ["Wrong address or password"]
+        })
         .count();
     let locked = pages
         .iter()
@@ -894,9 +918,20 @@ async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
         })
         .count();
     let logins = recorder.logins();
-    assert!(logins <= 5, "{logins} LOGINs reached IMAP: {}", recorder.text());
-    assert_eq!(wrong, logins, "every wrong-password page was one IMAP LOGIN");
-    assert_eq!(wrong + locked, 40, "every other attempt got the lockout page");
+    assert!(
+        logins <= 5,
+        "{logins} LOGINs reached IMAP: {}",
+        recorder.text()
+    );
+    assert_eq!(
+        wrong, logins,
+        "every wrong-password page was one IMAP LOGIN"
+    );
+    assert_eq!(
+        wrong + locked,
+        40,
+        "every other attempt got the lockout page"
+    );
 }
 
 #[tokio::test]
@@ -910,7 +945,10 @@ async fn a_known_browser_still_logs_in_while_strangers_lock_the_account() {
     .await;
     let (u, p) = (app.user.address.clone(), app.user.password.clone());
     // The owner's browser logged in before, and logged out.
-    assert_eq!(login_via(&app, "203.0.113.10", &u, &p).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login_via(&app, "203.0.113.10", &u, &p).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(
         app.post_form("/logout", &[]).await.status,
         StatusCode::SEE_OTHER
@@ -931,7 +969,10 @@ async fn a_known_browser_still_logs_in_while_strangers_lock_the_account() {
     );
     assert_eq!(recorder.logins(), logins, "the refused login reached IMAP");
     // The owner's browser gets in, from yet another address.
-    assert_eq!(login_via(&app, "192.0.2.45", &u, &p).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login_via(&app, "192.0.2.45", &u, &p).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
     // The account stays locked for everyone else.
     assert_eq!(
