@@ -161,7 +161,14 @@ pub async fn page_context(
     if let Some(page) = res.extensions().get::<ErrorPage>().copied() {
         res = render_error(page, &ctx, &method, &path_and_query, res.status());
     }
-    if set_cookie {
+    // A handler that set the cookie itself (login: a new nonce) has the last word.
+    let prefix = format!("{}=", names.csrf);
+    let handler_set = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+    if set_cookie && !handler_set {
         let cookie = names.build(names.csrf.clone(), nonce);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             res.headers_mut().append(header::SET_COOKIE, v);
