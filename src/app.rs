@@ -22,6 +22,8 @@ pub struct CookiePolicy {
     pub key: String,
     pub csrf: String,
     pub lang: String,
+    /// The known-device entries that let a browser past a username lock (`web::tokens`).
+    pub device: String,
 }
 
 impl CookiePolicy {
@@ -33,6 +35,7 @@ impl CookiePolicy {
             key: format!("{p}mailroom_key"),
             csrf: format!("{p}mailroom_csrf"),
             lang: format!("{p}mailroom_lang"),
+            device: format!("{p}mailroom_device"),
         }
     }
 
@@ -67,6 +70,8 @@ pub struct AppState {
     pub image_fetcher: crate::web::proxy::ImageFetcher,
     /// The cookie key, for Mailroom's own sealed cookies (the resume cookie).
     pub cookie_key: Key,
+    /// Signs CSRF tokens and known-device entries.
+    pub keys: Arc<crate::web::tokens::Keys>,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -88,6 +93,7 @@ impl App {
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let key = load_or_create_key(&config)?;
         let image_proxy = ImageProxy::new(key.master());
+        let keys = Arc::new(crate::web::tokens::Keys::new(key.master()));
         let db = store::connect(&config.database_url).await?;
 
         let session_store = SqliteStore::new(db.clone());
@@ -124,9 +130,11 @@ impl App {
             image_proxy,
             image_fetcher: crate::web::proxy::ImageFetcher::new(
                 config.proxy_allow_loopback_for_tests,
+                config.proxy_fetches_per_user,
             )
             .context("cannot build the image proxy's HTTP client")?,
             cookie_key: key,
+            keys,
         };
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,

@@ -97,6 +97,17 @@ pub struct Config {
     pub proxy_allow_loopback_for_tests: bool,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
+    /// Image-proxy fetches one user may have in flight (`MAILROOM_PROXY_FETCHES_PER_USER`);
+    /// four times as many more may wait, the rest get 429.
+    pub proxy_fetches_per_user: usize,
+    /// How long an image-proxy URL works after its page was rendered
+    /// (`MAILROOM_PROXY_URL_LIFETIME`, seconds).
+    pub proxy_url_lifetime: Duration,
+    /// The authserv-id of the `Authentication-Results` headers our own mail server adds
+    /// (`MAILROOM_AUTHSERV_ID`, RFC 8601). Trusted senders' images load automatically only
+    /// when such a header says the sender is authentic. `None` (the default): there is no
+    /// proof to read, so trust is never honoured automatically.
+    pub authserv_id: Option<String>,
     /// A connection that has not sent a whole request head within this is closed (slowloris).
     pub http_header_timeout: Duration,
     /// A request body that delivers nothing for this long is abandoned.
@@ -134,6 +145,9 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     login_backoff_secs: Option<u64>,
     max_message_size: Option<u64>,
+    proxy_fetches_per_user: Option<usize>,
+    proxy_url_lifetime_secs: Option<u64>,
+    authserv_id: Option<String>,
     http_header_timeout_secs: Option<u64>,
     http_body_timeout_secs: Option<u64>,
     http_max_connections: Option<usize>,
@@ -309,6 +323,20 @@ impl Config {
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),
+            proxy_fetches_per_user: parsed(&env, "MAILROOM_PROXY_FETCHES_PER_USER")?
+                .or(fc.proxy_fetches_per_user)
+                .unwrap_or(6)
+                .max(1),
+            proxy_url_lifetime: secs(
+                parsed(&env, "MAILROOM_PROXY_URL_LIFETIME")?.or(fc.proxy_url_lifetime_secs),
+                3600,
+            )
+            .max(Duration::from_secs(1)),
+            // Compared case-insensitively (RFC 8601 §2.5), so kept in lower case.
+            authserv_id: s("MAILROOM_AUTHSERV_ID")
+                .or(fc.authserv_id)
+                .map(|id| id.trim().to_ascii_lowercase())
+                .filter(|id| !id.is_empty()),
             http_header_timeout: secs(
                 parsed(&env, "MAILROOM_HTTP_HEADER_TIMEOUT")?.or(fc.http_header_timeout_secs),
                 30,
@@ -334,7 +362,10 @@ impl Config {
 
     /// Whether cookies must carry `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
+        // URL schemes are case-insensitive (RFC 3986 §3.1): `HTTPS://` is https too.
+        self.public_url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     }
 }
 
@@ -479,6 +510,41 @@ mod tests {
     }
 
     #[test]
+    fn image_proxy_and_authserv_id() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.proxy_fetches_per_user, 6);
+        assert_eq!(c.proxy_url_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.authserv_id, None, "no authserv-id unless configured");
+        let fc = Config::parse_file(
+            "proxy_fetches_per_user = 3\nproxy_url_lifetime_secs = 600\nauthserv_id = \"mx.file.example\"\n",
+        )
+        .unwrap();
+        let c = Config::merge(fc, env(&[])).unwrap();
+        assert_eq!(c.proxy_fetches_per_user, 3);
+        assert_eq!(c.proxy_url_lifetime, Duration::from_secs(600));
+        assert_eq!(c.authserv_id.as_deref(), Some("mx.file.example"));
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_PROXY_FETCHES_PER_USER", "0"),
+                ("MAILROOM_PROXY_URL_LIFETIME", "120"),
+                ("MAILROOM_AUTHSERV_ID", " MX.Example.ORG "),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.proxy_fetches_per_user, 1, "at least one");
+        assert_eq!(c.proxy_url_lifetime, Duration::from_secs(120));
+        assert_eq!(c.authserv_id.as_deref(), Some("mx.example.org"));
+        assert!(
+            Config::merge(
+                FileConfig::default(),
+                env(&[("MAILROOM_PROXY_FETCHES_PER_USER", "many")]),
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn http_limits() {
         let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
         assert_eq!(c.http_header_timeout, Duration::from_secs(30));
@@ -517,6 +583,23 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn https_scheme_is_matched_in_any_case() {
+        for (url, secure) in [
+            ("HTTPS://mail.example", true),
+            ("Https://mail.example/", true),
+            ("https://mail.example", true),
+            ("http://mail.example", false),
+            ("HTTP://mail.example", false),
+            ("httpsx://mail.example", false),
+            ("ht", false),
+        ] {
+            let c =
+                Config::merge(FileConfig::default(), env(&[("MAILROOM_PUBLIC_URL", url)])).unwrap();
+            assert_eq!(c.secure_cookies(), secure, "{url}");
+        }
     }
 
     #[test]

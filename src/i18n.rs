@@ -694,6 +694,22 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Manage trusted senders",
         "管理受信任的发件人",
     ),
+    // Trusted senders need proof (issue 9): why a trusted sender's images did not load.
+    (
+        "msg.trust_unverified.off",
+        "You trust this sender, but images are not loaded automatically: this server is not set up to check who really sent a message.",
+        "您信任此发件人，但图片不会自动加载：此服务器未配置验证邮件的真实发件人。",
+    ),
+    (
+        "msg.trust_unverified.none",
+        "You trust this sender, but images are not loaded automatically: your mail server did not confirm that this message really comes from them.",
+        "您信任此发件人，但图片不会自动加载：您的邮件服务器未确认此邮件确实来自该发件人。",
+    ),
+    (
+        "msg.trust_unverified.failed",
+        "You trust this sender, but images are not loaded automatically: this message failed your mail server's sender check (DKIM/DMARC), so its sender may be forged.",
+        "您信任此发件人，但图片不会自动加载：此邮件未通过邮件服务器的发件人验证（DKIM/DMARC），发件人可能是伪造的。",
+    ),
     ("trusted.title", "Remote content", "远程内容"),
     ("trusted.back", "Settings", "设置"),
     (

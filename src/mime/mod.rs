@@ -10,7 +10,7 @@
 //! Files: `parse.rs` (mail-parser, headers, parts, attachments), `render.rs` (choosing
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
 //! `filename.rs` (filename hygiene), `repair.rs` (mending damaged structure and transfer
-//! encodings before parsing).
+//! encodings before parsing), `authres.rs` (our server's `Authentication-Results`).
 
 use std::{fmt, str::FromStr};
 
@@ -19,6 +19,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::model::Address;
 
 pub mod address;
+pub mod authres;
 pub mod compose;
 mod filename;
 mod parse;

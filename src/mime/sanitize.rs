@@ -8,7 +8,7 @@
 //! It does not pick parts or know about MIME; [`super::render`] calls it once per HTML part.
 //!
 //! Remote images are never linked directly. When the user allowed them, the filter rewrites
-//! each one to Mailroom's image proxy, `/proxy?url=<remote>&sig=<HMAC>` ([`ImageProxy`]):
+//! each one to Mailroom's image proxy, `/proxy?url=<remote>&exp=<expiry>&sig=<HMAC>` ([`ImageProxy`]):
 //! the sender then sees neither the reader's IP address nor cookies, and the proxy fetches
 //! only URLs that this sanitizer wrote (the signature), never one a message or a visitor
 //! made up. The body's CSP (`img-src 'self' data:`) stays the same either way.
@@ -43,13 +43,19 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Writes and checks the signed URLs of the image proxy.
 ///
-/// The signature is an HMAC-SHA256 of the exact remote URL under a key derived from the
-/// instance's secret, so every instance sharing `MAILROOM_SECRET_KEY` accepts the others'
-/// URLs, and nobody without the key can turn the proxy into a fetcher of their choosing.
+/// The signature is an HMAC-SHA256 of the exact remote URL, the user it was written for
+/// and its expiry (Unix seconds, carried in the URL as `exp`), under a key derived from the
+/// instance's secret. So every instance sharing `MAILROOM_SECRET_KEY` accepts the others'
+/// URLs, nobody without the key can turn the proxy into a fetcher of their choosing, and a
+/// URL is good only for its user (checked against the session) and only until it expires.
 #[derive(Clone)]
 pub struct ImageProxy {
     /// HMAC key, derived once from the instance secret (see [`ImageProxy::new`]).
     key: [u8; 32],
+    /// Who the URLs are written for; empty until [`ImageProxy::bound`].
+    user: String,
+    /// When the URLs stop working, Unix seconds; 0 (long past) until bound.
+    expires: i64,
 }
 
 impl std::fmt::Debug for ImageProxy {
@@ -66,31 +72,54 @@ impl ImageProxy {
         mac.update(b"mailroom image proxy v1");
         ImageProxy {
             key: mac.finalize().into_bytes().into(),
+            user: String::new(),
+            expires: 0,
         }
     }
 
-    /// The signature of `remote`, lower-case hex.
-    pub fn sign(&self, remote: &str) -> String {
-        let mut mac = hmac_with(&self.key);
-        mac.update(remote.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+    /// The same key, writing and checking URLs for `user` that expire at `expires`.
+    pub fn bound(&self, user: &str, expires: i64) -> ImageProxy {
+        ImageProxy {
+            key: self.key,
+            user: user.to_owned(),
+            expires,
+        }
     }
 
-    /// Whether `sig` is the signature of `remote` (compared in constant time).
+    /// The HMAC over user, expiry and URL, each length-prefixed so no two inputs collide.
+    fn mac(&self, remote: &str) -> Hmac<Sha256> {
+        let mut mac = hmac_with(&self.key);
+        for field in [
+            self.user.as_bytes(),
+            &self.expires.to_be_bytes(),
+            remote.as_bytes(),
+        ] {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field);
+        }
+        mac
+    }
+
+    /// The signature of `remote` for this user and expiry, lower-case hex.
+    pub fn sign(&self, remote: &str) -> String {
+        hex::encode(self.mac(remote).finalize().into_bytes())
+    }
+
+    /// Whether `sig` is the signature of `remote` for this user and expiry (compared in
+    /// constant time). The caller checks the expiry against the clock.
     pub fn verify(&self, remote: &str, sig: &str) -> bool {
         let Ok(sig) = hex::decode(sig) else {
             return false;
         };
-        let mut mac = hmac_with(&self.key);
-        mac.update(remote.as_bytes());
-        mac.verify_slice(&sig).is_ok()
+        self.mac(remote).verify_slice(&sig).is_ok()
     }
 
-    /// The proxy URL for `remote`: `/proxy?url=<remote, percent-encoded>&sig=<hex>`.
+    /// The proxy URL for `remote`: `/proxy?url=<remote, percent-encoded>&exp=<unix>&sig=<hex>`.
     pub fn url_for(&self, remote: &str) -> String {
         format!(
-            "{PROXY_ROUTE}?url={}&sig={}",
+            "{PROXY_ROUTE}?url={}&exp={}&sig={}",
             utf8_percent_encode(remote, QUERY_VALUE),
+            self.expires,
             self.sign(remote)
         )
     }
@@ -99,8 +128,12 @@ impl ImageProxy {
     /// only for a proxy URL in exactly the shape we write, with a valid signature.
     fn parse_own_url(&self, url: &str) -> Option<String> {
         let query = url.strip_prefix(PROXY_ROUTE)?.strip_prefix("?url=")?;
-        let (encoded, sig) = query.split_once("&sig=")?;
+        let (encoded, rest) = query.split_once("&exp=")?;
+        let (expires, sig) = rest.split_once("&sig=")?;
         if sig.contains(['&', '#']) || encoded.contains(['&', '#']) {
+            return None;
+        }
+        if expires != self.expires.to_string() {
             return None;
         }
         let remote = percent_encoding::percent_decode_str(encoded)
@@ -855,7 +888,7 @@ mod tests {
         assert_eq!(
             s.html,
             format!(
-                r#"<img src="/proxy?url=https%3A%2F%2Ftracker.example%2Fp.gif&amp;sig={sig}" alt="logo">"#
+                r#"<img src="/proxy?url=https%3A%2F%2Ftracker.example%2Fp.gif&amp;exp=0&amp;sig={sig}" alt="logo">"#
             )
         );
         assert!(s.has_remote_content);
@@ -1069,7 +1102,7 @@ mod tests {
     fn proxy_urls_from_the_message_itself_are_refused() {
         let proxy = ImageProxy::new(b"test secret");
         let forged = format!(
-            "/proxy?url=http%3A%2F%2F10.0.0.1%2F&sig={}",
+            "/proxy?url=http%3A%2F%2F10.0.0.1%2F&exp=0&sig={}",
             ImageProxy::new(b"another secret").sign("http://10.0.0.1/")
         );
         let genuine = proxy.url_for("http://10.0.0.1/");
@@ -1109,6 +1142,24 @@ mod tests {
         assert!(!a.verify("https://e.example/x.png", "zz"));
         assert!(!a.verify("https://e.example/x.png", ""));
         assert!(!format!("{a:?}").contains(&sig));
+        // Bound to a user and an expiry: another user's or another expiry's URL fails.
+        let alice = a.bound("alice@x.test", 1_000);
+        let sig = alice.sign("https://e.example/x.png");
+        assert!(alice.verify("https://e.example/x.png", &sig));
+        assert!(
+            !a.bound("bob@x.test", 1_000)
+                .verify("https://e.example/x.png", &sig)
+        );
+        assert!(
+            !a.bound("alice@x.test", 2_000)
+                .verify("https://e.example/x.png", &sig)
+        );
+        assert!(!a.verify("https://e.example/x.png", &sig));
+        assert!(
+            alice
+                .url_for("https://e.example/x.png")
+                .contains("&exp=1000&sig=")
+        );
     }
 
     #[test]

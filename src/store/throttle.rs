@@ -7,9 +7,9 @@
 //! learns nothing, not even from timing, and the server's own auth delay is not paid.
 //!
 //! An attempt is counted *before* the mail server is asked ([`begin`]) and taken back when
-//! it succeeds or the server could not be reached ([`succeeded`], [`abandoned`]). Counting
-//! first closes the race where a burst of parallel guesses all pass the check before the
-//! first failure is written. Usernames are stored as SHA-256 hashes: the table must not
+//! it succeeds or the server could not be reached ([`succeeded`], [`abandoned`]). The check
+//! and the count are one transaction, so a burst of parallel guesses cannot all pass the
+//! check before the lock is written. Usernames are stored as SHA-256 hashes: the table must not
 //! collect what people type into the address field (sometimes their password), and an
 //! unknown user is counted exactly like a real one.
 //!
@@ -37,6 +37,8 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 enum Subject {
     Ip(String),
     User(String),
+    /// A browser with a known-device entry for the account (hashed like usernames).
+    Device(String),
 }
 
 impl Subject {
@@ -61,16 +63,22 @@ impl Subject {
         Subject::User(hex::encode(Sha256::digest(folded.as_bytes())))
     }
 
+    /// A known-device entry (`web::tokens`), hashed: the table never holds a usable one.
+    fn device(entry: &str) -> Subject {
+        Subject::Device(hex::encode(Sha256::digest(entry.as_bytes())))
+    }
+
     fn scope(&self) -> &'static str {
         match self {
             Subject::Ip(_) => "ip",
             Subject::User(_) => "user",
+            Subject::Device(_) => "device",
         }
     }
 
     fn key(&self) -> &str {
         match self {
-            Subject::Ip(s) | Subject::User(s) => s,
+            Subject::Ip(s) | Subject::User(s) | Subject::Device(s) => s,
         }
     }
 }
@@ -107,86 +115,95 @@ pub enum Attempt {
 
 /// Checks the client IP and the username and, unless one of them is locked, counts this
 /// attempt against both. `now` is Unix seconds (injectable for tests).
+///
+/// `known_device` is the browser's known-device entry for this username, when it has a
+/// valid one (`web::tokens`): such a browser is counted on its own subject instead of the
+/// account's, so a username locked by strangers' failures stays open to the browsers its
+/// owner already uses. The address lock applies to everyone.
+///
+/// The decision and the count are one transaction that holds the write lock (SQLite:
+/// `BEGIN IMMEDIATE`; PostgreSQL: the upsert locks each row until commit, always in the
+/// order address, then account), so concurrent attempts, on any number of instances, are
+/// decided one after the other: the sixth parallel guess sees the lock the fifth set.
 pub async fn begin(
     db: &Db,
     ip: IpAddr,
     username: &str,
+    known_device: Option<&str>,
     base: Duration,
     now: i64,
 ) -> Result<Attempt, sqlx::Error> {
-    let subjects = [Subject::ip(ip), Subject::user(username)];
+    let second = match known_device {
+        Some(entry) => Subject::device(entry),
+        None => Subject::user(username),
+    };
+    let subjects = [Subject::ip(ip), second];
     let forget_before = now - FORGET_AFTER.as_secs() as i64;
-    let mut locked_until = 0i64;
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut before = Vec::with_capacity(subjects.len());
     for subject in &subjects {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT locked_until, updated_at FROM login_throttle WHERE scope = ? AND subject = ?",
-        )
-        .bind(subject.scope())
-        .bind(subject.key())
-        .fetch_optional(db)
-        .await?;
-        if let Some((until, updated_at)) = row
-            && updated_at >= forget_before
-        {
-            locked_until = locked_until.max(until);
-        }
-    }
-    if locked_until > now {
-        return Ok(Attempt::Refused {
-            retry_after: Duration::from_secs((locked_until - now) as u64),
-        });
-    }
-
-    let mut entries = Vec::with_capacity(subjects.len());
-    for subject in subjects {
-        // One statement per subject, so concurrent instances never lose an increment.
-        let (failures, lock_before): (i64, i64) = sqlx::query_as(
+        // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
+        let row: (i64, i64) = sqlx::query_as(
             "INSERT INTO login_throttle (scope, subject, failures, locked_until, updated_at) \
-             VALUES (?, ?, 1, 0, ?) \
+             VALUES ($1, $2, 0, 0, $3) \
              ON CONFLICT (scope, subject) DO UPDATE SET \
-                 failures = CASE WHEN login_throttle.updated_at < ? THEN 1 \
-                                 ELSE login_throttle.failures + 1 END, \
-                 locked_until = CASE WHEN login_throttle.updated_at < ? THEN 0 \
-                                     ELSE login_throttle.locked_until END, \
-                 updated_at = excluded.updated_at \
+                 failures = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                 ELSE login_throttle.failures END, \
+                 locked_until = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                     ELSE login_throttle.locked_until END \
              RETURNING failures, locked_until",
         )
         .bind(subject.scope())
         .bind(subject.key())
         .bind(now)
         .bind(forget_before)
-        .bind(forget_before)
-        .fetch_one(db)
+        .fetch_one(&mut *tx)
         .await?;
+        before.push(row);
+    }
+    let locked_until = before.iter().map(|&(_, until)| until).max().unwrap_or(0);
+    if locked_until > now {
+        // Nothing is counted for a refused attempt (and a row created above goes too).
+        tx.rollback().await?;
+        return Ok(Attempt::Refused {
+            retry_after: Duration::from_secs((locked_until - now) as u64),
+        });
+    }
+    let mut entries = Vec::with_capacity(subjects.len());
+    for (subject, (failures, lock_before)) in subjects.into_iter().zip(before) {
+        let failures = failures + 1;
         let lock = lock_for(failures, base);
         let lock_set = if lock.is_zero() {
             lock_before
         } else {
-            let until = now + lock.as_secs() as i64;
-            sqlx::query(
-                "UPDATE login_throttle SET locked_until = ? \
-                 WHERE scope = ? AND subject = ? AND locked_until < ?",
-            )
-            .bind(until)
-            .bind(subject.scope())
-            .bind(subject.key())
-            .bind(until)
-            .execute(db)
-            .await?;
-            until.max(lock_before)
+            (now + lock.as_secs() as i64).max(lock_before)
         };
+        sqlx::query(
+            "UPDATE login_throttle SET failures = $1, locked_until = $2, updated_at = $3 \
+             WHERE scope = $4 AND subject = $5",
+        )
+        .bind(failures)
+        .bind(lock_set)
+        .bind(now)
+        .bind(subject.scope())
+        .bind(subject.key())
+        .execute(&mut *tx)
+        .await?;
         entries.push((subject, lock_before, lock_set));
     }
+    tx.commit().await?;
     Ok(Attempt::Allowed(Ticket { entries, now }))
 }
 
-/// The password was right: the account starts from zero, and the attempt is taken back
-/// from the IP's count (other people may share that address).
+/// The password was right: the account (or the known browser) starts from zero, and the
+/// attempt is taken back from the IP's count (other people may share that address). A login
+/// from a known browser leaves the account's own count alone: strangers' failures keep
+/// locking other browsers out until their lock ends.
 pub async fn succeeded(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
     for (subject, lock_before, lock_set) in &ticket.entries {
         match subject {
-            Subject::User(_) => {
-                sqlx::query("DELETE FROM login_throttle WHERE scope = ? AND subject = ?")
+            Subject::User(_) | Subject::Device(_) => {
+                sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
                     .bind(subject.scope())
                     .bind(subject.key())
                     .execute(db)
@@ -202,7 +219,7 @@ pub async fn succeeded(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
 /// been quiet for [`FORGET_AFTER`], so the table does not grow for ever.
 pub async fn failed(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
     let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
-    sqlx::query("DELETE FROM login_throttle WHERE updated_at < ? AND locked_until < ?")
+    sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
         .bind(forget_before)
         .bind(ticket.now)
         .execute(db)
@@ -230,8 +247,8 @@ async fn take_back(
     sqlx::query(
         "UPDATE login_throttle SET \
              failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-             locked_until = CASE WHEN locked_until = ? THEN ? ELSE locked_until END \
-         WHERE scope = ? AND subject = ?",
+             locked_until = CASE WHEN locked_until = $1 THEN $2 ELSE locked_until END \
+         WHERE scope = $3 AND subject = $4",
     )
     .bind(lock_set)
     .bind(lock_before)
@@ -254,7 +271,7 @@ mod tests {
     }
 
     async fn fail(db: &Db, from: &str, user: &str, now: i64) -> bool {
-        match begin(db, ip(from), user, BASE, now).await.unwrap() {
+        match begin(db, ip(from), user, None, BASE, now).await.unwrap() {
             Attempt::Allowed(t) => {
                 failed(db, t).await.unwrap();
                 true
@@ -305,7 +322,7 @@ mod tests {
                 "attempt {i}"
             );
         }
-        match begin(&db, ip("192.0.2.1"), "alice@x.test", BASE, t0 + 10)
+        match begin(&db, ip("192.0.2.1"), "alice@x.test", None, BASE, t0 + 10)
             .await
             .unwrap()
         {
@@ -318,7 +335,7 @@ mod tests {
         assert!(!fail(&db, "192.0.2.1", "bob@x.test", t0 + 10).await);
         // After the lock, one more failure locks twice as long.
         assert!(fail(&db, "192.0.2.1", "alice@x.test", t0 + 64).await);
-        match begin(&db, ip("192.0.2.1"), "alice@x.test", BASE, t0 + 65)
+        match begin(&db, ip("192.0.2.1"), "alice@x.test", None, BASE, t0 + 65)
             .await
             .unwrap()
         {
@@ -337,7 +354,7 @@ mod tests {
             assert!(fail(&db, "192.0.2.9", &format!("u{i}@x.test"), t0).await);
         }
         // Attempt 5 from the address would lock it; it succeeds, so it must not.
-        let Attempt::Allowed(t) = begin(&db, ip("192.0.2.9"), "me@x.test", BASE, t0)
+        let Attempt::Allowed(t) = begin(&db, ip("192.0.2.9"), "me@x.test", None, BASE, t0)
             .await
             .unwrap()
         else {
@@ -363,7 +380,7 @@ mod tests {
     async fn unreachable_server_counts_nothing() {
         let (_d, db) = db().await;
         for _ in 0..10 {
-            let Attempt::Allowed(t) = begin(&db, ip("192.0.2.3"), "a@x.test", BASE, 5)
+            let Attempt::Allowed(t) = begin(&db, ip("192.0.2.3"), "a@x.test", None, BASE, 5)
                 .await
                 .unwrap()
             else {
@@ -380,7 +397,7 @@ mod tests {
         // Twenty guesses started at once, none settled yet: only the first five may go on.
         let mut allowed = 0;
         for _ in 0..20 {
-            if let Attempt::Allowed(_) = begin(&db, ip("192.0.2.4"), "v@x.test", BASE, 7)
+            if let Attempt::Allowed(_) = begin(&db, ip("192.0.2.4"), "v@x.test", None, BASE, 7)
                 .await
                 .unwrap()
             {
@@ -388,5 +405,67 @@ mod tests {
             }
         }
         assert_eq!(allowed, THRESHOLD);
+    }
+
+    #[tokio::test]
+    async fn forty_concurrent_attempts_let_exactly_five_through() {
+        let (_d, db) = db().await;
+        let attempts = (0..40).map(|i| {
+            let db = db.clone();
+            // Every fourth guess from another address: the account lock must hold too.
+            let from = if i % 4 == 0 {
+                "192.0.2.50"
+            } else {
+                "192.0.2.51"
+            };
+            tokio::spawn(async move {
+                begin(&db, ip(from), "w@x.test", None, BASE, 9)
+                    .await
+                    .unwrap()
+            })
+        });
+        let mut allowed = 0;
+        for a in futures::future::join_all(attempts).await {
+            if let Attempt::Allowed(_) = a.unwrap() {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, THRESHOLD);
+    }
+
+    #[tokio::test]
+    async fn a_known_browser_passes_the_account_lock_but_not_the_address_lock() {
+        let (_d, db) = db().await;
+        let t0 = 3_000_000;
+        for i in 0..5 {
+            assert!(fail(&db, &format!("198.51.100.{i}"), "owner@x.test", t0).await);
+        }
+        assert!(!fail(&db, "198.51.100.200", "owner@x.test", t0 + 1).await);
+        let device = Some("1-ab-cd");
+        let Attempt::Allowed(t) = begin(
+            &db,
+            ip("198.51.100.200"),
+            "owner@x.test",
+            device,
+            BASE,
+            t0 + 1,
+        )
+        .await
+        .unwrap() else {
+            panic!("the known browser was refused")
+        };
+        succeeded(&db, t).await.unwrap();
+        // Still locked for everyone else.
+        assert!(!fail(&db, "198.51.100.201", "owner@x.test", t0 + 2).await);
+        // The address lock applies to known browsers too.
+        for _ in 0..5 {
+            assert!(fail(&db, "192.0.2.77", "someone@x.test", t0).await);
+        }
+        assert!(matches!(
+            begin(&db, ip("192.0.2.77"), "owner@x.test", device, BASE, t0 + 1)
+                .await
+                .unwrap(),
+            Attempt::Refused { .. }
+        ));
     }
 }

@@ -30,6 +30,7 @@ use crate::{
         resume,
         session::{AuthSession, random_token},
         throttle::{ClientIp, refused_message},
+        tokens::DEVICE_LIFETIME_SECS,
     },
 };
 
@@ -126,13 +127,21 @@ pub async fn login(
     if username.is_empty() || form.password.is_empty() {
         return Ok(again("login.missing"));
     }
-    // Counted before the mail server is asked; refused outright while locked.
+    // Counted before the mail server is asked; refused outright while locked. A browser
+    // this user logged in from before is not held by the account's lock.
+    let now = store::now();
+    let c = &state.cookies;
+    let device_cookie = jar.get(&c.device).map(|d| d.value().to_owned());
+    let known_device = device_cookie
+        .as_deref()
+        .and_then(|d| state.keys.known_device(d, &username, now));
     let ticket = match throttle::begin(
         &state.db,
         client,
         &username,
+        known_device,
         state.config.login_backoff_base,
-        store::now(),
+        now,
     )
     .await?
     {
@@ -177,15 +186,24 @@ pub async fn login(
             return Err(e.into());
         }
     }
-    let key = AuthSession(session).start(&account).await?;
+    let auth = AuthSession(session);
+    let key = auth.start(&account).await?;
     tracing::info!(username = %username, "login");
-    let c = &state.cookies;
     let marker = resume::issue(&state, &jar, &username);
+    // A new login gets a new CSRF nonce, kept in the session (the cookie only mirrors it).
+    let nonce = auth.csrf_nonce().await?.unwrap_or_default();
+    let mut device = c.build(
+        c.device.clone(),
+        state
+            .keys
+            .remember_device(device_cookie.as_deref(), &username, now),
+    );
+    device.set_max_age(time::Duration::seconds(DEVICE_LIFETIME_SECS));
     let jar = jar
         .add(marker)
         .add(c.build(c.key.clone(), key))
-        // A new login gets a new CSRF token too.
-        .add(c.build(c.csrf.clone(), random_token(32)));
+        .add(c.build(c.csrf.clone(), nonce))
+        .add(device);
     let target = if next.is_empty() {
         "/mail/INBOX".to_owned()
     } else {

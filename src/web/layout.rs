@@ -19,8 +19,12 @@ use crate::{
     error::{AppError, ErrorPage},
     i18n::{Lang, Tr},
     imap::{Account, Folder, Imap, ImapError, Sidebar, SpecialUse},
-    web::{mailbox_href, session::random_token},
+    web::{
+        mailbox_href,
+        session::{AuthSession, random_token},
+    },
 };
+use tower_sessions::Session;
 
 /// The sidebar being fetched beside the handler's own IMAP work (a shared future driven
 /// by a spawned task, so the page does not wait for it before starting).
@@ -39,7 +43,8 @@ impl std::fmt::Debug for SidebarSlot {
 #[derive(Clone, Debug)]
 pub struct PageCtx {
     pub tr: Tr,
-    /// The double-submit CSRF token: also in an HttpOnly cookie; every form echoes it.
+    /// The CSRF token every form echoes: the HMAC of the login's nonce, or before login of
+    /// the browser's nonce cookie (see `web::tokens`).
     pub csrf: String,
     /// The folder list and quota (except on the message page), namespaces and the current
     /// folder's rights, loaded for GET pages with a sidebar by
@@ -74,13 +79,11 @@ impl PageCtx {
         imap.list_folders(account).await
     }
 
-    /// Refuses a form whose token does not match the cookie's.
+    /// Refuses a form whose token is not this session's (or, before login, this browser's).
     pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
-        let (a, b) = (self.csrf.as_bytes(), submitted.as_bytes());
         // Constant-time comparison: the token must not leak byte by byte through timing.
-        let same =
-            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-        if same && !a.is_empty() {
+        let same = crate::web::tokens::constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes());
+        if same && !self.csrf.is_empty() {
             Ok(())
         } else {
             Err(AppError::Csrf)
@@ -121,11 +124,24 @@ pub async fn page_context(
                 .and_then(Lang::from_accept_language)
         })
         .unwrap_or_default();
+    // The CSRF nonce: the login's own when there is a login (a planted cookie changes
+    // nothing), else the browser's cookie, else a new one. Forms carry its HMAC.
+    let session = req.extensions().get::<Session>().cloned();
+    let from_login = match session {
+        Some(session) if jar.get(&names.session).is_some() => {
+            AuthSession(session).csrf_nonce().await.ok().flatten()
+        }
+        _ => None,
+    };
     let existing = jar
         .get(&names.csrf)
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() >= 32);
-    let csrf = existing.clone().unwrap_or_else(|| random_token(32));
+    let nonce = from_login
+        .or_else(|| existing.clone())
+        .unwrap_or_else(|| random_token(32));
+    let set_cookie = existing.as_deref() != Some(nonce.as_str());
+    let csrf = state.keys.csrf_token(&nonce);
     let ctx = PageCtx {
         tr: Tr(lang),
         csrf: csrf.clone(),
@@ -145,8 +161,15 @@ pub async fn page_context(
     if let Some(page) = res.extensions().get::<ErrorPage>().copied() {
         res = render_error(page, &ctx, &method, &path_and_query, res.status());
     }
-    if existing.is_none() {
-        let cookie = names.build(names.csrf.clone(), csrf);
+    // A handler that set the cookie itself (login: a new nonce) has the last word.
+    let prefix = format!("{}=", names.csrf);
+    let handler_set = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+    if set_cookie && !handler_set {
+        let cookie = names.build(names.csrf.clone(), nonce);
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }

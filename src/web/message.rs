@@ -2,8 +2,9 @@
 //! shown in a sandboxed iframe, single parts (attachments, inline images) and the source.
 //!
 //! Remote content is blocked unless the user asked for it once (`?remote=1`) or trusts the
-//! sender ([`crate::store::trusted`]); even then remote images come through the image proxy,
-//! so the body's CSP is the same strict one either way.
+//! sender and our mail server vouches for it ([`crate::web::trusted::remote_policy`]); even
+//! then remote images come through the image proxy, so the body's CSP is the same strict
+//! one either way.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -70,22 +71,6 @@ pub struct TrustButton {
     next: String,
 }
 
-/// Whether to show remote content, and whether that is because the sender is trusted.
-/// Asking once (`?remote=1`) needs no lookup.
-async fn remote_policy(
-    state: &AppState,
-    username: &str,
-    raw: &[u8],
-    asked_once: bool,
-) -> Result<(bool, bool), AppError> {
-    let sender = mime::sender_addresses(raw).into_iter().next();
-    let trusted = match &sender {
-        Some(a) => trusted::is_trusted(&state.db, username, &a.email).await?,
-        None => false,
-    };
-    Ok((asked_once || trusted, trusted))
-}
-
 /// The trust buttons for `sender`: its address and its domain (none when the address
 /// cannot be trusted as written).
 fn trust_buttons(tr: Tr, sender: Option<&Address>, message: &str) -> Vec<TrustButton> {
@@ -134,6 +119,8 @@ pub struct MessagePage {
     show_remote_href: Option<String>,
     /// Buttons to trust the sender, offered with `show_remote_href`.
     trust_buttons: Vec<TrustButton>,
+    /// Why a trusted sender's images were not loaded by themselves (not authenticated).
+    remote_unverified: Option<&'static str>,
     /// Remote content is shown because the sender is trusted.
     remote_trusted: bool,
     source_href: String,
@@ -178,8 +165,9 @@ pub async fn show(
 
     let base = message_href(&mailbox, uid);
     let prefix = format!("{base}/part/");
-    let (allow_remote, remote_trusted) =
-        remote_policy(&state, &account.username, raw, q.allowed()).await?;
+    let policy =
+        crate::web::trusted::remote_policy(&state, &account.username, raw, q.allowed()).await?;
+    let (allow_remote, remote_trusted) = (policy.allow, policy.trusted);
     // The page needs the body's sanitizer result too: it tells which cid images the body
     // shows (left out of the attachment list) and whether remote content was blocked.
     let (view, rendered) = mime::parse_and_render(
@@ -187,7 +175,7 @@ pub async fn show(
         &RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
-            image_proxy: Some(&state.image_proxy),
+            image_proxy: Some(&crate::web::proxy::signer_for(&state, &account.username)),
             header_labels: header_labels(ctx.tr),
         },
     )
@@ -255,7 +243,14 @@ pub async fn show(
         },
         show_remote_href: (rendered.has_remote_content && !allow_remote)
             .then(|| format!("{base}?remote=1")),
-        trust_buttons: if rendered.has_remote_content && !allow_remote {
+        remote_unverified: policy
+            .unverified
+            .filter(|_| rendered.has_remote_content && !allow_remote)
+            .map(|key| tr.t(key)),
+        trust_buttons: if rendered.has_remote_content
+            && !allow_remote
+            && policy.unverified.is_none()
+        {
             trust_buttons(tr, view.from.first(), &base)
         } else {
             Vec::new()
@@ -300,13 +295,16 @@ pub async fn body(
     let uid = parse_uid(&uid)?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     let prefix = format!("{}/part/", message_href(&mailbox, uid));
-    let (allow_remote, _) = remote_policy(&state, &account.username, &raw, q.allowed()).await?;
+    let allow_remote =
+        crate::web::trusted::remote_policy(&state, &account.username, &raw, q.allowed())
+            .await?
+            .allow;
     let rendered = mime::render_body(
         &raw,
         &RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
-            image_proxy: Some(&state.image_proxy),
+            image_proxy: Some(&crate::web::proxy::signer_for(&state, &account.username)),
             header_labels: header_labels(ctx.tr),
         },
     )

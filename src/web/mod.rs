@@ -38,6 +38,7 @@ mod settings;
 mod share;
 mod threads;
 pub(crate) mod throttle;
+pub(crate) mod tokens;
 mod trusted;
 
 /// Content-Security-Policy of application pages: only our own scripts and styles; message
@@ -133,6 +134,12 @@ pub fn router<S: SessionStore + Clone>(
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        // Names in a message (links, proxied image hosts) must not be resolved by the
+        // browser ahead of time: a DNS lookup is itself a "read" receipt for the sender.
+        .layer(security_header(
+            HeaderName::from_static("x-dns-prefetch-control"),
+            "off",
+        ))
         .layer(CompressionLayer::new())
         // A body that stalls is abandoned (the header-read timeout is in `server`).
         .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout))

@@ -5,7 +5,11 @@
 //! A proxy that fetches URLs is a server-side request forgery waiting to happen, so this
 //! one is narrow on purpose:
 //! - it fetches only URLs the sanitizer wrote (`sig` is their HMAC, see
-//!   [`crate::mime::ImageProxy`]), and only for a logged-in user;
+//!   [`crate::mime::ImageProxy`]), only for the logged-in user they were written for, and
+//!   only until their expiry (`exp`, `MAILROOM_PROXY_URL_LIFETIME` after the page was
+//!   rendered);
+//! - each user has at most `MAILROOM_PROXY_FETCHES_PER_USER` fetches in flight; a few
+//!   times that many may wait for a slot, and anything beyond gets 429 at once;
 //! - it connects only to public addresses: every name is resolved by [`CheckedResolver`],
 //!   which drops loopback, private, link-local, CGNAT, unspecified, multicast and other
 //!   special addresses, and the connection goes to exactly the addresses it returned (no
@@ -19,8 +23,9 @@
 //! Failures are answered with a bare status and no body: the only reader is an `<img>`.
 
 use std::{
+    collections::HashMap,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -35,8 +40,9 @@ use reqwest::{
     redirect::Policy,
 };
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
-use crate::{app::AppState, web::extract::CurrentUser};
+use crate::{app::AppState, mime::ImageProxy, store, web::extract::CurrentUser};
 
 /// Largest image served, in bytes.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -44,6 +50,9 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 3;
+/// Requests allowed to wait for a fetch slot, per slot: a newsletter with dozens of images
+/// loads completely, a flood is refused.
+const WAITING_PER_SLOT: usize = 4;
 /// CSP of every proxy answer: an image needs nothing, and must not run if opened directly.
 const PROXY_CSP: &str = "default-src 'none'; sandbox";
 
@@ -51,9 +60,16 @@ const PROXY_CSP: &str = "default-src 'none'; sandbox";
 /// tell a refused address from a broken upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ProxyError {
-    /// `url`/`sig` missing, or the signature does not match: not a URL we wrote.
+    /// `url`/`exp`/`sig` missing, or the signature does not match: not a URL we wrote
+    /// for this user.
     #[error("bad signature")]
     BadSignature,
+    /// A URL we wrote for this user, but its expiry has passed.
+    #[error("expired")]
+    Expired,
+    /// The user already has as many fetches running and waiting as allowed.
+    #[error("too many fetches")]
+    TooMany,
     /// Not an absolute `http(s)` URL without credentials.
     #[error("bad url")]
     BadUrl,
@@ -82,6 +98,8 @@ impl ProxyError {
     pub fn status_code(self) -> StatusCode {
         match self {
             ProxyError::BadSignature | ProxyError::Refused => StatusCode::FORBIDDEN,
+            ProxyError::Expired => StatusCode::GONE,
+            ProxyError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::BadUrl => StatusCode::BAD_REQUEST,
             ProxyError::TooManyRedirects | ProxyError::Upstream => StatusCode::BAD_GATEWAY,
             ProxyError::NotAnImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -96,6 +114,10 @@ impl IntoResponse for ProxyError {
         tracing::debug!(error = %self, "image proxy refused");
         let mut res = self.status_code().into_response();
         protect(&mut res);
+        if self == ProxyError::TooMany {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         res
     }
 }
@@ -143,28 +165,107 @@ impl IntoResponse for Image {
     }
 }
 
-/// The query of `/proxy`: the remote URL and its signature.
+/// The query of `/proxy`: the remote URL, its expiry and its signature.
 #[derive(Deserialize)]
 pub struct ProxyQuery {
     url: Option<String>,
+    exp: Option<String>,
     sig: Option<String>,
 }
 
-/// `GET /proxy?url=&sig=`: one remote image, for logged-in users only.
+/// The signer for the proxy URLs in a page rendered now for `user`. Expiries are rounded
+/// up to a sixth of the lifetime, so a message shows the same URLs (and the browser's
+/// image cache keeps working) for a while.
+pub fn signer_for(state: &AppState, user: &str) -> ImageProxy {
+    let lifetime = state.config.proxy_url_lifetime.as_secs().max(1) as i64;
+    let step = (lifetime / 6).max(1);
+    let expires = (store::now() + lifetime + step - 1) / step * step;
+    state.image_proxy.bound(user, expires)
+}
+
+/// `GET /proxy?url=&exp=&sig=`: one remote image, for the user the URL was written for.
 pub async fn image(
     State(state): State<AppState>,
-    CurrentUser(_account): CurrentUser,
+    CurrentUser(account): CurrentUser,
     Query(q): Query<ProxyQuery>,
 ) -> Response {
-    let (Some(url), Some(sig)) = (q.url, q.sig) else {
+    let (Some(url), Some(exp), Some(sig)) = (q.url, q.exp, q.sig) else {
         return ProxyError::BadSignature.into_response();
     };
-    if !state.image_proxy.verify(&url, &sig) {
+    let Ok(expires) = exp.parse::<i64>() else {
+        return ProxyError::BadSignature.into_response();
+    };
+    // The user comes from the session: another user's URL does not verify.
+    let signer = state.image_proxy.bound(&account.username, expires);
+    if !signer.verify(&url, &sig) {
         return ProxyError::BadSignature.into_response();
     }
+    if expires < store::now() {
+        return ProxyError::Expired.into_response();
+    }
+    let Some(admitted) = state.image_fetcher.limiter.admit(&account.username) else {
+        return ProxyError::TooMany.into_response();
+    };
+    let Ok(_slot) = admitted.slots.clone().acquire_owned().await else {
+        return ProxyError::Upstream.into_response();
+    };
     match state.image_fetcher.fetch(&url).await {
         Ok(image) => image.into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Per-user admission to the proxy: at most `per_user` fetches run at once, at most
+/// [`WAITING_PER_SLOT`] times as many more wait for a slot, the rest are refused.
+#[derive(Debug)]
+pub struct FetchLimiter {
+    per_user: usize,
+    /// Per user: requests admitted (running or waiting) and the fetch slots. An entry
+    /// goes when its last request does, so the map holds only active users.
+    users: Mutex<HashMap<String, (usize, Arc<Semaphore>)>>,
+}
+
+/// One admitted request; dropping it gives its place back.
+struct Admitted {
+    limiter: Arc<FetchLimiter>,
+    user: String,
+    slots: Arc<Semaphore>,
+}
+
+impl FetchLimiter {
+    fn new(per_user: usize) -> Arc<FetchLimiter> {
+        Arc::new(FetchLimiter {
+            per_user: per_user.max(1),
+            users: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn admit(self: &Arc<Self>, user: &str) -> Option<Admitted> {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let (admitted, slots) = users
+            .entry(user.to_owned())
+            .or_insert_with(|| (0, Arc::new(Semaphore::new(self.per_user))));
+        if *admitted >= self.per_user * (1 + WAITING_PER_SLOT) {
+            return None;
+        }
+        *admitted += 1;
+        Some(Admitted {
+            limiter: Arc::clone(self),
+            user: user.to_owned(),
+            slots: Arc::clone(slots),
+        })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut users = self.limiter.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((admitted, _)) = users.get_mut(&self.user) {
+            *admitted = admitted.saturating_sub(1);
+            if *admitted == 0 {
+                users.remove(&self.user);
+            }
+        }
     }
 }
 
@@ -173,12 +274,15 @@ pub async fn image(
 pub struct ImageFetcher {
     client: reqwest::Client,
     allow_loopback: bool,
+    /// Shared by every clone: the per-user cap on fetches.
+    limiter: Arc<FetchLimiter>,
 }
 
 impl ImageFetcher {
     /// Builds the client. `allow_loopback_for_tests` lets loopback addresses through (and
     /// nothing else); only the test suite sets it, see `Config::proxy_allow_loopback_for_tests`.
-    pub fn new(allow_loopback_for_tests: bool) -> anyhow::Result<ImageFetcher> {
+    /// `per_user` caps each user's fetches in flight.
+    pub fn new(allow_loopback_for_tests: bool, per_user: usize) -> anyhow::Result<ImageFetcher> {
         let client = reqwest::Client::builder()
             // Redirects are followed by hand, so each target is checked first.
             .redirect(Policy::none())
@@ -201,6 +305,7 @@ impl ImageFetcher {
         Ok(ImageFetcher {
             client,
             allow_loopback: allow_loopback_for_tests,
+            limiter: FetchLimiter::new(per_user),
         })
     }
 
@@ -508,7 +613,7 @@ mod tests {
 
     #[test]
     fn literal_hosts_are_checked_in_every_spelling() {
-        let f = ImageFetcher::new(false).unwrap();
+        let f = ImageFetcher::new(false, 8).unwrap();
         for url in [
             "http://127.0.0.1/x.png",
             "http://2130706433/x.png",
@@ -541,7 +646,7 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
-        let f = ImageFetcher::new(false).unwrap();
+        let f = ImageFetcher::new(false, 8).unwrap();
         assert_eq!(
             f.fetch("http://localhost:9/x.png").await.unwrap_err(),
             ProxyError::Refused
@@ -564,5 +669,16 @@ mod tests {
         ] {
             assert_eq!(sniff_raster(bad), None);
         }
+    }
+
+    #[test]
+    fn the_limiter_admits_running_plus_waiting_and_forgets_idle_users() {
+        let l = FetchLimiter::new(2);
+        let held: Vec<_> = (0..10).map(|_| l.admit("a").expect("admitted")).collect();
+        assert!(l.admit("a").is_none(), "the eleventh is refused");
+        assert!(l.admit("b").is_some(), "other users are not affected");
+        drop(held);
+        assert!(l.admit("a").is_some());
+        assert!(l.users.lock().unwrap().is_empty(), "no entry left behind");
     }
 }

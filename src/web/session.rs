@@ -27,6 +27,10 @@ struct LoginRecord {
     sealed_password: String,
     /// Unix seconds, for the absolute session lifetime.
     created_at: i64,
+    /// The CSRF nonce of this login (`web::tokens`): forms are checked against it, not
+    /// against whatever the CSRF cookie says. Empty in sessions from before it existed.
+    #[serde(default)]
+    csrf_nonce: String,
 }
 
 pub use crate::ids::random_token;
@@ -70,6 +74,7 @@ impl AuthSession {
             username: account.username.clone(),
             sealed_password,
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            csrf_nonce: random_token(32),
         };
         self.0.insert(LOGIN, record).await?;
         Ok(key)
@@ -97,6 +102,17 @@ impl AuthSession {
             username: rec.username,
             password,
         }))
+    }
+
+    /// The CSRF nonce of the login, if the session holds one (read on every request by
+    /// `web::layout::page_context`, without unsealing anything).
+    pub async fn csrf_nonce(&self) -> Result<Option<String>, AppError> {
+        Ok(self
+            .0
+            .get::<LoginRecord>(LOGIN)
+            .await?
+            .map(|r| r.csrf_nonce)
+            .filter(|n| !n.is_empty()))
     }
 
     /// The login id without unsealing anything (for logout).

@@ -3,6 +3,12 @@
 //! [`crate::store::trusted`]). One POST endpoint takes both forms, told apart by `action`:
 //! `add` (kind + value) and `remove` (id). The message page posts `add` here too, from its
 //! "always show" buttons, with `next` pointing back at the message.
+//!
+//! It also decides, for the message page, whether a trusted sender's images load by
+//! themselves ([`remote_policy`]): only when our mail server's `Authentication-Results`
+//! vouch for the `From` domain ([`crate::mime::authres`]), since `From` alone is forgeable.
+//! Without `MAILROOM_AUTHSERV_ID` there is nothing to read, so trust is never honoured
+//! automatically and the message page says why.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -18,6 +24,10 @@ use crate::{
     app::AppState,
     error::AppError,
     imap::Account,
+    mime::{
+        self,
+        authres::{self, SenderAuth},
+    },
     store::trusted::{self, Kind, TrustError},
     web::{
         auth::safe_next,
@@ -26,6 +36,51 @@ use crate::{
         settings::sidebar_folders,
     },
 };
+
+/// Whether a message's remote content is shown, and why.
+pub struct RemotePolicy {
+    /// Show it (asked once, or a trusted and authenticated sender).
+    pub allow: bool,
+    /// Shown without asking because the sender is trusted and authenticated.
+    pub trusted: bool,
+    /// The sender is on the trusted list but the message does not prove it comes from
+    /// them: the catalog key of the reason shown beside the images prompt.
+    pub unverified: Option<&'static str>,
+}
+
+/// Decides [`RemotePolicy`] for the message `raw` read by `username`. Asking once
+/// (`?remote=1`) shows the content whatever the sender.
+pub async fn remote_policy(
+    state: &AppState,
+    username: &str,
+    raw: &[u8],
+    asked_once: bool,
+) -> Result<RemotePolicy, AppError> {
+    let sender = mime::sender_addresses(raw).into_iter().next();
+    let listed = match &sender {
+        Some(a) => trusted::is_trusted(&state.db, username, &a.email).await?,
+        None => false,
+    };
+    let unverified = match (&sender, state.config.authserv_id.as_deref()) {
+        _ if !listed => None,
+        (_, None) => Some("msg.trust_unverified.off"),
+        (Some(a), Some(id)) => {
+            let domain = a.email.rsplit_once('@').map_or("", |(_, d)| d);
+            match authres::sender_auth(raw, id, domain) {
+                SenderAuth::Verified => None,
+                SenderAuth::NoResult => Some("msg.trust_unverified.none"),
+                SenderAuth::Failed => Some("msg.trust_unverified.failed"),
+            }
+        }
+        (None, Some(_)) => Some("msg.trust_unverified.failed"),
+    };
+    let trusted = listed && unverified.is_none();
+    Ok(RemotePolicy {
+        allow: asked_once || trusted,
+        trusted,
+        unverified,
+    })
+}
 
 /// One listed entry.
 pub struct TrustedRow {

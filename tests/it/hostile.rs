@@ -440,22 +440,25 @@ fn unsafe_style(style: &str) -> Vec<String> {
     problems
 }
 
-/// Whether `src` is `/proxy?url=…&sig=…` with a valid signature from `proxy`.
+/// Whether `src` is `/proxy?url=…&exp=…&sig=…` with a valid signature from `proxy`.
 pub fn proxied_url_is_ours(proxy: &ImageProxy, src: &str) -> bool {
     let Some(query) = src.strip_prefix("/proxy?") else {
         return false;
     };
     let mut url = None;
+    let mut exp = None;
     let mut sig = None;
     for (k, v) in form_urlencoded_pairs(query) {
         match k.as_str() {
             "url" => url = Some(v),
+            "exp" => exp = v.parse::<i64>().ok(),
             "sig" => sig = Some(v),
             _ => return false,
         }
     }
-    match (url, sig) {
-        (Some(u), Some(s)) => proxy.verify(&u, &s),
+    // An unbound proxy (these tests render without a user) writes `exp=0`.
+    match (url, exp, sig) {
+        (Some(u), Some(0), Some(s)) => proxy.verify(&u, &s),
         _ => false,
     }
 }
@@ -945,7 +948,281 @@ async fn image_proxy_gives_up_after_ten_seconds() {
     );
 }
 
+/// Logs `user` in on `app` from a second browser (its own cookie jar); returns the client.
+async fn second_browser(
+    app: &TestApp,
+    user: &crate::common::mailstack::TestUser,
+) -> reqwest::Client {
+    let client = crate::common::app::browser_client(true);
+    let login = client.get(app.url("/login")).send().await.expect("GET");
+    let token = crate::common::app::Page::read(login)
+        .await
+        .attrs("input[name=csrf_token]", "value")[0]
+        .clone();
+    let res = client
+        .post(app.url("/login"))
+        .header("origin", &app.base)
+        .form(&[
+            ("username", user.address.as_str()),
+            ("password", user.password.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    client
+}
+
+#[tokio::test]
+async fn image_proxy_urls_are_bound_to_their_user_and_expire() {
+    let canary = Canary::start().await;
+    canary.route("/ok.png", Canned::ok("image/png", PNG));
+    let stack = MailStack::shared();
+    let other = stack.add_user("proxy-bound-other");
+    let app = TestApp::spawn_with(stack, stack.add_user("proxy-bound"), |c| {
+        c.proxy_allow_loopback_for_tests = true;
+        c.proxy_url_lifetime = Duration::from_secs(3);
+    })
+    .await;
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &image_message("a@example.test", &[canary.url("/ok.png")]),
+            &[],
+        )
+        .await;
+    app.login().await;
+    let proxied = proxied_srcs(&app, "/mail/INBOX/1/body?remote=1").await;
+    let src = proxied[0].clone();
+    assert!(src.contains("&exp="), "{src}");
+    assert_eq!(app.get_bytes(&src).await.0, StatusCode::OK);
+
+    // Another logged-in user of the same instance cannot use it.
+    let bob = second_browser(&app, &other).await;
+    let res = bob.get(app.url(&src)).send().await.expect("GET");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.bytes().await.expect("body").is_empty());
+    // Nor can the expiry be pushed back.
+    let exp: i64 = form_urlencoded_pairs(src.trim_start_matches("/proxy?"))
+        .into_iter()
+        .find(|(k, _)| k == "exp")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("exp");
+    let later = src.replace(&format!("exp={exp}"), &format!("exp={}", exp + 3600));
+    assert_eq!(app.get_bytes(&later).await.0, StatusCode::FORBIDDEN);
+
+    // Once expired, refused, even for its own user.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(app.get_bytes(&src).await.0, StatusCode::GONE);
+    assert_eq!(canary.hits().len(), 1, "only the first request was fetched");
+    // A fresh page has fresh URLs that work.
+    let fresh = proxied_srcs(&app, "/mail/INBOX/1/body?remote=1").await;
+    assert_ne!(fresh[0], src);
+    assert_eq!(app.get_bytes(&fresh[0]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn image_proxy_caps_fetches_per_user() {
+    let canary = Canary::start().await;
+    canary.route("/slow.png", {
+        let mut c = Canned::ok("image/png", PNG);
+        c.delay = Duration::from_secs(30);
+        c
+    });
+    canary.route("/ok.png", Canned::ok("image/png", PNG));
+    let stack = MailStack::shared();
+    let app = TestApp::spawn_with(stack, stack.add_user("proxy-cap"), |c| {
+        c.proxy_allow_loopback_for_tests = true;
+        c.proxy_fetches_per_user = 1;
+    })
+    .await;
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &image_message(
+                "a@example.test",
+                &[canary.url("/slow.png"), canary.url("/ok.png")],
+            ),
+            &[],
+        )
+        .await;
+    app.login().await;
+    let proxied = proxied_srcs(&app, "/mail/INBOX/1/body?remote=1").await;
+    // One fetch runs and four wait (the cap is 1, four waiting per slot)...
+    let busy: Vec<_> = (0..5)
+        .map(|_| {
+            let (client, url) = (app.client.clone(), app.url(&proxied[0]));
+            tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) })
+        })
+        .collect();
+    for _ in 0..50 {
+        if !canary.hits().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...so the next one is refused at once, with a clear status and a retry hint.
+    let started = Instant::now();
+    let (status, headers, bytes) = app.get_bytes(&proxied[1]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(headers["retry-after"], "5");
+    assert!(bytes.is_empty());
+    assert_eq!(
+        canary_paths(&canary),
+        vec!["/slow.png"],
+        "only one fetch in flight"
+    );
+    for task in busy {
+        task.abort();
+    }
+}
+
 // ------------------------------------------------------------------ trusted senders
+
+/// The authserv-id of "our" mail server in these tests.
+const AUTHSERV_ID: &str = "mx.mailroom.test";
+
+/// `message` as our server delivers it: its `Authentication-Results` on top.
+fn authenticated(results: &str, message: &[u8]) -> Vec<u8> {
+    [
+        format!("Received: from mx.mailroom.test by store.mailroom.test; Mon, 1 Dec 2026 10:00:00 +0000\r\nAuthentication-Results: {AUTHSERV_ID};\r\n\t{results}\r\n").as_bytes(),
+        message,
+    ]
+    .concat()
+}
+
+#[tokio::test]
+async fn trusted_senders_need_our_servers_authentication_results() {
+    let canary = Canary::start().await;
+    canary.route("/logo.png", Canned::ok("image/png", PNG));
+    let srcs = [canary.url("/logo.png")];
+    let plain = image_message("Shop <deals@news.shop.example>", &srcs);
+    let messages = [
+        // 1: no Authentication-Results at all.
+        plain.clone(),
+        // 2: a "pass" from another server (written by the sender).
+        [
+            b"Authentication-Results: mx.elsewhere.test; dmarc=pass header.from=news.shop.example\r\n".as_slice(),
+            &plain,
+        ]
+        .concat(),
+        // 3: ours says fail; a forged "pass" with our id below it is not read.
+        authenticated(
+            "dkim=fail header.d=shop.example; dmarc=fail header.from=news.shop.example",
+            &[
+                b"Authentication-Results: mx.mailroom.test; dmarc=pass header.from=news.shop.example\r\n".as_slice(),
+                &plain,
+            ]
+            .concat(),
+        ),
+        // 4: ours says DKIM passed for a domain that is not the From's.
+        authenticated("dkim=pass header.d=evil.example", &plain),
+        // 5: ours says DKIM passed for the From's own domain.
+        authenticated("dkim=pass (good signature) header.d=shop.example header.s=s1", &plain),
+    ];
+    let stack = MailStack::shared();
+    let app = TestApp::spawn_with(stack, stack.add_user("trusted-authres"), |c| {
+        c.proxy_allow_loopback_for_tests = true;
+        c.authserv_id = Some(AUTHSERV_ID.into());
+    })
+    .await;
+    for m in &messages {
+        stack.append(&app.user, "INBOX", m, &[]).await;
+    }
+    app.login().await;
+    let added = app
+        .post_form(
+            "/settings/remote",
+            &[
+                ("action", "add"),
+                ("kind", "domain"),
+                ("value", "shop.example"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+
+    let none = "You trust this sender, but images are not loaded automatically: your mail server did not confirm that this message really comes from them.";
+    let failed = "You trust this sender, but images are not loaded automatically: this message failed your mail server's sender check (DKIM/DMARC), so its sender may be forged.";
+    for (uid, reason) in [(1, none), (2, none), (3, failed), (4, failed)] {
+        let page = app.get(&format!("/mail/INBOX/{uid}")).await;
+        assert_eq!(
+            page.texts(".remote-blocked .remote-unverified"),
+            vec![reason],
+            "{uid}"
+        );
+        assert_eq!(
+            page.attrs(".remote-blocked a", "href"),
+            vec![format!("/mail/INBOX/{uid}?remote=1")],
+            "{uid}: the prompt is there"
+        );
+        assert!(page.texts(".remote-trusted").is_empty(), "{uid}");
+        let body = app.get(&format!("/mail/INBOX/{uid}/body")).await;
+        assert!(body.attrs("img", "src").is_empty(), "{uid}: images loaded");
+    }
+    assert!(
+        canary.hits().is_empty(),
+        "fetched: {:?}",
+        canary_paths(&canary)
+    );
+
+    // With our server's pass, images load through the proxy without asking.
+    let page = app.get("/mail/INBOX/5").await;
+    assert!(page.texts(".remote-blocked").is_empty());
+    assert_eq!(page.texts(".remote-trusted").len(), 1);
+    let proxied = proxied_srcs(&app, "/mail/INBOX/5/body").await;
+    assert_eq!(proxied.len(), 1);
+    assert!(proxied[0].starts_with("/proxy?"), "{proxied:?}");
+    let (status, _, bytes) = app.get_bytes(&proxied[0]).await;
+    assert_eq!((status, bytes.as_slice()), (StatusCode::OK, PNG));
+
+    // Without an authserv-id configured (the default) trust is never honoured by itself,
+    // and the page says why, in the reader's language.
+    let off = TestApp::spawn_with(stack, stack.add_user("trusted-off"), |c| {
+        c.proxy_allow_loopback_for_tests = true;
+    })
+    .await;
+    stack.append(&off.user, "INBOX", &messages[4], &[]).await;
+    off.login().await;
+    off.post_form(
+        "/settings/remote",
+        &[
+            ("action", "add"),
+            ("kind", "domain"),
+            ("value", "shop.example"),
+        ],
+    )
+    .await;
+    let page = off.get("/mail/INBOX/1").await;
+    assert_eq!(
+        page.texts(".remote-unverified"),
+        vec![
+            "You trust this sender, but images are not loaded automatically: this server is not set up to check who really sent a message."
+        ]
+    );
+    assert!(
+        off.get("/mail/INBOX/1/body")
+            .await
+            .attrs("img", "src")
+            .is_empty()
+    );
+    let zh = off
+        .get_with("/mail/INBOX/1", &[("accept-language", "zh-CN")])
+        .await;
+    assert_eq!(
+        zh.texts(".remote-unverified"),
+        vec!["您信任此发件人，但图片不会自动加载：此服务器未配置验证邮件的真实发件人。"]
+    );
+}
 
 #[tokio::test]
 async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
@@ -953,13 +1230,22 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
     canary.route("/logo.png", Canned::ok("image/png", PNG));
     let stack = MailStack::shared();
     let user = stack.add_user("trusted");
-    let app = TestApp::spawn_with(stack, user, |c| c.proxy_allow_loopback_for_tests = true).await;
+    // Trust is honoured only when our server vouches for the sender (issue 9): both
+    // messages carry its Authentication-Results.
+    let app = TestApp::spawn_with(stack, user, |c| {
+        c.proxy_allow_loopback_for_tests = true;
+        c.authserv_id = Some(AUTHSERV_ID.into());
+    })
+    .await;
     let srcs = [canary.url("/logo.png")];
     stack
         .append(
             &app.user,
             "INBOX",
-            &image_message("Shop <deals@news.shop.example>", &srcs),
+            &authenticated(
+                "dkim=pass header.d=shop.example; dmarc=pass header.from=news.shop.example",
+                &image_message("Shop <deals@news.shop.example>", &srcs),
+            ),
             &[],
         )
         .await;
@@ -967,7 +1253,10 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         .append(
             &app.user,
             "INBOX",
-            &image_message("friend@mail.example", &srcs),
+            &authenticated(
+                "dmarc=pass header.from=mail.example",
+                &image_message("friend@mail.example", &srcs),
+            ),
             &[],
         )
         .await;

@@ -274,7 +274,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Visible text</p><img src=\"http
     let srcs = body.attrs("img", "src");
     assert_eq!(srcs.len(), 1, "{}", body.body);
     assert!(
-        srcs[0].starts_with("/proxy?url=http%3A%2F%2F127.0.0.1%3A9%2Ftrack.png&sig="),
+        srcs[0].starts_with("/proxy?url=http%3A%2F%2F127.0.0.1%3A9%2Ftrack.png&exp="),
         "{srcs:?}"
     );
 }

@@ -162,11 +162,12 @@ async fn get_with_cookies(app: &TestApp, path: &str, cookie: &str) -> reqwest::R
 /// `Cookie` header value) the browser would now hold.
 async fn login_bare(app: &TestApp, extra_cookie: Option<&str>) -> (reqwest::Response, String) {
     let client = bare_client();
-    let form = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("GET /login");
+    // A browser holding `extra_cookie` sends it with the form's GET too.
+    let mut get = client.get(app.url("/login"));
+    if let Some(extra) = extra_cookie {
+        get = get.header(header::COOKIE, extra);
+    }
+    let form = get.send().await.expect("GET /login");
     let mut jar: Vec<String> = set_cookies(form.headers())
         .iter()
         .map(|c| c.split(';').next().unwrap_or("").to_owned())
@@ -319,6 +320,48 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
 }
 
 #[tokio::test]
+async fn every_response_turns_dns_prefetch_off() {
+    let app = TestApp::spawn("sec-dns-prefetch").await;
+    MailStack::shared()
+        .append(
+            &app.user,
+            "INBOX",
+            b"From: a@example.test\r\nSubject: hi\r\n\r\n<a href=\"https://t.example/\">x</a>\r\n",
+            &[],
+        )
+        .await;
+    let mut paths = vec![
+        "/login",
+        "/healthz",
+        "/static/app.css",
+        "/nowhere",
+        "/mail/INBOX",
+    ];
+    let mut seen = Vec::new();
+    for path in &paths {
+        seen.push((*path, app.get(path).await));
+    }
+    app.login().await;
+    paths.extend([
+        "/mail/INBOX/1",
+        "/mail/INBOX/1/body",
+        "/mail/INBOX/1/raw",
+        "/proxy?url=x&sig=y",
+    ]);
+    for path in &paths {
+        seen.push((*path, app.get(path).await));
+    }
+    for (path, page) in &seen {
+        assert_eq!(
+            page.header("x-dns-prefetch-control"),
+            "off",
+            "{path} ({})",
+            page.status
+        );
+    }
+}
+
+#[tokio::test]
 async fn cookies_are_http_only_lax_and_host_prefixed_over_https() {
     // Plain http (the tests' and the demo's setting): no Secure, no prefix.
     let app = TestApp::spawn("sec-cookies").await;
@@ -453,6 +496,97 @@ async fn forms_without_the_token_or_from_another_site_are_refused() {
 }
 
 // ------------------------------------------------------------------ open redirects
+
+/// `jar` (a `Cookie` header value) with the CSRF cookie set to `value`.
+fn with_csrf_cookie(jar: &str, value: &str) -> String {
+    jar.split("; ")
+        .filter(|pair| !pair.starts_with("mailroom_csrf="))
+        .chain([format!("mailroom_csrf={value}").as_str()])
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn a_self_made_csrf_pair_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn("sec-csrf-bound").await;
+    let (res, jar) = login_bare(&app, None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A pair the server issued to another, anonymous browser: valid, but not this session's.
+    let anon = bare_client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET");
+    let anon_cookie = cookie_pair(&set_cookies(anon.headers()), "mailroom_csrf").expect("cookie");
+    let anon_nonce = anon_cookie.trim_start_matches("mailroom_csrf=").to_owned();
+    let anon_token = Page::read(anon)
+        .await
+        .attrs("input[name=csrf_token]", "value")[0]
+        .clone();
+    let self_made = "A".repeat(43);
+    for (i, (cookie, field)) in [
+        (self_made.as_str(), self_made.as_str()),
+        (anon_nonce.as_str(), anon_token.as_str()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = bare_client()
+            .post(app.url("/settings/remote"))
+            .header(header::COOKIE, with_csrf_cookie(&jar, cookie))
+            .form(&[
+                ("action", "add"),
+                ("kind", "domain"),
+                ("value", &format!("forged{i}.example")),
+                ("csrf_token", field),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "pair {i}");
+        let page = Page::read(res).await;
+        assert_eq!(page.texts("h1"), vec!["This form has expired"], "pair {i}");
+    }
+    // Nothing was stored.
+    let settings = Page::read(get_with_cookies(&app, "/settings/remote", &jar).await).await;
+    assert_eq!(settings.status, StatusCode::OK);
+    assert_eq!(
+        settings.texts(".trusted .empty"),
+        vec!["You trust no sender yet."]
+    );
+    // The session's own token works, even with a planted cookie beside it.
+    let token = settings.attrs("input[name=csrf_token]", "value")[0].clone();
+    let ok = bare_client()
+        .post(app.url("/settings/remote"))
+        .header(header::COOKIE, with_csrf_cookie(&jar, &self_made))
+        .form(&[
+            ("action", "add"),
+            ("kind", "domain"),
+            ("value", "real.example"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+
+    // Before login: a self-made pair on the login form is refused, and nobody logs in.
+    let res = bare_client()
+        .post(app.url("/login"))
+        .header(header::COOKIE, format!("mailroom_csrf={self_made}"))
+        .form(&[
+            ("username", app.user.address.as_str()),
+            ("password", app.user.password.as_str()),
+            ("csrf_token", self_made.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(cookie_pair(&set_cookies(res.headers()), "mailroom_key").is_none());
+    let page = Page::read(res).await;
+    assert_eq!(page.texts("h1"), vec!["This form has expired"]);
+}
 
 #[tokio::test]
 async fn next_after_login_accepts_only_local_paths() {
@@ -737,10 +871,132 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
     );
 }
 
+#[tokio::test]
+async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
+    let stack = MailStack::shared();
+    let recorder = ImapRecorder::start(stack).await;
+    let app = app_behind(&recorder, stack.add_user("sec-burst"), |_| {}).await;
+    let token = app.csrf().await;
+    let user = app.user.address.clone();
+    let attempts = (0..40).map(|i| {
+        let (client, url, token, user) = (
+            app.client.clone(),
+            app.url("/login"),
+            token.clone(),
+            user.clone(),
+        );
+        tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .form(&[
+                    ("username", user.as_str()),
+                    ("password", &format!("wrong-{i}")),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .expect("POST");
+            Page::read(res).await
+        })
+    });
+    let pages: Vec<Page> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|p| p.expect("task"))
+        .collect();
+    let wrong = pages
+        .iter()
+        .filter(|p| {
+            p.status == StatusCode::OK && p.texts(".login .error") == ["Wrong address or password"]
+        })
+        .count();
+    let locked = pages
+        .iter()
+        .filter(|p| {
+            p.status == StatusCode::TOO_MANY_REQUESTS
+                && p.texts(".login .error") == ["Too many attempts, try again in 1 minute."]
+        })
+        .count();
+    let logins = recorder.logins();
+    assert!(
+        logins <= 5,
+        "{logins} LOGINs reached IMAP: {}",
+        recorder.text()
+    );
+    assert_eq!(
+        wrong, logins,
+        "every wrong-password page was one IMAP LOGIN"
+    );
+    assert_eq!(
+        wrong + locked,
+        40,
+        "every other attempt got the lockout page"
+    );
+}
+
+#[tokio::test]
+async fn a_known_browser_still_logs_in_while_strangers_lock_the_account() {
+    let stack = MailStack::shared();
+    let recorder = ImapRecorder::start(stack).await;
+    let app = app_behind(&recorder, stack.add_user("sec-known-device"), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        c.login_backoff_base = Duration::from_secs(300);
+    })
+    .await;
+    let (u, p) = (app.user.address.clone(), app.user.password.clone());
+    // The owner's browser logged in before, and logged out.
+    assert_eq!(
+        login_via(&app, "203.0.113.10", &u, &p).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.post_form("/logout", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Strangers fail five times from five addresses: the account is locked.
+    let stranger = crate::common::app::browser_client(true);
+    for i in 1..=5 {
+        assert_eq!(
+            login_with(&stranger, &app, &format!("198.51.100.{i}"), &u, "guess").await,
+            StatusCode::OK
+        );
+    }
+    let logins = recorder.logins();
+    // A browser without the known-device cookie is refused, right password or not.
+    assert_eq!(
+        login_with(&stranger, &app, "192.0.2.44", &u, &p).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(recorder.logins(), logins, "the refused login reached IMAP");
+    // The owner's browser gets in, from yet another address.
+    assert_eq!(
+        login_via(&app, "192.0.2.45", &u, &p).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
+    // The account stays locked for everyone else.
+    assert_eq!(
+        login_with(&stranger, &app, "192.0.2.46", &u, &p).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 /// A login POST as if relayed by a proxy for `forwarded`; returns the status.
 async fn login_via(app: &TestApp, forwarded: &str, user: &str, pass: &str) -> StatusCode {
-    let token = app.csrf().await;
-    app.client
+    login_with(&app.client, app, forwarded, user, pass).await
+}
+
+/// [`login_via`] from another browser (`client`, with its own cookies) on the same app.
+async fn login_with(
+    client: &reqwest::Client,
+    app: &TestApp,
+    forwarded: &str,
+    user: &str,
+    pass: &str,
+) -> StatusCode {
+    let login = Page::read(client.get(app.url("/login")).send().await.expect("GET")).await;
+    let token = login.attrs("input[name=csrf_token]", "value")[0].clone();
+    client
         .post(app.url("/login"))
         .header("x-forwarded-for", forwarded)
         .form(&[
