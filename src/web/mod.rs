@@ -3,13 +3,15 @@
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, header},
+    http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode, Version, header},
     middleware,
     routing::{get, post},
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tower_http::{
-    compression::CompressionLayer, csrf::CsrfLayer, set_header::SetResponseHeaderLayer,
+    compression::{CompressionLayer, DefaultPredicate, Predicate},
+    csrf::CsrfLayer,
+    set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 use tower_sessions::{SessionManagerLayer, SessionStore, service::PrivateCookie};
@@ -132,7 +134,9 @@ pub fn router<S: SessionStore + Clone>(
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
-        .layer(CompressionLayer::new())
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_precompressed)),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -140,6 +144,18 @@ pub fn router<S: SessionStore + Clone>(
 /// Sets a header unless the handler already chose one (the body and part routes do).
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Response extension that keeps a response out of the compression layer: a `.zip` or an
+/// attachment is already compressed (or binary), and deflating it again costs CPU on
+/// every download for nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Precompressed;
+
+/// The compression predicate: compress unless the handler marked the response
+/// [`Precompressed`] (images, SSE and tiny bodies are skipped by `DefaultPredicate`).
+fn not_precompressed(_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions) -> bool {
+    ext.get::<Precompressed>().is_none()
 }
 
 /// Characters left as-is in a path segment: RFC 3986 unreserved.
