@@ -375,13 +375,14 @@ pub async fn body(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
+    // Fetched first, so a bad folder name or a missing message is still an error page.
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     let top_level = headers
         .get("sec-fetch-dest")
         .is_some_and(|d| d.as_bytes().eq_ignore_ascii_case(b"document"));
     if top_level {
         return Ok(Redirect::to(&message_href(&mailbox, uid)).into_response());
     }
-    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     let prefix = format!("{}/part/", message_href(&mailbox, uid));
     let parsed = parse_blocking(raw).await?;
     let (allow_remote, _) = remote_policy(&state, &account.username, &parsed, q.allowed()).await?;

@@ -625,7 +625,7 @@ async fn corpus_through_http_is_inert_and_shows_every_marker() {
                 failures.push(format!("{}: iframe sandbox {iframes:?}", f.name));
             }
 
-            let body = app.get(&format!("/mail/INBOX/{uid}/body{remote}")).await;
+            let body = app.get_frame(&format!("/mail/INBOX/{uid}/body{remote}")).await;
             if body.header("content-security-policy") != BODY_CSP {
                 failures.push(format!(
                     "{}: body CSP {}",
@@ -685,7 +685,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>MARKER-images</p>\r\n{imgs}"
 
 /// The proxy URLs of a body document's images, in order.
 async fn proxied_srcs(app: &TestApp, path: &str) -> Vec<String> {
-    let body = app.get(path).await;
+    let body = app.get_frame(path).await;
     assert_eq!(body.status, StatusCode::OK, "{}", body.body);
     body.attrs("img", "src")
 }
@@ -771,7 +771,7 @@ async fn image_proxy_serves_checked_images_and_refuses_everything_else() {
 
     // Blocked by default: no image at all, and no request anywhere.
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -991,7 +991,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         ]
     );
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1063,7 +1063,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
     assert_eq!(headers["content-type"], "image/png");
     // Trust covers that domain only.
     assert!(
-        app.get("/mail/INBOX/2/body")
+        app.get_frame("/mail/INBOX/2/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1081,7 +1081,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         .await;
     assert_eq!(removed.location(), "/settings/remote?saved=removed");
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1110,7 +1110,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         .await;
     assert_eq!(evil.location(), "/settings/remote?saved=added");
     assert_eq!(
-        app.get("/mail/INBOX/2/body")
+        app.get_frame("/mail/INBOX/2/body")
             .await
             .attrs("img", "src")
             .len(),

@@ -20,3 +20,4 @@ mod search;
 mod security;
 mod settings;
 mod threads;
+mod heavy;

@@ -263,7 +263,7 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
         vec!["no-referrer"]
     );
 
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert_eq!(body.header("content-security-policy"), BODY_CSP);
     assert_eq!(body.header("x-frame-options"), "SAMEORIGIN");
     assert_eq!(body.header("content-type"), "text/html; charset=utf-8");
