@@ -401,6 +401,35 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_html_body_is_left_out_and_named() {
+        let opts = RenderOptions {
+            allow_remote: false,
+            part_url_prefix: "/p/",
+            image_proxy: None,
+            header_labels: HeaderLabels::ENGLISH,
+        };
+        let big = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nshort text\r\n--b\r\n\
+             Content-Type: text/html\r\n\r\n{}\r\n--b--\r\n",
+            "<b>x</b>".repeat(render::MAX_HTML_BYTES / 8 + 1)
+        );
+        let parsed = ParsedMessage::parse(big.as_bytes()).unwrap();
+        let body = parsed.render_body(&opts);
+        assert!(body.html.contains("short text"), "{}", body.html);
+        assert!(!body.html.contains("<b>"));
+        assert_eq!(body.too_large, vec![PartId(vec![2])]);
+        assert_eq!(
+            parsed.part_filename(&PartId(vec![2])).as_deref(),
+            Some("part-2.html")
+        );
+        let small = b"Content-Type: text/html\r\n\r\n<p>fine</p>";
+        let body = render_body(small, &opts).unwrap();
+        assert!(body.too_large.is_empty());
+        assert!(body.html.contains("<p>fine</p>"));
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let inputs: [&[u8]; 6] = [
             b"",

@@ -551,6 +551,33 @@ mod tests {
     }
 
     #[test]
+    fn html_shape_caps_depth_and_elements() {
+        let nested = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        assert!(html_shape_ok(&nested(MAX_HTML_DEPTH)));
+        assert!(!html_shape_ok(&nested(MAX_HTML_DEPTH + 1)));
+        // Closed siblings do not nest; void and optional-end elements never count.
+        assert!(html_shape_ok(&"<div><b>x</b></div>".repeat(10_000)));
+        assert!(html_shape_ok(&"<p>line<br><li>item<td>cell<img src=x>".repeat(20_000)));
+        assert!(html_shape_ok(&"<span/>".repeat(1000)));
+        assert!(!html_shape_ok(&"<b>x</b>".repeat(MAX_HTML_ELEMENTS + 1)));
+        // Not tags: text with `<`, comments, end tags without a start.
+        assert!(html_shape_ok(&"a < b <3 <!-- c --> </div>".repeat(10_000)));
+    }
+
+    #[test]
+    fn budget_is_shared_by_all_parts() {
+        let mut budget = Budget::default();
+        let half = "x".repeat(MAX_HTML_BYTES / 2);
+        assert!(budget.take_html(&half));
+        assert!(budget.take_html(&half));
+        assert!(!budget.take_html("<p>one byte too many</p>"));
+        assert!(!budget.take_html(&format!("{}x", "<div>".repeat(MAX_HTML_DEPTH + 1))));
+        let text = "y".repeat(MAX_TEXT_BYTES);
+        assert!(budget.take_text(&text));
+        assert!(!budget.take_text("z"));
+    }
+
+    #[test]
     fn unflow_joins_soft_breaks() {
         assert_eq!(
             unflow(
