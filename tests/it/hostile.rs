@@ -574,7 +574,7 @@ fn corpus_renders_safely_with_remote_content_blocked_and_allowed() {
 }
 
 /// The exact body CSP the issue asks for.
-const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 
 #[tokio::test]
 async fn corpus_through_http_is_inert_and_shows_every_marker() {

@@ -21,7 +21,7 @@ use crate::common::{
 };
 
 /// The exact body CSP the issue asks for.
-const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 /// The parts' CSP.
 const PART_CSP: &str = "default-src 'none'; sandbox";
 
