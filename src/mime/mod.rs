@@ -10,6 +10,12 @@
 //! Files: `parse.rs` (mail-parser, headers, parts, attachments), `render.rs` (choosing
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
 //! `filename.rs` (filename hygiene).
+//!
+//! Messages come from anyone, so the work is bounded: a request parses a message once
+//! ([`ParsedMessage`], which the web layer builds on the blocking pool), and rendering
+//! has caps (HTML bytes, nesting depth and element count, text bytes; `render.rs`); a
+//! body part over them is left out and named in [`RenderedBody::too_large`] so the page
+//! can offer it as a download.
 
 use std::{fmt, str::FromStr};
 

@@ -557,7 +557,9 @@ mod tests {
         assert!(!html_shape_ok(&nested(MAX_HTML_DEPTH + 1)));
         // Closed siblings do not nest; void and optional-end elements never count.
         assert!(html_shape_ok(&"<div><b>x</b></div>".repeat(10_000)));
-        assert!(html_shape_ok(&"<p>line<br><li>item<td>cell<img src=x>".repeat(20_000)));
+        assert!(html_shape_ok(
+            &"<p>line<br><li>item<td>cell<img src=x>".repeat(20_000)
+        ));
         assert!(html_shape_ok(&"<span/>".repeat(1000)));
         assert!(!html_shape_ok(&"<b>x</b>".repeat(MAX_HTML_ELEMENTS + 1)));
         // Not tags: text with `<`, comments, end tags without a start.

@@ -96,7 +96,10 @@ async fn a_5000_part_message_lists_a_capped_number_and_zips_whole_while_others_a
         .expect("GET zip");
     assert_eq!(res.status(), StatusCode::OK);
     let health = app.get("/healthz").await;
-    assert_eq!((health.status, health.body.as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::OK, "ok")
+    );
     let other = app.get("/mail/INBOX").await;
     assert_eq!(other.texts("main h1").len(), 1, "{}", other.body);
 
@@ -138,9 +141,8 @@ async fn html_too_large_or_too_deep_is_offered_as_a_download_instead() {
         let notice = page.texts(".too-large");
         assert_eq!(notice.len(), 1, "message {uid}");
         assert!(
-            notice[0].starts_with(
-                "Part of this message is too large to display here — download it."
-            ),
+            notice[0]
+                .starts_with("Part of this message is too large to display here — download it."),
             "{notice:?}"
         );
         let links = page.attrs(".too-large a", "href");
@@ -157,14 +159,21 @@ async fn html_too_large_or_too_deep_is_offered_as_a_download_instead() {
             body.texts("p.mr-too-large"),
             ["Part of this message is too large to display here — download it."]
         );
-        assert!(body.body.len() < 10_000, "message {uid}: nothing of the HTML");
+        assert!(
+            body.body.len() < 10_000,
+            "message {uid}: nothing of the HTML"
+        );
     }
 
     // Ordinary nesting renders as always, with no notice.
     let page = app.get("/mail/INBOX/3").await;
     assert!(page.texts(".too-large").is_empty());
     let body = app.get_frame("/mail/INBOX/3/body").await;
-    assert!(body.texts("p").contains(&"Hello there".to_owned()), "{}", body.body);
+    assert!(
+        body.texts("p").contains(&"Hello there".to_owned()),
+        "{}",
+        body.body
+    );
     assert!(body.texts("p.mr-too-large").is_empty());
 
     // In Chinese too.

@@ -625,7 +625,9 @@ async fn corpus_through_http_is_inert_and_shows_every_marker() {
                 failures.push(format!("{}: iframe sandbox {iframes:?}", f.name));
             }
 
-            let body = app.get_frame(&format!("/mail/INBOX/{uid}/body{remote}")).await;
+            let body = app
+                .get_frame(&format!("/mail/INBOX/{uid}/body{remote}"))
+                .await;
             if body.header("content-security-policy") != BODY_CSP {
                 failures.push(format!(
                     "{}: body CSP {}",

@@ -364,7 +364,8 @@ async fn a_forwarded_message_shows_its_headers_in_the_readers_language() {
 /// its own CSP too (never with scripts).
 #[tokio::test]
 async fn the_body_document_opened_as_a_page_redirects_to_the_message() {
-    let eml = b"From: a@example.test\r\nSubject: Phish\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+    let eml =
+        b"From: a@example.test\r\nSubject: Phish\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
 <h1>Your session expired</h1><p>Please log in again.</p>\r\n";
     let app = app_with("msg-body-page", eml).await;
 
