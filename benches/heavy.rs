@@ -1,6 +1,7 @@
 //! Hostile-message benchmark (issue 9 item 7): while one client opens a 10 MB message of
 //! 5,000 parts (its page and its attachments.zip) and a 15 MB body of nested tags (its
-//! page and its body document, once alone and twice at once), another client polls
+//! page and its body document, once alone and twice at once) and the worst HTML still under
+//! the caps (UID 3, sanitized), another client polls
 //! `/healthz` every 10 ms. Prints the heavy requests' durations and `/healthz` latency
 //! (median, p99, max) while they run, beside `/healthz` on an idle server.
 //! Target: `/healthz` under 50 ms throughout.
@@ -72,6 +73,18 @@ fn nested_html() -> Vec<u8> {
     .into_bytes()
 }
 
+/// The worst body still under the caps: 199 blocks of 500 nested divs (99,500 elements,
+/// 1.1 MB), which is sanitized.
+fn worst_allowed_html() -> Vec<u8> {
+    let block = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
+    format!(
+        "From: a@example.test\r\nSubject: Worst allowed\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n{}\r\n",
+        block.repeat(199)
+    )
+    .into_bytes()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -116,6 +129,9 @@ async fn main() {
     let (parts, nested) = (many_parts(), nested_html());
     stack.append(&user, "INBOX", &parts, &[]).await;
     stack.append(&user, "INBOX", &nested, &[]).await;
+    stack
+        .append(&user, "INBOX", &worst_allowed_html(), &[])
+        .await;
     println!(
         "seeded: 5,000-part message {:.1} MB (UID 1), nested HTML {:.1} MB (UID 2)",
         parts.len() as f64 / 1e6,
@@ -150,6 +166,7 @@ async fn main() {
             "/mail/INBOX/1/attachments.zip",
             "/mail/INBOX/2",
             "/mail/INBOX/2/body",
+            "/mail/INBOX/3/body",
         ] {
             let (d, len) = get(path).await;
             rows.push((format!("{path} (run {})", round + 1), d, len));

@@ -66,7 +66,7 @@ pub(crate) async fn parse_blocking(raw: Arc<Vec<u8>>) -> Result<Arc<ParsedMessag
         .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
 }
 
-/// Renders the page's view and body (`with_view`) or the body alone, on the blocking pool.
+/// Renders the page's view and the body on the blocking pool.
 async fn render_blocking(
     state: &AppState,
     parsed: &Arc<ParsedMessage>,
