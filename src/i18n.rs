@@ -1119,6 +1119,18 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "You are not allowed to change who has access to this folder.",
         "您无权更改此文件夹的访问权限。",
     ),
+    // Messages too large to show (src/web/message.rs)
+    (
+        "msg.too_large",
+        "Part of this message is too large to display here — download it.",
+        "此邮件有部分内容过大，无法在此显示——请下载查看。",
+    ),
+    ("msg.too_large_part", "Download {0}", "下载 {0}"),
+    (
+        "msg.more_attachments",
+        "{0} more attachments are not listed here — download them all as one .zip.",
+        "另有 {0} 个附件未在此列出——可打包下载（.zip）。",
+    ),
 ];
 
 #[cfg(test)]

@@ -11,6 +11,12 @@
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
 //! `filename.rs` (filename hygiene), `repair.rs` (mending damaged structure and transfer
 //! encodings before parsing), `authres.rs` (our server's `Authentication-Results`).
+//!
+//! Messages come from anyone, so the work is bounded: a request parses a message once
+//! ([`ParsedMessage`], which the web layer builds on the blocking pool), and rendering
+//! has caps (HTML bytes, nesting depth and element count, text bytes; `render.rs`); a
+//! body part over them is left out and named in [`RenderedBody::too_large`] so the page
+//! can offer it as a download.
 
 use std::{fmt, str::FromStr};
 
@@ -205,6 +211,9 @@ pub struct RenderedBody {
     /// Remote content was present (blocked or allowed): the page shows a "Show remote
     /// content" button when this is true and it was not allowed.
     pub has_remote_content: bool,
+    /// Body parts too large (or too deeply nested) to show here: the page offers them as
+    /// downloads instead of rendering them.
+    pub too_large: Vec<PartId>,
 }
 
 /// One part's bytes for a download response.
@@ -222,41 +231,126 @@ pub struct PartContent {
     pub inline_safe: bool,
 }
 
-/// Parses a raw message into what the message page shows around the body.
-pub fn parse(raw: &[u8]) -> Result<MessageView, MimeError> {
-    // The attachment list leaves out images the HTML shows inline, which only rendering
-    // knows; the part prefix does not matter for that.
-    parse_and_render(
-        raw,
-        &RenderOptions {
+/// A message parsed once, owning its data, so one request can parse it on a blocking
+/// thread and then read its sender, render it, list or extract its parts without parsing
+/// again (a 10 MB message takes a noticeable time to parse).
+pub struct ParsedMessage {
+    message: mail_parser::Message<'static>,
+}
+
+impl fmt::Debug for ParsedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedMessage")
+            .field("parts", &self.message.parts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParsedMessage {
+    /// Parses `raw` (best-effort; see [`MimeError`] for what is refused). CPU-bound and
+    /// linear in the size: callers on the async runtime run it with `spawn_blocking`.
+    pub fn parse(raw: &[u8]) -> Result<ParsedMessage, MimeError> {
+        let message = parse::parse_message(raw)?.into_owned();
+        Ok(ParsedMessage { message })
+    }
+
+    /// The `From` addresses (usually one; empty without a `From`).
+    pub fn sender_addresses(&self) -> Vec<Address> {
+        parse::read_headers(&self.message).from
+    }
+
+    /// The decoded subject (empty without one).
+    pub fn subject(&self) -> String {
+        parse::read_headers(&self.message).subject
+    }
+
+    /// The body, as [`render_body`] describes it.
+    pub fn render_body(&self, opts: &RenderOptions) -> RenderedBody {
+        let rendered = self.render(opts);
+        RenderedBody {
+            html: rendered.html,
+            has_remote_content: rendered.has_remote_content,
+            too_large: rendered.too_large,
+        }
+    }
+
+    /// What the message page shows around the body, and the body.
+    pub fn view_and_body(&self, opts: &RenderOptions) -> (MessageView, RenderedBody) {
+        let message = &self.message;
+        let rendered = self.render(opts);
+        let headers = parse::read_headers(message);
+        let mut attachments = Vec::new();
+        let hidden = |id: &PartId| rendered.used_parts.contains(&id.to_string());
+        parse::list_attachments(message, &[], &hidden, &mut attachments);
+        let has_html = message.html_body.iter().any(|&i| {
+            message
+                .parts
+                .get(i as usize)
+                .is_some_and(|p| p.is_text_html())
+        });
+        let view = MessageView {
+            subject: headers.subject,
+            from: headers.from,
+            to: headers.to,
+            cc: headers.cc,
+            reply_to: headers.reply_to,
+            date: headers.date,
+            message_id: headers.message_id,
+            in_reply_to: headers.in_reply_to,
+            references: headers.references,
+            mdn_to: headers.mdn_to,
+            attachments,
+            has_html,
+        };
+        let body = RenderedBody {
+            html: rendered.html,
+            has_remote_content: rendered.has_remote_content,
+            too_large: rendered.too_large,
+        };
+        (view, body)
+    }
+
+    /// The page's view alone (the attachment list still leaves out the images the HTML
+    /// body shows, which only rendering knows; the part prefix does not matter for that).
+    pub fn view(&self) -> MessageView {
+        self.view_and_body(&RenderOptions {
             allow_remote: false,
             part_url_prefix: "/",
             image_proxy: None,
             header_labels: HeaderLabels::ENGLISH,
-        },
-    )
-    .map(|(view, _)| view)
+        })
+        .0
+    }
+
+    /// One part's content for download, or `None` when the id names no part or a
+    /// multipart container.
+    pub fn part(&self, id: &PartId) -> Option<PartContent> {
+        let found = parse::find_part(&self.message, id.path())?;
+        parse::part_content(found, id)
+    }
+
+    /// The filename a part is listed and downloaded under.
+    pub fn part_filename(&self, id: &PartId) -> Option<String> {
+        parse::find_part(&self.message, id.path()).map(|p| parse::filename_of(p, id))
+    }
+
+    fn render(&self, opts: &RenderOptions) -> render::Rendered {
+        render::render_message(&self.message, &[], opts, 0, &mut render::Budget::default())
+    }
+}
+
+/// Parses a raw message into what the message page shows around the body.
+pub fn parse(raw: &[u8]) -> Result<MessageView, MimeError> {
+    ParsedMessage::parse(raw).map(|m| m.view())
 }
 
 /// The body to show: the HTML part sanitized if there is one (multipart/alternative →
 /// prefer HTML), else the text part escaped with links made clickable (`format=flowed`
 /// undone), else empty. Images between text parts are shown; attached messages follow the
-/// body with their own header block.
+/// body with their own header block. Parts over the render caps (HTML size, nesting,
+/// element count; text size) are left out and named in [`RenderedBody::too_large`].
 pub fn render_body(raw: &[u8], opts: &RenderOptions) -> Result<RenderedBody, MimeError> {
-    let message = parse::parse_message(raw)?;
-    let rendered = render::render_message(
-        &message,
-        &[],
-        opts.allow_remote,
-        opts.image_proxy,
-        opts.part_url_prefix,
-        &opts.header_labels,
-        0,
-    );
-    Ok(RenderedBody {
-        html: rendered.html,
-        has_remote_content: rendered.has_remote_content,
-    })
+    ParsedMessage::parse(raw).map(|m| m.render_body(opts))
 }
 
 /// [`parse`] and [`render_body`] in one pass, for the message page (parses once).
@@ -264,64 +358,22 @@ pub fn parse_and_render(
     raw: &[u8],
     opts: &RenderOptions,
 ) -> Result<(MessageView, RenderedBody), MimeError> {
-    let message = parse::parse_message(raw)?;
-    let rendered = render::render_message(
-        &message,
-        &[],
-        opts.allow_remote,
-        opts.image_proxy,
-        opts.part_url_prefix,
-        &opts.header_labels,
-        0,
-    );
-    let headers = parse::read_headers(&message);
-    let mut attachments = Vec::new();
-    let hidden = |id: &PartId| rendered.used_parts.contains(&id.to_string());
-    parse::list_attachments(&message, &[], &hidden, &mut attachments);
-    let has_html = message.html_body.iter().any(|&i| {
-        message
-            .parts
-            .get(i as usize)
-            .is_some_and(|p| p.is_text_html())
-    });
-    let view = MessageView {
-        subject: headers.subject,
-        from: headers.from,
-        to: headers.to,
-        cc: headers.cc,
-        reply_to: headers.reply_to,
-        date: headers.date,
-        message_id: headers.message_id,
-        in_reply_to: headers.in_reply_to,
-        references: headers.references,
-        mdn_to: headers.mdn_to,
-        attachments,
-        has_html,
-    };
-    Ok((
-        view,
-        RenderedBody {
-            html: rendered.html,
-            has_remote_content: rendered.has_remote_content,
-        },
-    ))
+    ParsedMessage::parse(raw).map(|m| m.view_and_body(opts))
 }
 
 /// The `From` addresses alone, without rendering anything: lets the web layer look the
 /// sender up (e.g. in the trusted senders) before it decides how to render the body.
 /// Empty when the message cannot be parsed or has no `From`.
 pub fn sender_addresses(raw: &[u8]) -> Vec<Address> {
-    parse::parse_message(raw)
-        .map(|message| parse::read_headers(&message).from)
+    ParsedMessage::parse(raw)
+        .map(|m| m.sender_addresses())
         .unwrap_or_default()
 }
 
 /// One part's content for download, or `None` when the id names no part or a multipart
 /// container.
 pub fn part(raw: &[u8], id: &PartId) -> Option<PartContent> {
-    let message = parse::parse_message(raw).ok()?;
-    let found = parse::find_part(&message, id.path())?;
-    parse::part_content(found, id)
+    ParsedMessage::parse(raw).ok()?.part(id)
 }
 
 #[cfg(test)]
@@ -355,6 +407,35 @@ mod tests {
         ] {
             assert!(bad.parse::<PartId>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_oversized_html_body_is_left_out_and_named() {
+        let opts = RenderOptions {
+            allow_remote: false,
+            part_url_prefix: "/p/",
+            image_proxy: None,
+            header_labels: HeaderLabels::ENGLISH,
+        };
+        let big = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nshort text\r\n--b\r\n\
+             Content-Type: text/html\r\n\r\n{}\r\n--b--\r\n",
+            "<b>x</b>".repeat(render::MAX_HTML_BYTES / 8 + 1)
+        );
+        let parsed = ParsedMessage::parse(big.as_bytes()).unwrap();
+        let body = parsed.render_body(&opts);
+        assert!(body.html.contains("short text"), "{}", body.html);
+        assert!(!body.html.contains("<b>"));
+        assert_eq!(body.too_large, vec![PartId(vec![2])]);
+        assert_eq!(
+            parsed.part_filename(&PartId(vec![2])).as_deref(),
+            Some("part-2.html")
+        );
+        let small = b"Content-Type: text/html\r\n\r\n<p>fine</p>";
+        let body = render_body(small, &opts).unwrap();
+        assert!(body.too_large.is_empty());
+        assert!(body.html.contains("<p>fine</p>"));
     }
 
     #[test]

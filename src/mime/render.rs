@@ -13,17 +13,123 @@ use linkify::{LinkFinder, LinkKind};
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 use super::{
-    HeaderLabels, PartId,
+    HeaderLabels, PartId, RenderOptions,
     parse::{
         Headers, content_id, filename_of, flowed_params, is_attachment_disposition,
         is_inline_safe_image, mime_type, read_headers,
     },
-    sanitize::{ImageProxy, SanitizeContext, sanitize_html},
+    sanitize::{SanitizeContext, sanitize_html},
 };
 use crate::model::Address;
 
 /// How deep attached messages are rendered inline (mail-parser itself parses 3 levels).
 const MAX_FORWARD_DEPTH: usize = 3;
+
+/// Most HTML bytes one message may have sanitized (all its HTML parts together). ammonia
+/// builds a DOM of the whole input: 15 MB of tags took seconds and gigabytes. Newsletters
+/// are tens of kilobytes; what is over this is offered as a download instead.
+pub(crate) const MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
+/// Most elements one HTML part may open (a DOM node each), found by [`html_shape`].
+pub(crate) const MAX_HTML_ELEMENTS: usize = 100_000;
+/// Deepest element nesting an HTML part may have (the same order as Chromium's parser
+/// limit, 512). The HTML parser walks the stack of open elements for many tags, so deep
+/// nesting makes sanitizing quadratic; table layouts stay well under 100.
+pub(crate) const MAX_HTML_DEPTH: usize = 512;
+/// Most plain-text bytes one message may render (escaped and linkified).
+pub(crate) const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
+/// What one render may still spend: bytes of HTML to sanitize and of text to render,
+/// shared by every part and attached message.
+pub(crate) struct Budget {
+    html_bytes: usize,
+    text_bytes: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            html_bytes: MAX_HTML_BYTES,
+            text_bytes: MAX_TEXT_BYTES,
+        }
+    }
+}
+
+impl Budget {
+    /// Takes `html`'s size from the budget if it fits and is not too deep or too big a
+    /// tree; `false` leaves it out.
+    fn take_html(&mut self, html: &str) -> bool {
+        if html.len() > self.html_bytes || !html_shape_ok(html) {
+            return false;
+        }
+        self.html_bytes -= html.len();
+        true
+    }
+
+    /// Takes `text`'s size from the budget if it fits.
+    fn take_text(&mut self, text: &str) -> bool {
+        self.take_text_len(text.len())
+    }
+
+    /// Takes `len` bytes of text from the budget if they fit.
+    fn take_text_len(&mut self, len: usize) -> bool {
+        if len > self.text_bytes {
+            return false;
+        }
+        self.text_bytes -= len;
+        true
+    }
+}
+
+/// Whether `html` stays within [`MAX_HTML_DEPTH`] and [`MAX_HTML_ELEMENTS`], by a quick
+/// scan of its tags (no parse; linear). Void elements and those whose end tag may be left
+/// out (`p`, `li`, `td`…, closed by their next sibling) are not counted as nesting, so
+/// sloppy but ordinary HTML passes; deliberately deep nesting does not.
+pub(crate) fn html_shape_ok(html: &str) -> bool {
+    const FLAT: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option",
+        "optgroup", "rb", "rt", "rp", "thead", "tbody", "tfoot", "colgroup", "caption", "html",
+        "head", "body",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut elements, mut i) = (0usize, 0usize, 0usize);
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|b| b.iter().position(|&c| c == b'<'))
+    {
+        i += offset + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let len = bytes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-'))
+            .count();
+        if len == 0 || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = &html[start..start + len];
+        if FLAT.iter().any(|flat| flat.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        elements += 1;
+        // `<x/>` closes itself (in foreign content; harmless to count it as closed).
+        let end = bytes[start..].iter().position(|&c| c == b'>');
+        let self_closing = end.is_some_and(|e| e > 0 && bytes[start + e - 1] == b'/');
+        if !self_closing {
+            depth += 1;
+        }
+        if depth > MAX_HTML_DEPTH || elements > MAX_HTML_ELEMENTS {
+            return false;
+        }
+    }
+    true
+}
 
 /// What rendering one message (and its inline attached messages) produced.
 pub(crate) struct Rendered {
@@ -32,6 +138,8 @@ pub(crate) struct Rendered {
     /// Parts (as id strings) shown through `cid:` references; they are not listed as
     /// attachments.
     pub used_parts: HashSet<String>,
+    /// Body parts left out because they were over the [`Budget`], to offer as downloads.
+    pub too_large: Vec<PartId>,
 }
 
 /// Renders the body of `message`, whose parts live under `prefix` (empty for the top-level
@@ -39,16 +147,21 @@ pub(crate) struct Rendered {
 pub(crate) fn render_message(
     message: &Message<'_>,
     prefix: &[u32],
-    allow_remote: bool,
-    image_proxy: Option<&ImageProxy>,
-    part_url_prefix: &str,
-    labels: &HeaderLabels,
+    opts: &RenderOptions,
     depth: usize,
+    budget: &mut Budget,
 ) -> Rendered {
+    let RenderOptions {
+        allow_remote,
+        image_proxy,
+        part_url_prefix,
+        header_labels: ref labels,
+    } = *opts;
     let mut out = Rendered {
         html: String::new(),
         has_remote_content: false,
         used_parts: HashSet::new(),
+        too_large: Vec::new(),
     };
     let cids = cid_map(message, prefix);
 
@@ -78,6 +191,8 @@ pub(crate) fn render_message(
         };
         let id = PartId::from_path(prefix, index);
         match &part.body {
+            PartType::Html(html) if !budget.take_html(html) => out.too_large.push(id),
+            PartType::Text(text) if !budget.take_text(text) => out.too_large.push(id),
             PartType::Html(html) => {
                 let cleaned = sanitize_html(
                     html,
@@ -128,6 +243,20 @@ pub(crate) fn render_message(
         // leave it out of the attachment list.
         let id = PartId::from_path(prefix, index);
         let html = match &part.body {
+            PartType::Html(html) if !budget.take_html(html) => {
+                out.too_large.push(id.clone());
+                String::new()
+            }
+            PartType::Text(text) if !budget.take_text(text) => {
+                out.too_large.push(id.clone());
+                String::new()
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes)
+                if !budget.take_text_len(bytes.len()) =>
+            {
+                out.too_large.push(id.clone());
+                String::new()
+            }
             PartType::Html(html) => {
                 let cleaned = sanitize_html(
                     html,
@@ -173,17 +302,10 @@ pub(crate) fn render_message(
                 continue;
             }
             let id = PartId::from_path(prefix, index);
-            let inner = render_message(
-                nested,
-                id.path(),
-                allow_remote,
-                image_proxy,
-                part_url_prefix,
-                labels,
-                depth + 1,
-            );
+            let inner = render_message(nested, id.path(), opts, depth + 1, budget);
             out.has_remote_content |= inner.has_remote_content;
             out.used_parts.extend(inner.used_parts);
+            out.too_large.extend(inner.too_large);
             out.html.push_str("<div class=\"mr-attached-message\">");
             out.html
                 .push_str(&headers_block(&read_headers(nested), labels));
@@ -426,6 +548,35 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    #[test]
+    fn html_shape_caps_depth_and_elements() {
+        let nested = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        assert!(html_shape_ok(&nested(MAX_HTML_DEPTH)));
+        assert!(!html_shape_ok(&nested(MAX_HTML_DEPTH + 1)));
+        // Closed siblings do not nest; void and optional-end elements never count.
+        assert!(html_shape_ok(&"<div><b>x</b></div>".repeat(10_000)));
+        assert!(html_shape_ok(
+            &"<p>line<br><li>item<td>cell<img src=x>".repeat(20_000)
+        ));
+        assert!(html_shape_ok(&"<span/>".repeat(1000)));
+        assert!(!html_shape_ok(&"<b>x</b>".repeat(MAX_HTML_ELEMENTS + 1)));
+        // Not tags: text with `<`, comments, end tags without a start.
+        assert!(html_shape_ok(&"a < b <3 <!-- c --> </div>".repeat(10_000)));
+    }
+
+    #[test]
+    fn budget_is_shared_by_all_parts() {
+        let mut budget = Budget::default();
+        let half = "x".repeat(MAX_HTML_BYTES / 2);
+        assert!(budget.take_html(&half));
+        assert!(budget.take_html(&half));
+        assert!(!budget.take_html("<p>one byte too many</p>"));
+        assert!(!budget.take_html(&format!("{}x", "<div>".repeat(MAX_HTML_DEPTH + 1))));
+        let text = "y".repeat(MAX_TEXT_BYTES);
+        assert!(budget.take_text(&text));
+        assert!(!budget.take_text("z"));
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! then remote images come through the image proxy, so the body's CSP is the same strict
 //! one either way.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
@@ -19,11 +21,11 @@ use crate::{
     app::AppState,
     error::AppError,
     i18n::Tr,
-    mime::{self, PartId, RenderOptions},
+    mime::{self, ParsedMessage, PartId, RenderOptions},
     model::Address,
     store::trusted,
     web::{
-        encode_segment,
+        Precompressed, encode_segment,
         extract::CurrentUser,
         format,
         layout::{Layout, PageCtx, folder_label},
@@ -34,10 +36,56 @@ use crate::{
 /// CSP of the body document: no script at all, images only from us (cid parts, the image
 /// proxy) or inline data, inline styles allowed (mail needs them), may only be framed by
 /// our own pages. Allowed remote images come through the proxy, so this never loosens.
+/// `sandbox` repeats the iframe's own flags (never `allow-scripts`), so the sender's HTML
+/// is sandboxed even where it is not loaded by our iframe.
 pub const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
-     base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+     base-uri 'none'; form-action 'none'; frame-ancestors 'self'; \
+     sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 /// CSP of parts and source: nothing runs, even if a browser decided to render it.
 const PART_CSP: &str = "default-src 'none'; sandbox";
+
+/// Most attachments listed on the message page; the rest are counted and come with the
+/// `.zip` (a hostile message can have thousands of parts).
+pub const MAX_LISTED_ATTACHMENTS: usize = 200;
+
+/// Runs CPU-bound work (parsing, sanitizing, zipping a message) on tokio's blocking pool:
+/// a large or hostile message must never stall the async workers that answer every
+/// other request.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
+}
+
+/// Parses the message once for this request, on the blocking pool.
+pub(crate) async fn parse_blocking(raw: Arc<Vec<u8>>) -> Result<Arc<ParsedMessage>, AppError> {
+    blocking(move || ParsedMessage::parse(&raw))
+        .await?
+        .map(Arc::new)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
+}
+
+/// Renders the page's view and the body on the blocking pool.
+async fn render_blocking(
+    proxy: mime::ImageProxy,
+    parsed: &Arc<ParsedMessage>,
+    prefix: &str,
+    allow_remote: bool,
+    labels: mime::HeaderLabels<'static>,
+) -> Result<(mime::MessageView, mime::RenderedBody), AppError> {
+    let (parsed, prefix) = (Arc::clone(parsed), prefix.to_owned());
+    blocking(move || {
+        parsed.view_and_body(&RenderOptions {
+            allow_remote,
+            part_url_prefix: &prefix,
+            image_proxy: Some(&proxy),
+            header_labels: labels,
+        })
+    })
+    .await
+}
 
 /// Parses the `{uid}` path segment; anything but a positive 32-bit number is refused.
 fn parse_uid(s: &str) -> Result<u32, AppError> {
@@ -97,6 +145,12 @@ fn trust_buttons(tr: Tr, sender: Option<&Address>, message: &str) -> Vec<TrustBu
     ]
 }
 
+/// A body part left out of the body document, as a download link.
+pub struct TooLargeLink {
+    href: String,
+    label: String,
+}
+
 pub struct AttachmentRow {
     href: String,
     filename: String,
@@ -115,6 +169,10 @@ pub struct MessagePage {
     reply_to: String,
     date: String,
     attachments: Vec<AttachmentRow>,
+    /// "N more attachments": those past [`MAX_LISTED_ATTACHMENTS`].
+    more_attachments: Option<String>,
+    /// Body parts too large to show, offered as downloads instead.
+    too_large: Vec<TooLargeLink>,
     body_src: String,
     show_remote_href: Option<String>,
     /// Buttons to trust the sender, offered with `show_remote_href`.
@@ -165,21 +223,21 @@ pub async fn show(
 
     let base = message_href(&mailbox, uid);
     let prefix = format!("{base}/part/");
+    let parsed = parse_blocking(Arc::clone(raw)).await?;
     let policy =
-        crate::web::trusted::remote_policy(&state, &account.username, raw, q.allowed()).await?;
+        crate::web::trusted::remote_policy(&state, &account.username, &parsed, raw, q.allowed())
+            .await?;
     let (allow_remote, remote_trusted) = (policy.allow, policy.trusted);
     // The page needs the body's sanitizer result too: it tells which cid images the body
     // shows (left out of the attachment list) and whether remote content was blocked.
-    let (view, rendered) = mime::parse_and_render(
-        raw,
-        &RenderOptions {
-            allow_remote,
-            part_url_prefix: &prefix,
-            image_proxy: Some(&crate::web::proxy::signer_for(&state, &account.username)),
-            header_labels: header_labels(ctx.tr),
-        },
+    let (view, rendered) = render_blocking(
+        crate::web::proxy::signer_for(&state, &account.username),
+        &parsed,
+        &prefix,
+        allow_remote,
+        header_labels(ctx.tr),
     )
-    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    .await?;
 
     let tr = ctx.tr;
     let subject = format::subject(tr, &view.subject);
@@ -228,11 +286,27 @@ pub async fn show(
         attachments: view
             .attachments
             .iter()
+            .take(MAX_LISTED_ATTACHMENTS)
             .map(|a| AttachmentRow {
                 href: format!("{prefix}{}", encode_segment(&a.part.to_string())),
                 filename: a.filename.clone(),
                 content_type: a.content_type.clone(),
                 size: format::size(a.size as u64),
+            })
+            .collect(),
+        more_attachments: (view.attachments.len() > MAX_LISTED_ATTACHMENTS).then(|| {
+            let more = view.attachments.len() - MAX_LISTED_ATTACHMENTS;
+            tr.tf("msg.more_attachments", &[&more])
+        }),
+        too_large: rendered
+            .too_large
+            .iter()
+            .map(|id| TooLargeLink {
+                href: format!("{prefix}{}", encode_segment(&id.to_string())),
+                label: tr.tf(
+                    "msg.too_large_part",
+                    &[&parsed.part_filename(id).unwrap_or_else(|| id.to_string())],
+                ),
             })
             .collect(),
         // A trusted sender needs no `?remote=1`: the body route looks the sender up too.
@@ -285,38 +359,61 @@ fn compose_href(param: &str, mailbox: &str, uid: u32) -> String {
 }
 
 /// `GET /mail/{mailbox}/{uid}/body`: the sanitized body as its own document, for the iframe.
+///
+/// Opened as a page of its own (`Sec-Fetch-Dest: document`: a link, a typed URL), it
+/// redirects to the message page: the sender's HTML is never a top-level page on our
+/// origin, where it could pose as one of ours.
 pub async fn body(
     State(state): State<AppState>,
     ctx: PageCtx,
     CurrentUser(account): CurrentUser,
     Path((mailbox, uid)): Path<(String, String)>,
     Query(q): Query<RemoteQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
+    // Fetched first, so a bad folder name or a missing message is still an error page.
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    let top_level = headers
+        .get("sec-fetch-dest")
+        .is_some_and(|d| d.as_bytes().eq_ignore_ascii_case(b"document"));
+    if top_level {
+        return Ok(Redirect::to(&message_href(&mailbox, uid)).into_response());
+    }
     let prefix = format!("{}/part/", message_href(&mailbox, uid));
+    let parsed = parse_blocking(Arc::clone(&raw)).await?;
     let allow_remote =
-        crate::web::trusted::remote_policy(&state, &account.username, &raw, q.allowed())
+        crate::web::trusted::remote_policy(&state, &account.username, &parsed, &raw, q.allowed())
             .await?
             .allow;
-    let rendered = mime::render_body(
-        &raw,
-        &RenderOptions {
+    let proxy = crate::web::proxy::signer_for(&state, &account.username);
+    let labels = header_labels(ctx.tr);
+    let rendered = blocking(move || {
+        parsed.render_body(&RenderOptions {
             allow_remote,
             part_url_prefix: &prefix,
-            image_proxy: Some(&crate::web::proxy::signer_for(&state, &account.username)),
-            header_labels: header_labels(ctx.tr),
-        },
-    )
-    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let html = if rendered.html.trim().is_empty() {
-        format!(
+            image_proxy: Some(&proxy),
+            header_labels: labels,
+        })
+    })
+    .await?;
+    let mut html = String::new();
+    if !rendered.too_large.is_empty() {
+        // The page beside this frame has the download links (a sandboxed frame may not
+        // start downloads).
+        html.push_str(&format!(
+            "<p class=\"mr-too-large\"><em>{}</em></p>",
+            html_escape::encode_text(ctx.tr.t("msg.too_large"))
+        ));
+    }
+    if rendered.html.trim().is_empty() && rendered.too_large.is_empty() {
+        html.push_str(&format!(
             "<p><em>{}</em></p>",
             html_escape::encode_text(ctx.tr.t("msg.no_body"))
-        )
+        ));
     } else {
-        rendered.html
-    };
+        html.push_str(&rendered.html);
+    }
     let mut res = BodyDocument {
         lang: ctx.tr.lang().tag(),
         html,
@@ -349,7 +446,9 @@ pub async fn part(
         .parse()
         .map_err(|_| AppError::BadRequest("error.bad.part"))?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
-    let p = mime::part(&raw, &id).ok_or(AppError::NotFound)?;
+    let p = blocking(move || mime::part(&raw, &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
     let content_type = if p.inline_safe {
         p.content_type.clone()
     } else {
@@ -375,6 +474,10 @@ pub async fn part(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
+    // Text is worth compressing; images, archives and documents mostly are already.
+    if !content_type.starts_with("text/") {
+        res.extensions_mut().insert(Precompressed);
+    }
     Ok(res)
 }
 
@@ -395,9 +498,9 @@ pub async fn raw(
     let uid = parse_uid(&uid)?;
     let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
     if q.download.as_deref() == Some("1") {
-        return Ok(crate::web::export::eml_response(&raw));
+        return crate::web::export::eml_response(raw).await;
     }
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let text = blocking(move || String::from_utf8_lossy(&raw).into_owned()).await?;
     let mut res = text.into_response();
     let h = res.headers_mut();
     h.insert(

@@ -3,14 +3,17 @@
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, header},
+    http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode, Version, header},
     middleware,
     routing::{get, post},
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tower_http::{
-    compression::CompressionLayer, csrf::CsrfLayer, set_header::SetResponseHeaderLayer,
-    timeout::RequestBodyTimeoutLayer, trace::TraceLayer,
+    compression::{CompressionLayer, DefaultPredicate, Predicate},
+    csrf::CsrfLayer,
+    set_header::SetResponseHeaderLayer,
+    timeout::RequestBodyTimeoutLayer,
+    trace::TraceLayer,
 };
 use tower_sessions::{SessionManagerLayer, SessionStore, service::PrivateCookie};
 
@@ -140,7 +143,9 @@ pub fn router<S: SessionStore + Clone>(
             HeaderName::from_static("x-dns-prefetch-control"),
             "off",
         ))
-        .layer(CompressionLayer::new())
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_precompressed)),
+        )
         // A body that stalls is abandoned (the header-read timeout is in `server`).
         .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout))
         .layer(TraceLayer::new_for_http())
@@ -150,6 +155,18 @@ pub fn router<S: SessionStore + Clone>(
 /// Sets a header unless the handler already chose one (the body and part routes do).
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Response extension that keeps a response out of the compression layer: a `.zip` or an
+/// attachment is already compressed (or binary), and deflating it again costs CPU on
+/// every download for nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Precompressed;
+
+/// The compression predicate: compress unless the handler marked the response
+/// [`Precompressed`] (images, SSE and tiny bodies are skipped by `DefaultPredicate`).
+fn not_precompressed(_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions) -> bool {
+    ext.get::<Precompressed>().is_none()
 }
 
 /// Characters left as-is in a path segment: RFC 3986 unreserved.

@@ -53,10 +53,11 @@ pub struct RemotePolicy {
 pub async fn remote_policy(
     state: &AppState,
     username: &str,
+    parsed: &mime::ParsedMessage,
     raw: &[u8],
     asked_once: bool,
 ) -> Result<RemotePolicy, AppError> {
-    let sender = mime::sender_addresses(raw).into_iter().next();
+    let sender = parsed.sender_addresses().into_iter().next();
     let listed = match &sender {
         Some(a) => trusted::is_trusted(&state.db, username, &a.email).await?,
         None => false,

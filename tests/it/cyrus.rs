@@ -165,7 +165,7 @@ async fn open_flag_move_delete(stack: &MailStack) {
         "{}",
         page.body
     );
-    let body = app.get(&format!("/mail/INBOX/{first}/body")).await;
+    let body = app.get_frame(&format!("/mail/INBOX/{first}/body")).await;
     assert!(
         body.body.contains("Hello from First."),
         "{:?}",

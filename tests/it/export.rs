@@ -258,3 +258,135 @@ async fn attachments_download_as_one_zip() {
     let (status, _, _) = app.get_bytes("/mail/INBOX/2/attachments.zip").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Bytes that do not compress (xorshift), so a download is as big as its content.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Issue 9 item 1: every download (mbox, zip, source, .eml, part, vCard) arrives whole
+/// whatever `Accept-Encoding` the browser sends. Under gzip the mbox used to end early
+/// (the server panicked polling the finished stream), even for three messages.
+#[tokio::test]
+async fn every_download_arrives_whole_under_gzip_br_and_identity() {
+    let app = TestApp::spawn("exp-enc").await;
+    let stack = MailStack::shared();
+    let binary = noise(300_000, 7);
+    let text = "第一行 From here\n第二行\n".repeat(2000).into_bytes();
+    let b64 = |b: &[u8]| {
+        let s = base64::engine::general_purpose::STANDARD.encode(b);
+        s.as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let with_files = format!(
+        "From: Amy <amy@example.test>\r\nTo: bob@example.test\r\nSubject: Files\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee attached.\r\n\
+         --b1\r\nContent-Type: application/octet-stream; name=\"noise.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"noise.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Disposition: attachment; filename=\"lines.txt\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        b64(&binary),
+        b64(&text)
+    )
+    .into_bytes();
+    let emls = [tricky(1), with_files.clone(), tricky(3)];
+    for eml in &emls {
+        stack.append(&app.user, "INBOX", eml, &[]).await;
+    }
+    app.login().await;
+    let contacts = [
+        ("Amy", "amy@example.test"),
+        ("Bo", "bo@example.test"),
+        ("陈", "chen@example.test"),
+    ];
+    for (name, email) in contacts {
+        app.post_form("/contacts", &[("name", name), ("email", email)])
+            .await;
+    }
+    let mut s = stack.imap(&app.user).await;
+    s.examine("INBOX").await.expect("EXAMINE");
+    let fetched: Vec<_> = s
+        .uid_fetch("2", "(UID BODY.PEEK[])")
+        .await
+        .expect("FETCH")
+        .try_collect()
+        .await
+        .expect("FETCH responses");
+    let on_server = fetched[0].body().expect("body").to_vec();
+    let _ = s.logout().await;
+    let page = app.get("/mail/INBOX/2").await;
+    let parts = page.attrs("section.attachments a", "href");
+    assert_eq!(parts.len(), 2, "{:?}", page.texts("section.attachments li"));
+
+    for encoding in ["gzip", "br", "identity", "gzip, deflate, br"] {
+        let get = async |path: &str| {
+            let res = app
+                .client
+                .get(app.url(path))
+                .header(header::ACCEPT_ENCODING, encoding)
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(res.status(), StatusCode::OK, "{path} ({encoding})");
+            // A body cut short (or a broken compressed stream) is an error here.
+            res.bytes()
+                .await
+                .unwrap_or_else(|e| panic!("{path} ({encoding}) ended early: {e}"))
+                .to_vec()
+        };
+
+        let mbox = get("/export/INBOX").await;
+        let messages = read_mboxrd(&mbox);
+        assert_eq!(messages.len(), 3, "mbox under {encoding}");
+        for (got, sent) in messages.iter().zip(&emls) {
+            let sent = String::from_utf8_lossy(sent).replace("\r\n", "\n");
+            assert_eq!(String::from_utf8_lossy(got), sent, "mbox under {encoding}");
+        }
+
+        let zip = get("/mail/INBOX/2/attachments.zip").await;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip file");
+        let mut files = Vec::new();
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).expect("entry");
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).expect("read entry");
+            files.push((f.name().expect("name").to_string(), bytes));
+        }
+        assert_eq!(
+            files,
+            [
+                ("noise.bin".to_owned(), binary.clone()),
+                ("lines.txt".to_owned(), text.clone())
+            ],
+            "zip under {encoding}"
+        );
+
+        assert_eq!(get("/mail/INBOX/2/raw?download=1").await, on_server);
+        assert_eq!(get("/mail/INBOX/2/raw").await, on_server);
+        assert_eq!(get(&parts[0]).await, binary, "part under {encoding}");
+        assert_eq!(get(&parts[1]).await, text, "part under {encoding}");
+
+        let vcf = String::from_utf8(get("/contacts/export.vcf").await).expect("utf-8");
+        assert_eq!(vcf.matches("BEGIN:VCARD").count(), 3, "{vcf}");
+        for (name, email) in contacts {
+            assert!(
+                vcf.contains(&format!("FN:{name}\r\n")) && vcf.contains(email),
+                "{vcf}"
+            );
+        }
+    }
+}

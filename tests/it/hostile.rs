@@ -577,7 +577,7 @@ fn corpus_renders_safely_with_remote_content_blocked_and_allowed() {
 }
 
 /// The exact body CSP the issue asks for.
-const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 
 #[tokio::test]
 async fn corpus_through_http_is_inert_and_shows_every_marker() {
@@ -628,7 +628,9 @@ async fn corpus_through_http_is_inert_and_shows_every_marker() {
                 failures.push(format!("{}: iframe sandbox {iframes:?}", f.name));
             }
 
-            let body = app.get(&format!("/mail/INBOX/{uid}/body{remote}")).await;
+            let body = app
+                .get_frame(&format!("/mail/INBOX/{uid}/body{remote}"))
+                .await;
             if body.header("content-security-policy") != BODY_CSP {
                 failures.push(format!(
                     "{}: body CSP {}",
@@ -688,7 +690,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>MARKER-images</p>\r\n{imgs}"
 
 /// The proxy URLs of a body document's images, in order.
 async fn proxied_srcs(app: &TestApp, path: &str) -> Vec<String> {
-    let body = app.get(path).await;
+    let body = app.get_frame(path).await;
     assert_eq!(body.status, StatusCode::OK, "{}", body.body);
     body.attrs("img", "src")
 }
@@ -774,7 +776,7 @@ async fn image_proxy_serves_checked_images_and_refuses_everything_else() {
 
     // Blocked by default: no image at all, and no request anywhere.
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1166,7 +1168,7 @@ async fn trusted_senders_need_our_servers_authentication_results() {
             "{uid}: the prompt is there"
         );
         assert!(page.texts(".remote-trusted").is_empty(), "{uid}");
-        let body = app.get(&format!("/mail/INBOX/{uid}/body")).await;
+        let body = app.get_frame(&format!("/mail/INBOX/{uid}/body")).await;
         assert!(body.attrs("img", "src").is_empty(), "{uid}: images loaded");
     }
     assert!(
@@ -1210,7 +1212,7 @@ async fn trusted_senders_need_our_servers_authentication_results() {
         ]
     );
     assert!(
-        off.get("/mail/INBOX/1/body")
+        off.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1280,7 +1282,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         ]
     );
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1352,7 +1354,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
     assert_eq!(headers["content-type"], "image/png");
     // Trust covers that domain only.
     assert!(
-        app.get("/mail/INBOX/2/body")
+        app.get_frame("/mail/INBOX/2/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1370,7 +1372,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         .await;
     assert_eq!(removed.location(), "/settings/remote?saved=removed");
     assert!(
-        app.get("/mail/INBOX/1/body")
+        app.get_frame("/mail/INBOX/1/body")
             .await
             .attrs("img", "src")
             .is_empty()
@@ -1399,7 +1401,7 @@ async fn trusted_senders_get_remote_images_through_the_proxy_without_asking() {
         .await;
     assert_eq!(evil.location(), "/settings/remote?saved=added");
     assert_eq!(
-        app.get("/mail/INBOX/2/body")
+        app.get_frame("/mail/INBOX/2/body")
             .await
             .attrs("img", "src")
             .len(),

@@ -11,6 +11,7 @@ mod cyrus;
 mod export;
 mod folders;
 mod forms;
+mod heavy;
 mod hostile;
 mod http_limits;
 mod imap;

@@ -56,7 +56,7 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nHello <script>alert(1)</script> &
             .all(|t| t != "allow-scripts")
     );
 
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert_eq!(body.status, StatusCode::OK);
     assert!(
         body.header("content-type")
@@ -101,7 +101,7 @@ MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n\
 <body><p onclick=\"alert(2)\">HTML <b>VERSION</b></p><a href=\"javascript:alert(3)\">bad</a>\
 <a href=\"https://example.test/\">good</a><form action=\"https://evil.test\"><input name=q></form></body></html>\r\n--alt--\r\n";
     let app = app_with("msg-html", eml).await;
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     let text = body.texts("body").join(" ");
     assert!(text.contains("HTML VERSION"), "{text}");
     assert!(!text.contains("PLAIN VERSION"));
@@ -138,7 +138,7 @@ Content-Type: text/plain; charset=GBK\r\nContent-Transfer-Encoding: 8bit\r\n\r\n
     let page = app.get("/mail/INBOX/1").await;
     assert_eq!(page.texts("h1.subject"), vec!["中文测试邮件"]);
     assert_eq!(page.texts("dd.h-from"), vec!["张三 <zhang@example.test>"]);
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         body.texts("body")[0].contains("这是GBK编码的正文"),
         "{}",
@@ -158,7 +158,7 @@ Content-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit
     let app = app_with("msg-jp", &eml).await;
     let page = app.get("/mail/INBOX/1").await;
     assert_eq!(page.texts("h1.subject"), vec!["日本語のテスト"]);
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         body.texts("body")[0].contains("日本語の本文です"),
         "{}",
@@ -226,7 +226,7 @@ Content-ID: <logo@example.test>\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r
         b64(PNG)
     );
     let app = app_with("msg-cid", eml.as_bytes()).await;
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     let srcs = body.attrs("img", "src");
     assert_eq!(srcs.len(), 1, "{}", body.body);
     assert!(srcs[0].starts_with("/mail/INBOX/1/part/"), "{srcs:?}");
@@ -252,7 +252,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Visible text</p><img src=\"http
         page.attrs(".remote-blocked a", "href"),
         vec!["/mail/INBOX/1?remote=1"]
     );
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         !body.body.contains("127.0.0.1:9"),
         "remote URL leaked: {}",
@@ -269,7 +269,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Visible text</p><img src=\"http
         page.attrs("iframe.body", "src"),
         vec!["/mail/INBOX/1/body?remote=1"]
     );
-    let body = app.get("/mail/INBOX/1/body?remote=1").await;
+    let body = app.get_frame("/mail/INBOX/1/body?remote=1").await;
     // Allowed remote images come through Mailroom's signed image proxy (issue 5).
     let srcs = body.attrs("img", "src");
     assert_eq!(srcs.len(), 1, "{}", body.body);
@@ -338,7 +338,7 @@ async fn a_forwarded_message_shows_its_headers_in_the_readers_language() {
     ))
     .expect("fixture");
     let app = app_with("msg-fwd-zh", &eml).await;
-    let en = app.get("/mail/INBOX/1/body").await;
+    let en = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         en.texts(".mr-attached-headers th")
             .contains(&"From".to_owned()),
@@ -346,7 +346,10 @@ async fn a_forwarded_message_shows_its_headers_in_the_readers_language() {
         en.body
     );
     let zh = app
-        .get_with("/mail/INBOX/1/body", &[("accept-language", "zh-CN")])
+        .get_with(
+            "/mail/INBOX/1/body",
+            &[("accept-language", "zh-CN"), ("sec-fetch-dest", "iframe")],
+        )
         .await;
     let labels = zh.texts(".mr-attached-headers th");
     assert!(
@@ -413,7 +416,7 @@ Content-Disposition: attachment;\r\n\tfilename=\r\n\t\"Quarterly report 2024.pdf
 
     let page = app.get("/mail/INBOX/1").await;
     assert_eq!(page.status, StatusCode::OK);
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         body.texts("body")[0].contains("Three files attached."),
         "{}",
@@ -479,11 +482,42 @@ MIME-Version: 1.0\r\nContent-Type: html; charset=utf-8\r\nContent-Transfer-Encod
     assert_eq!(page.texts("h1.subject"), list_subject);
     assert_eq!(page.texts("dd.h-from"), list_from);
 
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert!(
         body.texts("body")[0].contains("<b>100% =ZZ café</b> =3"),
         "{}",
         body.body
     );
     assert!(body.texts("b").is_empty(), "{}", body.body);
+}
+
+/// Issue 9 item 9: the body document opened as a page of its own (a link, a typed URL:
+/// `Sec-Fetch-Dest: document`) redirects to the message page, so the sender's HTML is
+/// never a top-level page on our origin; loaded as the iframe it is served, sandboxed by
+/// its own CSP too (never with scripts).
+#[tokio::test]
+async fn the_body_document_opened_as_a_page_redirects_to_the_message() {
+    let eml =
+        b"From: a@example.test\r\nSubject: Phish\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<h1>Your session expired</h1><p>Please log in again.</p>\r\n";
+    let app = app_with("msg-body-page", eml).await;
+
+    let top = app.get("/mail/INBOX/1/body").await;
+    assert_eq!(top.status, StatusCode::SEE_OTHER);
+    assert_eq!(top.location(), "/mail/INBOX/1");
+    assert!(!top.body.contains("Your session expired"));
+    let remote = app.get("/mail/INBOX/1/body?remote=1").await;
+    assert_eq!(remote.location(), "/mail/INBOX/1");
+
+    let frame = app.get_frame("/mail/INBOX/1/body").await;
+    assert_eq!(frame.status, StatusCode::OK);
+    assert_eq!(frame.texts("h1"), vec!["Your session expired"]);
+    let csp = frame.header("content-security-policy");
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    let sandbox = directives
+        .iter()
+        .find(|d| d.split(' ').next() == Some("sandbox"))
+        .unwrap_or_else(|| panic!("no sandbox in {csp}"));
+    assert!(!sandbox.contains("allow-scripts"), "{csp}");
+    assert!(!csp.contains("allow-scripts"), "{csp}");
 }

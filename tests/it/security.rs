@@ -21,7 +21,7 @@ use crate::common::{
 };
 
 /// The exact body CSP the issue asks for.
-const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
 /// The parts' CSP.
 const PART_CSP: &str = "default-src 'none'; sandbox";
 
@@ -264,7 +264,7 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
         vec!["no-referrer"]
     );
 
-    let body = app.get("/mail/INBOX/1/body").await;
+    let body = app.get_frame("/mail/INBOX/1/body").await;
     assert_eq!(body.header("content-security-policy"), BODY_CSP);
     assert_eq!(body.header("x-frame-options"), "SAMEORIGIN");
     assert_eq!(body.header("content-type"), "text/html; charset=utf-8");

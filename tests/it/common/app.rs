@@ -191,6 +191,11 @@ impl TestApp {
         Page::read(req.send().await.expect("GET")).await
     }
 
+    /// GET as Chromium loads an iframe (`Sec-Fetch-Dest: iframe`), e.g. the body document.
+    pub async fn get_frame(&self, path: &str) -> Page {
+        self.get_with(path, &[("sec-fetch-dest", "iframe")]).await
+    }
+
     /// GET the raw bytes.
     pub async fn get_bytes(&self, path: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
         let res = self.client.get(self.url(path)).send().await.expect("GET");
