@@ -249,8 +249,13 @@ impl Imap {
     /// Creates the folder for `role` (with CREATE-SPECIAL-USE when the server has it) and
     /// subscribes to it; an existing folder of that name is fine. Returns its name.
     async fn create_role_on(&self, c: &mut Conn, role: SpecialUse) -> Result<String, Failure> {
-        let name = default_name(role);
-        let wire = quote(&mailbox_wire(name).map_err(Failure::Fail)?);
+        // At the top of the personal namespace (`INBOX.Sent` on Cyrus's default).
+        let name = format!(
+            "{}{}",
+            self.personal_prefix_on(c).await?,
+            default_name(role)
+        );
+        let wire = quote(&mailbox_wire(&name).map_err(Failure::Fail)?);
         let cmd = if self.has(c, "CREATE-SPECIAL-USE") {
             format!("CREATE {wire} (USE ({}))", attribute(role))
         } else {
@@ -260,12 +265,12 @@ impl Imap {
             Ok(()) => {}
             // ALREADYEXISTS (or a server that does not say): try to use it anyway.
             Err(Failure::Rejected { bad: false, text }) => {
-                tracing::info!(%text, folder = name, "IMAP: CREATE refused; using the existing folder");
+                tracing::info!(%text, folder = %name, "IMAP: CREATE refused; using the existing folder");
             }
             Err(e) => return Err(e),
         }
         let _ = c.command(&format!("SUBSCRIBE {wire}"), |_| {}).await;
-        Ok(name.to_owned())
+        Ok(name)
     }
 }
 

@@ -351,10 +351,11 @@ pub fn build(o: &Outgoing, copy: Copy) -> Result<Vec<u8>, ComposeError> {
         parts.push(base64_part(ct, &a.data).attachment(name));
     }
     if let Some(raw) = &o.attached_message {
-        let name = format!(
-            "{}.eml",
-            sanitize_filename(&read_original(raw).map(|m| m.subject).unwrap_or_default())
-        );
+        // A subject is a title, not a path: "Q1/Q2 report" keeps both halves.
+        let subject = read_original(raw).map(|m| m.subject).unwrap_or_default();
+        let name = sanitize_filename(&super::filename::title_as_filename(&format!(
+            "{subject}.eml"
+        )));
         parts.push(
             identity_part(ContentType::new("message/rfc822"), crlf_bytes(raw)).attachment(name),
         );

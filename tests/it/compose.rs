@@ -408,6 +408,41 @@ async fn forward_inline_with_attachments_and_as_message_sets_forwarded() {
     assert!(String::from_utf8_lossy(&got[1].1).contains("Content-Type: message/rfc822"));
 }
 
+/// A message forwarded as an attachment is named after its subject read as a title: a
+/// slash in it is not a path ("Q1/Q2 report" stays whole, as on the message page).
+#[tokio::test]
+async fn a_forwarded_attachment_keeps_a_subject_with_a_slash_whole() {
+    let stack = MailStack::shared();
+    let (app, bob) = pair("fwd-slash").await;
+    let eml = format!(
+        "From: Zoe <zoe@example.test>\r\nTo: {me}\r\nSubject: Q1/Q2 report\r\n\
+         Message-ID: <q12@example.test>\r\n\r\nBoth quarters.\r\n",
+        me = app.user.address
+    );
+    stack.append(&app.user, "INBOX", eml.as_bytes(), &[]).await;
+    let (_, f) = form_fields(&app, "/compose?forward=INBOX%2F1").await;
+    let sent = post_compose(
+        &app,
+        &f,
+        &[
+            ("to", &bob.address),
+            ("forward_mode", "attachment"),
+            ("action", "send"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    stack.wait_for_count(&bob, "INBOX", 1, DELIVERY).await;
+    let got = messages(stack, &bob, "INBOX").await;
+    let m = MessageParser::default().parse(&got[0].1).expect("parse");
+    let names: Vec<_> = m
+        .attachments()
+        .filter_map(|a| a.attachment_name())
+        .collect();
+    assert_eq!(names, vec!["Q1_Q2 report.eml"]);
+}
+
 #[tokio::test]
 async fn draft_saves_reopens_with_attachments_replaces_and_is_removed_on_send() {
     let stack = MailStack::shared();

@@ -312,6 +312,48 @@ async fn new_mail_counts_agree(stack: &MailStack) {
     }
 }
 
+/// A user whose Drafts folder is gone (Cyrus only: the Dovecot stack makes it again at
+/// every login): saving a draft makes it again, where the server
+/// keeps top-level folders (`INBOX.Drafts` on Cyrus), and the draft lands there.
+async fn a_missing_drafts_folder_is_made_in_the_personal_namespace(stack: &MailStack) {
+    let app = app_on(stack, "xs-draft").await;
+    let drafts = stack.folder("Drafts");
+    let mut s = stack.imap(&app.user).await;
+    // Cyrus keeps a special-use folder: take the use away first.
+    s.run_command_and_check_ok(&format!(
+        "SETMETADATA \"{}\" (/private/specialuse NIL)",
+        imap_utf7(&drafts)
+    ))
+    .await
+    .expect("SETMETADATA");
+    s.delete(imap_utf7(&drafts)).await.expect("DELETE Drafts");
+    let _ = s.logout().await;
+    assert!(!server_folders(stack, &app.user).await.contains(&drafts));
+
+    app.login().await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", app.csrf().await)
+        .text("to", "bob@example.test")
+        .text("subject", "Plan")
+        .text("body", "First version.")
+        .text("action", "draft");
+    let saved = app.post_multipart("/compose", form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(
+        server_folders(stack, &app.user).await.contains(&drafts),
+        "{:?}",
+        server_folders(stack, &app.user).await
+    );
+    let kept = messages(stack, &app.user, &drafts).await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].1.iter().any(|f| f == "Draft"), "{kept:?}");
+}
+
+#[tokio::test]
+async fn cyrus_a_missing_drafts_folder_is_made() {
+    a_missing_drafts_folder_is_made_in_the_personal_namespace(MailStack::cyrus()).await;
+}
+
 #[tokio::test]
 async fn dovecot_newest_first_is_by_date() {
     newest_first_is_by_date(MailStack::shared()).await;
