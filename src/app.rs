@@ -72,6 +72,8 @@ pub struct AppState {
     pub cookie_key: Key,
     /// Signs CSRF tokens and known-device entries.
     pub keys: Arc<crate::web::tokens::Keys>,
+    /// The last readiness probe, shared by `/readyz` callers.
+    pub readiness: Arc<crate::health::Readiness>,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -135,6 +137,7 @@ impl App {
             .context("cannot build the image proxy's HTTP client")?,
             cookie_key: key,
             keys,
+            readiness: Arc::default(),
         };
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,

@@ -120,7 +120,14 @@ pub struct Config {
     /// Most bytes of parked compose forms in all (`MAILROOM_PARKED_BYTES_TOTAL`), so
     /// parking can never fill the disk.
     pub parked_bytes_total: u64,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// Human-readable lines or JSON objects.
+    pub log_format: LogFormat,
 }
+
+/// The log filter when none is set.
+pub const DEFAULT_LOG: &str = "mailroom=info,tower_http=warn";
 
 /// The TOML file's shape: every key optional, unknown keys an error.
 #[derive(Debug, Default, Deserialize)]
@@ -139,20 +146,69 @@ struct FileConfig {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
     secret_key: Option<Secret>,
-    imap_idle_timeout_secs: Option<u64>,
-    session_idle_timeout_secs: Option<u64>,
-    session_absolute_lifetime_secs: Option<u64>,
-    trusted_proxies: Option<Vec<String>>,
-    login_backoff_secs: Option<u64>,
+    #[serde(alias = "imap_idle_timeout_secs")]
+    imap_idle_timeout: Option<u64>,
+    #[serde(alias = "session_idle_timeout_secs")]
+    session_idle_timeout: Option<u64>,
+    #[serde(alias = "session_absolute_lifetime_secs")]
+    session_absolute_lifetime: Option<u64>,
+    trusted_proxies: Option<OneOrList>,
+    #[serde(alias = "login_backoff_secs")]
+    login_backoff: Option<u64>,
     max_message_size: Option<u64>,
     proxy_fetches_per_user: Option<usize>,
-    proxy_url_lifetime_secs: Option<u64>,
+    #[serde(alias = "proxy_url_lifetime_secs")]
+    proxy_url_lifetime: Option<u64>,
     authserv_id: Option<String>,
-    http_header_timeout_secs: Option<u64>,
-    http_body_timeout_secs: Option<u64>,
+    #[serde(alias = "http_header_timeout_secs")]
+    http_header_timeout: Option<u64>,
+    #[serde(alias = "http_body_timeout_secs")]
+    http_body_timeout: Option<u64>,
     http_max_connections: Option<usize>,
     parked_bytes_per_user: Option<u64>,
     parked_bytes_total: Option<u64>,
+    secret_key_file: Option<PathBuf>,
+    database_url_file: Option<PathBuf>,
+    log: Option<String>,
+    log_format: Option<LogFormat>,
+}
+
+/// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrList {
+    One(String),
+    List(Vec<String>),
+}
+
+impl OneOrList {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrList::One(s) => s.split(',').collect(),
+            OneOrList::List(l) => l.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?} (text or json)")),
+        }
+    }
 }
 
 /// Why the configuration could not be loaded.
@@ -272,25 +328,51 @@ impl Config {
             .or(fc.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
         let database_url = s("MAILROOM_DATABASE_URL")
+            .map(Ok)
+            .or_else(|| {
+                s("MAILROOM_DATABASE_URL_FILE")
+                    .map(|p| secret_file("MAILROOM_DATABASE_URL_FILE", p))
+            })
+            .transpose()?
             .or(fc.database_url)
+            .map(Ok)
+            .or_else(|| {
+                fc.database_url_file
+                    .map(|p| secret_file("database_url_file", p))
+            })
+            .transpose()?
             .unwrap_or_else(|| {
                 format!(
                     "sqlite://{}?mode=rwc",
                     data_dir.join("mailroom.db").display()
                 )
             });
-        let secret_key = s("MAILROOM_SECRET_KEY").map(Secret).or(fc.secret_key);
+        let secret_key = s("MAILROOM_SECRET_KEY")
+            .map(Ok)
+            .or_else(|| {
+                s("MAILROOM_SECRET_KEY_FILE").map(|p| secret_file("MAILROOM_SECRET_KEY_FILE", p))
+            })
+            .transpose()?
+            .map(Secret)
+            .or(fc.secret_key)
+            .map(Ok)
+            .or_else(|| {
+                fc.secret_key_file
+                    .map(|p| secret_file("secret_key_file", p).map(Secret))
+            })
+            .transpose()?;
         let secs = |v: Option<u64>, d: u64| Duration::from_secs(v.unwrap_or(d));
         let trusted_proxies = match s("MAILROOM_TRUSTED_PROXIES") {
             Some(list) => parse_networks(list.split(',')).map_err(|message| ConfigError::Env {
                 name: "MAILROOM_TRUSTED_PROXIES".to_owned(),
                 message,
             })?,
-            None => parse_networks(fc.trusted_proxies.iter().flatten().map(String::as_str))
-                .map_err(|message| ConfigError::Env {
+            None => parse_networks(fc.trusted_proxies.iter().flat_map(OneOrList::items)).map_err(
+                |message| ConfigError::Env {
                     name: "trusted_proxies (config file)".to_owned(),
                     message,
-                })?,
+                },
+            )?,
         };
         Ok(Config {
             listen,
@@ -301,21 +383,21 @@ impl Config {
             data_dir,
             secret_key,
             imap_idle_timeout: secs(
-                parsed(&env, "MAILROOM_IMAP_IDLE_TIMEOUT")?.or(fc.imap_idle_timeout_secs),
+                parsed(&env, "MAILROOM_IMAP_IDLE_TIMEOUT")?.or(fc.imap_idle_timeout),
                 300,
             ),
             session_idle_timeout: secs(
-                parsed(&env, "MAILROOM_SESSION_IDLE_TIMEOUT")?.or(fc.session_idle_timeout_secs),
+                parsed(&env, "MAILROOM_SESSION_IDLE_TIMEOUT")?.or(fc.session_idle_timeout),
                 8 * 3600,
             ),
             session_absolute_lifetime: secs(
                 parsed(&env, "MAILROOM_SESSION_ABSOLUTE_LIFETIME")?
-                    .or(fc.session_absolute_lifetime_secs),
+                    .or(fc.session_absolute_lifetime),
                 7 * 24 * 3600,
             ),
             trusted_proxies,
             login_backoff_base: secs(
-                parsed(&env, "MAILROOM_LOGIN_BACKOFF")?.or(fc.login_backoff_secs),
+                parsed(&env, "MAILROOM_LOGIN_BACKOFF")?.or(fc.login_backoff),
                 60,
             )
             .max(Duration::from_secs(1)),
@@ -328,7 +410,7 @@ impl Config {
                 .unwrap_or(6)
                 .max(1),
             proxy_url_lifetime: secs(
-                parsed(&env, "MAILROOM_PROXY_URL_LIFETIME")?.or(fc.proxy_url_lifetime_secs),
+                parsed(&env, "MAILROOM_PROXY_URL_LIFETIME")?.or(fc.proxy_url_lifetime),
                 3600,
             )
             .max(Duration::from_secs(1)),
@@ -338,12 +420,12 @@ impl Config {
                 .map(|id| id.trim().to_ascii_lowercase())
                 .filter(|id| !id.is_empty()),
             http_header_timeout: secs(
-                parsed(&env, "MAILROOM_HTTP_HEADER_TIMEOUT")?.or(fc.http_header_timeout_secs),
+                parsed(&env, "MAILROOM_HTTP_HEADER_TIMEOUT")?.or(fc.http_header_timeout),
                 30,
             )
             .clamp(Duration::from_secs(1), Duration::from_secs(30)),
             http_body_timeout: secs(
-                parsed(&env, "MAILROOM_HTTP_BODY_TIMEOUT")?.or(fc.http_body_timeout_secs),
+                parsed(&env, "MAILROOM_HTTP_BODY_TIMEOUT")?.or(fc.http_body_timeout),
                 60,
             )
             .max(Duration::from_secs(1)),
@@ -357,6 +439,12 @@ impl Config {
             parked_bytes_total: parsed(&env, "MAILROOM_PARKED_BYTES_TOTAL")?
                 .or(fc.parked_bytes_total)
                 .unwrap_or(1024 * 1024 * 1024),
+            log: s("MAILROOM_LOG")
+                .or(fc.log)
+                .unwrap_or_else(|| DEFAULT_LOG.to_owned()),
+            log_format: parsed(&env, "MAILROOM_LOG_FORMAT")?
+                .or(fc.log_format)
+                .unwrap_or(LogFormat::Text),
         })
     }
 
@@ -367,6 +455,78 @@ impl Config {
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     }
+}
+
+/// One row of the README's configuration table, the one list of settings: `mailroom
+/// --help` prints it and a test checks that the parser takes every row and that every
+/// setting has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Documented {
+    /// `MAILROOM_…`; the file key is the same without the prefix, in lower case.
+    pub var: String,
+    pub default: String,
+    pub meaning: String,
+}
+
+impl Documented {
+    /// The TOML key for this setting.
+    pub fn file_key(&self) -> String {
+        self.var
+            .trim_start_matches("MAILROOM_")
+            .to_ascii_lowercase()
+    }
+}
+
+/// The README's configuration table, built into the binary.
+pub fn documented() -> Vec<Documented> {
+    parse_table(include_str!("../README.md"))
+}
+
+/// The rows of a Markdown table whose first cell is a `` `MAILROOM_…` `` variable;
+/// Markdown marks (backticks, bold) are dropped from the cells.
+fn parse_table(markdown: &str) -> Vec<Documented> {
+    let plain = |cell: &str| cell.trim().replace(['`'], "").replace("**", "");
+    markdown
+        .lines()
+        .filter(|l| l.starts_with("| `MAILROOM_"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().trim_matches('|').splitn(3, " | ").collect();
+            match cells.as_slice() {
+                [var, default, meaning] => Some(Documented {
+                    var: plain(var),
+                    default: plain(default),
+                    meaning: plain(meaning),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Every setting as `mailroom --help` lists it: variable, default, meaning.
+pub fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings (environment variables; in the --config TOML file the same names in lower \
+         case without MAILROOM_; the environment wins):\n",
+    );
+    for d in documented() {
+        out.push_str(&format!(
+            "  {}  [default: {}]\n      {}\n",
+            d.var, d.default, d.meaning
+        ));
+    }
+    out
+}
+
+/// Reads a secret from a file (`…_FILE` settings, for Docker and systemd credentials);
+/// a trailing newline is not part of it.
+fn secret_file(name: &str, path: impl Into<PathBuf>) -> Result<String, ConfigError> {
+    let path = path.into();
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Env {
+        name: name.to_owned(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Parses a list of IP addresses and CIDR ranges (`10.0.0.0/8`, `::1`); a bare address
@@ -610,6 +770,147 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    /// A value for each documented setting, unlike its default.
+    fn example(var: &str, secret_file: &str, url_file: &str) -> String {
+        let v = match var {
+            "MAILROOM_LISTEN" => "127.0.0.1:9090",
+            "MAILROOM_PUBLIC_URL" => "https://mail.example",
+            "MAILROOM_IMAP_HOST" => "imap.example",
+            "MAILROOM_IMAP_PORT" => "1993",
+            "MAILROOM_IMAP_SECURITY" => "starttls",
+            "MAILROOM_IMAP_CA_FILE" => "/etc/ssl/site-ca.pem",
+            "MAILROOM_SMTP_HOST" => "smtp.example",
+            "MAILROOM_SMTP_PORT" => "2587",
+            "MAILROOM_SMTP_SECURITY" => "tls",
+            "MAILROOM_SMTP_CA_FILE" => "/etc/ssl/smtp-ca.pem",
+            "MAILROOM_DATABASE_URL" => "sqlite:///var/lib/mailroom/m.db",
+            "MAILROOM_DATABASE_URL_FILE" => url_file,
+            "MAILROOM_DATA_DIR" => "/var/lib/mailroom",
+            "MAILROOM_SECRET_KEY" => "0123456789abcdef0123456789abcdef-example",
+            "MAILROOM_SECRET_KEY_FILE" => secret_file,
+            "MAILROOM_IMAP_IDLE_TIMEOUT" => "120",
+            "MAILROOM_SESSION_IDLE_TIMEOUT" => "600",
+            "MAILROOM_SESSION_ABSOLUTE_LIFETIME" => "3600",
+            "MAILROOM_TRUSTED_PROXIES" => "10.0.0.1, 10.1.0.0/16",
+            "MAILROOM_LOGIN_BACKOFF" => "30",
+            "MAILROOM_MAX_MESSAGE_SIZE" => "1000000",
+            "MAILROOM_PROXY_FETCHES_PER_USER" => "3",
+            "MAILROOM_PROXY_URL_LIFETIME" => "600",
+            "MAILROOM_AUTHSERV_ID" => "mx.example",
+            "MAILROOM_HTTP_HEADER_TIMEOUT" => "10",
+            "MAILROOM_HTTP_BODY_TIMEOUT" => "20",
+            "MAILROOM_HTTP_MAX_CONNECTIONS" => "50",
+            "MAILROOM_PARKED_BYTES_PER_USER" => "1000",
+            "MAILROOM_PARKED_BYTES_TOTAL" => "5000",
+            "MAILROOM_LOG" => "mailroom=debug",
+            "MAILROOM_LOG_FORMAT" => "json",
+            other => panic!("add an example value for {other} to this test"),
+        };
+        v.to_owned()
+    }
+
+    /// Issue 11 item 5: the README's table is the configuration. Every row's variable and
+    /// its file key are accepted and change the same thing; every file key and every
+    /// variable the code reads has a row.
+    #[test]
+    fn the_readme_table_is_the_configuration() {
+        let rows = documented();
+        assert!(rows.len() >= 30, "{rows:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "a-secret-from-a-file-0123456789abcdef\n").unwrap();
+        let url = dir.path().join("url");
+        std::fs::write(&url, "sqlite:///srv/mailroom/from-file.db\n").unwrap();
+        let (secret, url) = (secret.display().to_string(), url.display().to_string());
+
+        let base = format!(
+            "{:?}",
+            Config::merge(FileConfig::default(), env(&[])).unwrap()
+        );
+        for row in &rows {
+            let value = example(&row.var, &secret, &url);
+            let by_env = Config::merge(FileConfig::default(), env(&[(&row.var, &value)]))
+                .unwrap_or_else(|e| panic!("{}={value}: {e}", row.var));
+            let by_env = format!("{by_env:?}");
+            assert_ne!(by_env, base, "{} changes nothing", row.var);
+            let toml = match value.parse::<u64>() {
+                Ok(n) => format!("{} = {n}", row.file_key()),
+                Err(_) => format!("{} = {:?}", row.file_key(), value),
+            };
+            let file = Config::parse_file(&toml).unwrap_or_else(|e| panic!("{toml}: {e}"));
+            let by_file = format!("{:?}", Config::merge(file, env(&[])).unwrap());
+            assert_eq!(by_file, by_env, "{toml} differs from {}", row.var);
+        }
+
+        // serde names every key it takes when it meets one it does not.
+        let err = Config::parse_file("no_such_key = 1")
+            .unwrap_err()
+            .to_string();
+        let expected = err.split("expected one of").nth(1).expect("serde's list");
+        let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert!(keys.len() >= 30, "{err}");
+        let documented_keys: Vec<String> = rows.iter().map(Documented::file_key).collect();
+        // Old files' `…_secs` spellings are still read, as aliases of the documented keys.
+        let current = keys.iter().filter(|k| {
+            k.strip_suffix("_secs")
+                .is_none_or(|base| !keys.contains(&base))
+        });
+        for key in current {
+            assert!(
+                documented_keys.iter().any(|k| k == key),
+                "file key {key} has no README row"
+            );
+        }
+        // Every variable read in this file (outside the tests) has a row.
+        let source = include_str!("config.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap();
+        let is_var = |w: &&str| {
+            w.strip_prefix("MAILROOM_").is_some_and(|rest| {
+                !rest.is_empty() && rest.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+        };
+        for var in code.split('"').filter(is_var) {
+            assert!(rows.iter().any(|r| r.var == var), "{var} has no README row");
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_a_missing_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "from-the-file-0123456789abcdef0123456789\r\n").unwrap();
+        let p = path.display().to_string();
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_SECRET_KEY_FILE", &p)]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.secret_key.as_ref().map(Secret::expose),
+            Some("from-the-file-0123456789abcdef0123456789")
+        );
+        // The value itself wins over the file.
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_SECRET_KEY_FILE", &p),
+                ("MAILROOM_SECRET_KEY", "direct"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.secret_key.as_ref().map(Secret::expose), Some("direct"));
+        let err = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_DATABASE_URL_FILE", "/nonexistent/db-url")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("MAILROOM_DATABASE_URL_FILE") && err.contains("/nonexistent/db-url"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod imap;

@@ -154,6 +154,13 @@ impl Smtp {
         result
     }
 
+    /// Whether the server answers (greeting, EHLO, TLS as configured), without logging in.
+    pub async fn probe(&self) -> Result<(), SmtpError> {
+        let mut conn = self.connect(&ClientId::default()).await?;
+        let _ = conn.quit().await;
+        Ok(())
+    }
+
     /// TCP, then TLS or STARTTLS as configured; EHLO is sent by lettre.
     async fn connect(&self, hello: &ClientId) -> Result<AsyncSmtpConnection, SmtpError> {
         let ep = &self.endpoint;

@@ -286,6 +286,18 @@ impl Conn {
     }
 }
 
+/// Connects and secures the connection as configured, reads the greeting and says
+/// LOGOUT: whether the server answers, without logging anyone in (readiness checks).
+pub async fn greet(endpoint: &Endpoint, tls: &TlsConnector) -> Result<(), ImapError> {
+    let mut client = connect(endpoint, tls).await?;
+    let _ = timeout(
+        LOGOUT_TIMEOUT,
+        client.run_command_and_check_ok("LOGOUT", None),
+    )
+    .await;
+    Ok(())
+}
+
 /// TCP connect, TLS or STARTTLS as configured, and the server greeting.
 async fn connect(endpoint: &Endpoint, tls: &TlsConnector) -> Result<Client<Transport>, ImapError> {
     let addr = format!("{}:{}", endpoint.host, endpoint.port);

@@ -416,6 +416,11 @@ impl Imap {
         futures::future::join_all(conns.into_iter().map(Conn::close)).await;
     }
 
+    /// Whether the server answers with a greeting over the configured security (no login).
+    pub async fn probe(&self) -> Result<(), ImapError> {
+        conn::greet(&self.inner.endpoint, &self.inner.tls).await
+    }
+
     /// The server's capabilities after login (upper-cased), e.g. to show what it supports.
     pub async fn capabilities(&self, a: &Account) -> Result<Vec<String>, ImapError> {
         let this = self.clone();

@@ -19,6 +19,11 @@ use sqlx::sqlite::{
 pub type Db = SqlitePool;
 
 /// Opens (creating if needed) the database and runs pending migrations.
+/// Whether the database answers a trivial query (readiness checks).
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if !url.starts_with("sqlite:") {
         anyhow::bail!(

@@ -32,6 +32,7 @@ mod format;
 pub mod layout;
 mod mailbox;
 mod message;
+mod ops;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
 mod resume;
@@ -57,6 +58,7 @@ pub fn router<S: SessionStore + Clone>(
     Router::new()
         // Health and home
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::readyz))
         .route("/", get(mailbox::home))
         // Login and logout
         .route("/login", get(auth::login_form).post(auth::login))

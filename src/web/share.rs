@@ -128,7 +128,10 @@ fn wants_sidebar(method: &Method, path: &str) -> bool {
         [""] => false,
         ["mail", _] | ["mail", _, _] => true,
         ["mail", ..] => false,
-        ["static" | "healthz" | "login" | "proxy" | "export", ..] => false,
+        [
+            "static" | "healthz" | "readyz" | "metrics" | "login" | "proxy" | "export",
+            ..,
+        ] => false,
         ["contacts", "suggest" | "export.vcf"] => false,
         _ => true,
     }
@@ -419,6 +422,7 @@ mod tests {
             "/contacts/suggest",
             "/login",
             "/healthz",
+            "/readyz",
         ] {
             assert!(!wants_sidebar(&get, no), "{no}");
         }

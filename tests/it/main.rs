@@ -19,6 +19,7 @@ mod mailbox;
 mod mailstack_selftest;
 mod message;
 mod mime_golden;
+mod ops;
 mod quota_acl;
 mod search;
 mod security;

@@ -1,0 +1,215 @@
+//! Operations (issue 11 item 4): `/readyz`, `mailroom check`, `mailroom --help` and JSON
+//! logs, against the real test stack.
+
+use std::{
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use reqwest::StatusCode;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+};
+
+use crate::common::{
+    app::{TestApp, config_for},
+    mailstack::MailStack,
+};
+
+/// A loopback port nothing listens on.
+async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Everything up: 200 and one `ok` line per part, for an anonymous caller.
+#[tokio::test]
+async fn readyz_names_every_part_and_the_one_that_is_down() {
+    let stack = MailStack::shared();
+    let app = TestApp::spawn("ready").await;
+    let page = app.get("/readyz").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body, "database: ok\nimap: ok\nsmtp: ok\n");
+    assert_eq!(page.header("cache-control"), "no-store");
+
+    let port = closed_port().await;
+    let down = TestApp::spawn_with(stack, stack.add_user("ready-down"), |c| {
+        c.smtp.port = port;
+    })
+    .await;
+    let page = down.get("/readyz").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    let lines: Vec<&str> = page.body.lines().collect();
+    assert_eq!(&lines[..2], ["database: ok", "imap: ok"], "{}", page.body);
+    assert!(
+        lines[2].starts_with("smtp: ") && lines[2].contains(&port.to_string()),
+        "{}",
+        page.body
+    );
+}
+
+/// Anonymous callers cannot make us open connections to the mail server at will: forty
+/// `/readyz` at once cost the IMAP server one connection.
+#[tokio::test]
+async fn readyz_probes_the_mail_server_once_for_many_callers() {
+    let stack = MailStack::shared();
+    // Counts connections and answers each with a greeting, as an IMAP server would.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let _ = s.write_all(b"* OK ready\r\n").await;
+                let mut line = String::new();
+                let mut r = BufReader::new(&mut s);
+                if r.read_line(&mut line).await.is_ok() {
+                    let tag = line.split(' ').next().unwrap_or("a").to_owned();
+                    let _ = s
+                        .write_all(format!("* BYE\r\n{tag} OK done\r\n").as_bytes())
+                        .await;
+                }
+            });
+        }
+    });
+    let app = TestApp::spawn_with(stack, stack.add_user("ready-many"), |c| {
+        c.imap.port = port;
+        c.imap.security = mailroom::config::Security::None;
+    })
+    .await;
+    let pages = futures::future::join_all((0..40).map(|_| app.get("/readyz"))).await;
+    for page in &pages {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("imap: ok"), "{}", page.body);
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+/// `mailroom check` says in words what answers and what does not, and its exit status
+/// tells a script.
+#[tokio::test]
+async fn mailroom_check_reports_each_part_in_words() {
+    let stack = MailStack::shared();
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = config_for(stack, data.path());
+    let run = |smtp_port: u16| {
+        let config = config.clone();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_mailroom"))
+                .arg("check")
+                .env_clear()
+                .env("MAILROOM_DATA_DIR", &config.data_dir)
+                .env("MAILROOM_DATABASE_URL", &config.database_url)
+                .env("MAILROOM_IMAP_HOST", &config.imap.host)
+                .env("MAILROOM_IMAP_PORT", config.imap.port.to_string())
+                .env("MAILROOM_IMAP_SECURITY", "tls")
+                .env(
+                    "MAILROOM_IMAP_CA_FILE",
+                    config.imap.ca_file.as_ref().expect("ca"),
+                )
+                .env("MAILROOM_SMTP_PORT", smtp_port.to_string())
+                .output()
+                .await
+                .expect("mailroom check runs")
+        }
+    };
+    let ok = run(stack.submission_port).await;
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert_eq!(out, "configuration: ok\ndatabase: ok\nimap: ok\nsmtp: ok\n");
+
+    let port = closed_port().await;
+    let bad = run(port).await;
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(!bad.status.success(), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("smtp: the mail server is not reachable")
+                && l.contains(&port.to_string())),
+        "{out}"
+    );
+
+    let typo = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailroom"))
+        .arg("check")
+        .env_clear()
+        .env("MAILROOM_IMAP_SECURITY", "ssl")
+        .output()
+        .await
+        .expect("runs");
+    let out = String::from_utf8_lossy(&typo.stdout);
+    assert!(!typo.status.success());
+    assert!(
+        out.starts_with("configuration: environment variable MAILROOM_IMAP_SECURITY"),
+        "{out}"
+    );
+}
+
+/// `mailroom --help` lists every setting with its variable and default.
+#[tokio::test]
+async fn help_lists_every_setting() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailroom"))
+        .arg("--help")
+        .output()
+        .await
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let rows = mailroom::config::documented();
+    assert!(rows.len() >= 30);
+    for row in rows {
+        assert!(
+            text.contains(&format!("{}  [default: {}]", row.var, row.default)),
+            "{} missing from --help:\n{text}",
+            row.var
+        );
+    }
+}
+
+/// `MAILROOM_LOG_FORMAT=json`: every log line is one JSON object.
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let stack = MailStack::shared();
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = config_for(stack, data.path());
+    let port = closed_port().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailroom"))
+        .arg("serve")
+        .env_clear()
+        .env("MAILROOM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MAILROOM_DATA_DIR", &config.data_dir)
+        .env("MAILROOM_DATABASE_URL", &config.database_url)
+        .env("MAILROOM_IMAP_PORT", config.imap.port.to_string())
+        .env(
+            "MAILROOM_IMAP_CA_FILE",
+            config.imap.ca_file.as_ref().expect("ca"),
+        )
+        .env("MAILROOM_LOG_FORMAT", "json")
+        .env("MAILROOM_LOG", "mailroom=info")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mailroom serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a log line within 30 s")
+        .expect("read")
+        .expect("a line");
+    let _ = child.kill().await;
+    let v: serde_json::Value =
+        serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    assert_eq!(v["level"], "INFO", "{first}");
+    assert_eq!(v["fields"]["message"], "Mailroom listening", "{first}");
+    assert_eq!(
+        v["fields"]["address"],
+        format!("127.0.0.1:{port}"),
+        "{first}"
+    );
+}
