@@ -22,5 +22,6 @@ mod mime_golden;
 mod quota_acl;
 mod search;
 mod security;
+mod send;
 mod settings;
 mod threads;
