@@ -16,14 +16,15 @@
 //!
 //! The send itself (claim, SMTP, Sent copy, flags, the replaced draft, contacts, the
 //! fall-back to Drafts, staged files) is [`crate::send`]'s, which a background worker
-//! calls the same way; building messages is [`crate::mime::compose`]'s. This file reads
+//! calls the same way; building messages is [`crate::mime::compose`]'s. This file checks
 //! the form, builds the [`Letter`], and turns the outcome into a redirect or the form
-//! again with its messages.
+//! again with its messages; reading the multipart body is in `multipart`, parking an
+//! expired session's form in `park`, the read-receipt answer in `receipt`.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    extract::{Multipart, Query, State},
     http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -31,20 +32,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     app::AppState,
-    config::Config,
     error::AppError,
     i18n::Tr,
-    imap::{Account, MessageFlag},
+    imap::Account,
     mime::{
-        self,
         address::{format_address, parse_address_list},
-        compose::{self as build, ForwardLabels, Mdn, Original, Outgoing, Priority},
+        compose::{self as build, ForwardLabels, Original, Outgoing, Priority},
     },
     model::Address,
-    send::{
-        Claimed, Drafted, Letter, Mailer, Origin, OriginKind, Outcome, ReceiptSent, Refusal,
-        staging::NewFile,
-    },
+    send::{Claimed, Drafted, Letter, Mailer, Origin, OriginKind, Outcome, Refusal},
     smtp::SmtpError,
     store::{self, identities::Identity},
     web::{
@@ -53,22 +49,23 @@ use crate::{
         extract::CurrentUser,
         format,
         layout::{Layout, PageCtx},
-        mailbox_href, message_href, resume,
+        mailbox_href, resume,
         session::random_token,
     },
 };
 
+mod multipart;
+mod park;
+mod receipt;
+
+pub use multipart::body_limit;
+pub use receipt::receipt;
+
+use multipart::{Posted, read_multipart};
+use park::park;
+
 /// Longest subject accepted, in bytes.
 const MAX_SUBJECT: usize = 1000;
-
-/// The multipart body limit of `POST /compose`: half again the message size limit plus a
-/// megabyte. Up to this we read everything and refuse politely (the form comes back with
-/// a message); only beyond it does the upload stop short.
-pub fn body_limit(config: &Config) -> DefaultBodyLimit {
-    let max = config.max_message_size;
-    let cap = max.saturating_add(max / 2).saturating_add(1024 * 1024);
-    DefaultBodyLimit::max(usize::try_from(cap).unwrap_or(usize::MAX))
-}
 
 /// The compose form's fields, as posted (and as parked when the session expired).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -107,16 +104,6 @@ pub struct ComposeForm {
     action: String,
     #[serde(skip)]
     csrf_token: String,
-}
-
-/// Everything read from the multipart body.
-struct Posted {
-    form: ComposeForm,
-    uploads: Vec<NewFile>,
-    /// Files left out because they would pass the size limit.
-    refused: Vec<String>,
-    /// The body stopped short (over the hard cap, or malformed).
-    truncated: bool,
 }
 
 /// Messages shown beside the fields (already translated).
@@ -982,262 +969,6 @@ fn referer_folder(headers: &HeaderMap) -> Option<String> {
     let rest = &referer[path_start + "/mail/".len()..];
     let segment = rest.split(['/', '?', '#']).next()?;
     (!segment.is_empty()).then(|| safe_back(&format!("/mail/{segment}")))
-}
-
-/// Reads the multipart body. Files past the size limit are read to the end (so the
-/// browser gets our answer) but not kept; a body past the hard cap stops early, and
-/// whatever came before it is kept.
-async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
-    let mut posted = Posted {
-        form: ComposeForm::default(),
-        uploads: Vec::new(),
-        refused: Vec::new(),
-        truncated: false,
-    };
-    let mut total: u64 = 0;
-    loop {
-        let mut field = match mp.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::info!(error = %e, "compose: multipart body cut short");
-                posted.truncated = true;
-                break;
-            }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "attachments" {
-            let filename = field.file_name().unwrap_or_default().to_owned();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_owned();
-            let mut data = Vec::new();
-            let mut over = false;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if over {
-                            continue;
-                        }
-                        let next = (data.len() + chunk.len()) as u64;
-                        if build::encoded_size(total + next) > limit {
-                            over = true;
-                            data = Vec::new();
-                        } else {
-                            data.extend_from_slice(&chunk);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::info!(error = %e, "compose: upload cut short");
-                        posted.truncated = true;
-                        over = true;
-                        break;
-                    }
-                }
-            }
-            if filename.is_empty() && data.is_empty() && !over {
-                // The empty file input of a form sent without a file.
-                continue;
-            }
-            let filename = mime::sanitize_filename(&filename);
-            if over {
-                posted.refused.push(filename);
-                if posted.truncated {
-                    break;
-                }
-            } else {
-                total += data.len() as u64;
-                posted.uploads.push(NewFile {
-                    filename,
-                    content_type,
-                    data,
-                });
-            }
-            continue;
-        }
-        let value = match field.text().await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::info!(error = %e, "compose: form field cut short");
-                posted.truncated = true;
-                break;
-            }
-        };
-        let f = &mut posted.form;
-        match name.as_str() {
-            "compose_id" => f.compose_id = value,
-            "from" => f.from = value,
-            "to" => f.to = value,
-            "cc" => f.cc = value,
-            "bcc" => f.bcc = value,
-            "subject" => f.subject = value,
-            // Browsers send CRLF; keep LF in the form, the builder writes CRLF.
-            "body" => f.body = value.replace("\r\n", "\n"),
-            "request_mdn" => f.request_mdn = !value.is_empty(),
-            "request_dsn" => f.request_dsn = !value.is_empty(),
-            "priority" => f.priority = value,
-            "forward_mode" => f.forward_mode = value,
-            "origin" => f.origin = value,
-            "include_original" => f.include_original = value == "1",
-            "in_reply_to" => f.in_reply_to = value,
-            "references" => f.references = value,
-            "draft" => f.draft = value,
-            "back" => f.back = value,
-            "staged" => f.staged.push(value),
-            "action" => f.action = value,
-            "csrf_token" => f.csrf_token = value,
-            _ => {}
-        }
-    }
-    posted
-}
-
-/// Slack for the multipart framing when a body's declared length is compared with what
-/// may still be parked.
-const FRAMING_SLACK: u64 = 64 * 1024;
-
-/// The session expired while composing: keep the form and its files under a random
-/// token, bound to the user and browser of the expired login, and send the user through
-/// the login and back to the restored form.
-///
-/// Only a browser with a resume cookie of ours (a real login here, recent enough; see
-/// `web::resume`) may park, so anonymous clients cannot write to the database. Anything
-/// else, and a body declared larger than the caps allow, is answered before a byte of
-/// the body is read.
-async fn park(
-    state: &AppState,
-    ctx: &PageCtx,
-    headers: &HeaderMap,
-    multipart: Multipart,
-) -> Result<Response, AppError> {
-    let Some(marker) = resume::read(state, headers).filter(|m| m.valid_at(store::now())) else {
-        return Err(AppError::LoginRequired);
-    };
-    let caps = store::compose::ParkCaps {
-        per_user: state.config.parked_bytes_per_user,
-        total: state.config.parked_bytes_total,
-    };
-    let allowance = store::compose::park_allowance(&state.db, &marker.user, caps).await?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > allowance.saturating_add(FRAMING_SLACK)) {
-        tracing::warn!(user = %marker.user, "compose: parking refused, over the cap");
-        return Err(AppError::BadRequest("compose.error.park_full"));
-    }
-    let posted = read_multipart(multipart, state.config.max_message_size).await;
-    ctx.check_csrf(&posted.form.csrf_token)?;
-    let json = serde_json::to_string(&posted.form)
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let size = posted.uploads.iter().fold(json.len() as u64, |n, u| {
-        n.saturating_add(u.data.len() as u64)
-    });
-    let token = random_token(24);
-    let parked = store::compose::Parked {
-        token: &token,
-        username: &marker.user,
-        browser: &marker.browser,
-        form_json: &json,
-        size,
-    };
-    if !store::compose::park(&state.db, &parked, caps).await? {
-        tracing::warn!(user = %marker.user, size, "compose: parking refused, over the cap");
-        return Err(AppError::BadRequest("compose.error.park_full"));
-    }
-    for u in &posted.uploads {
-        store::compose::stage(&state.db, "", &token, &u.filename, &u.content_type, &u.data).await?;
-    }
-    tracing::info!(user = %marker.user, "compose: session expired; form parked until the login");
-    let next = format!("/compose?restore={token}");
-    let target = format!(
-        "/login?next={}",
-        percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC)
-    );
-    Ok(Redirect::to(&target).into_response())
-}
-
-/// The read-receipt answer from the message page.
-#[derive(Debug, Deserialize)]
-pub struct ReceiptForm {
-    #[serde(default)]
-    csrf_token: String,
-    /// `send` or `ignore`.
-    #[serde(default)]
-    action: String,
-}
-
-/// `POST /mail/{mailbox}/{uid}/receipt`: sends the read receipt the message asked for
-/// (once: `$MDNSent` is checked and a claim taken first), or declines it. Either way
-/// `$MDNSent` is set so the question is not asked again (RFC 3503).
-pub async fn receipt(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    CurrentUser(account): CurrentUser,
-    Path((mailbox, uid)): Path<(String, String)>,
-    axum::Form(form): axum::Form<ReceiptForm>,
-) -> Result<Response, AppError> {
-    ctx.check_csrf(&form.csrf_token)?;
-    let uid: u32 = uid
-        .parse()
-        .ok()
-        .filter(|&u| u > 0)
-        .ok_or(AppError::BadRequest("error.bad.uid"))?;
-    let back = message_href(&mailbox, uid);
-    if state
-        .imap
-        .has_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
-        .await?
-    {
-        return Ok(Redirect::to(&back).into_response());
-    }
-    if form.action == "send" {
-        let mailer = mailer(&state);
-        let o = mailer.original(&account, &mailbox, uid).await?;
-        let Some(to) = o.mdn_to.clone() else {
-            return Err(AppError::BadRequest("error.bad.receipt"));
-        };
-        let identity = store::identities::default_for(&state.db, &account.username).await?;
-        let key = format!(
-            "mdn:{}",
-            o.message_id
-                .clone()
-                .unwrap_or_else(|| format!("{mailbox}/{uid}"))
-        );
-        let ticket = match mailer.claim(&account.username, &key).await? {
-            Claimed::Won(ticket) => ticket,
-            Claimed::AlreadySent { .. } => return Ok(Redirect::to(&back).into_response()),
-        };
-        let from = Address {
-            name: Some(identity.display_name.clone()).filter(|n| !n.trim().is_empty()),
-            email: identity.email.clone(),
-        };
-        let tr = ctx.tr;
-        let subject = format::subject(tr, &o.subject);
-        let mdn = Mdn {
-            subject: tr.tf("receipt.subject", &[&subject]),
-            text: tr.tf(
-                "receipt.text",
-                &[&format::full_date(o.date), &from.email, &subject],
-            ),
-            from,
-            to,
-            original_message_id: o.message_id.clone(),
-            original_headers: o.raw_headers.clone(),
-            message_id: build::new_message_id(&identity.email),
-            date: time::OffsetDateTime::now_utc().unix_timestamp(),
-        };
-        if let ReceiptSent::NotSent(e) = mailer.send_receipt(&account, ticket, &mdn, &back).await? {
-            return Err(AppError::Unreachable(e.to_string()));
-        }
-    }
-    state
-        .imap
-        .add_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
-        .await?;
-    Ok(Redirect::to(&back).into_response())
 }
 
 #[cfg(test)]
