@@ -121,3 +121,14 @@ impl From<sqlx::Error> for AppError {
         AppError::Internal(anyhow::Error::new(e))
     }
 }
+
+impl From<crate::send::SendError> for AppError {
+    fn from(e: crate::send::SendError) -> Self {
+        use crate::send::SendError;
+        match e {
+            SendError::Store(e) => e.into(),
+            SendError::Imap(e) => e.into(),
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}

@@ -13,6 +13,8 @@
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
 //! - [`smtp`]: sending mail through the submission server as the logged-in user.
+//! - [`send`]: the send workflow (claim, SMTP, Sent copy, flags, drafts, contacts), apart
+//!   from HTTP, for the compose handler and background workers alike.
 
 pub mod app;
 pub mod config;
@@ -23,6 +25,7 @@ pub mod ids;
 pub mod imap;
 pub mod mime;
 pub mod model;
+pub mod send;
 pub mod server;
 pub mod smtp;
 pub mod store;

@@ -14,16 +14,17 @@
 //! `back` checked again; a replaced draft is deleted only when the server says it is a
 //! draft in Drafts; and opening a draft (a GET) changes nothing anywhere.
 //!
-//! The pieces live elsewhere: building messages in [`crate::mime::compose`], SMTP in
-//! [`crate::smtp`], Sent/Drafts and flags in [`crate::imap`], staging in
-//! [`crate::store::compose`]. This file only wires them to HTTP.
-
-use std::collections::HashSet;
+//! The send itself (claim, SMTP, Sent copy, flags, the replaced draft, contacts, the
+//! fall-back to Drafts, staged files) is [`crate::send`]'s, which a background worker
+//! calls the same way; building messages is [`crate::mime::compose`]'s. This file checks
+//! the form, builds the [`Letter`], and turns the outcome into a redirect or the form
+//! again with its messages; reading the multipart body is in `multipart`, parking an
+//! expired session's form in `park`, the read-receipt answer in `receipt`.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    extract::{Multipart, Query, State},
     http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -31,44 +32,40 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     app::AppState,
-    config::Config,
     error::AppError,
     i18n::Tr,
-    imap::{Account, Appended, MessageFlag, SpecialUse},
+    imap::Account,
     mime::{
-        self,
         address::{format_address, parse_address_list},
-        compose::{
-            self as build, Attachment, Copy, ForwardLabels, Mdn, Original, Outgoing, Priority,
-        },
+        compose::{self as build, ForwardLabels, Original, Outgoing, Priority},
     },
     model::Address,
-    smtp::{DsnRequest, Envelope, Smtp, SmtpError},
-    store::{self, compose::Claim, identities::Identity},
+    send::{Claimed, Drafted, Letter, Mailer, Origin, OriginKind, Outcome, Refusal},
+    smtp::SmtpError,
+    store::{self, identities::Identity},
     web::{
         contacts::{ContactsDatalist, address_message},
         encode_segment,
         extract::CurrentUser,
         format,
         layout::{Layout, PageCtx},
-        mailbox_href, message_href, resume,
+        mailbox_href, resume,
         session::random_token,
     },
 };
 
+mod multipart;
+mod park;
+mod receipt;
+
+pub use multipart::body_limit;
+pub use receipt::receipt;
+
+use multipart::{Posted, read_multipart};
+use park::park;
+
 /// Longest subject accepted, in bytes.
 const MAX_SUBJECT: usize = 1000;
-/// Bytes for headers and MIME structure when a message's size is estimated.
-const OVERHEAD: u64 = 8 * 1024;
-
-/// The multipart body limit of `POST /compose`: half again the message size limit plus a
-/// megabyte. Up to this we read everything and refuse politely (the form comes back with
-/// a message); only beyond it does the upload stop short.
-pub fn body_limit(config: &Config) -> DefaultBodyLimit {
-    let max = config.max_message_size;
-    let cap = max.saturating_add(max / 2).saturating_add(1024 * 1024);
-    DefaultBodyLimit::max(usize::try_from(cap).unwrap_or(usize::MAX))
-}
 
 /// The compose form's fields, as posted (and as parked when the session expired).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -107,23 +104,6 @@ pub struct ComposeForm {
     action: String,
     #[serde(skip)]
     csrf_token: String,
-}
-
-/// A file from this request's file input.
-struct Upload {
-    filename: String,
-    content_type: String,
-    data: Vec<u8>,
-}
-
-/// Everything read from the multipart body.
-struct Posted {
-    form: ComposeForm,
-    uploads: Vec<Upload>,
-    /// Files left out because they would pass the size limit.
-    refused: Vec<String>,
-    /// The body stopped short (over the hard cap, or malformed).
-    truncated: bool,
 }
 
 /// Messages shown beside the fields (already translated).
@@ -383,10 +363,10 @@ async fn recheck_restored(
     }
     let mut note = None;
     let mut forward = false;
-    match origin_of(&f.origin) {
-        Some((kind, (mailbox, uid))) => match original(state, account, &mailbox, uid).await {
+    match Origin::parse(&f.origin) {
+        Some(origin) => match original(state, account, &origin.mailbox, origin.uid).await {
             Ok(o) => {
-                forward = kind == "forward";
+                forward = origin.kind == OriginKind::Forward;
                 if forward {
                     note = Some(forward_note_text(tr, &o));
                 }
@@ -403,7 +383,7 @@ async fn recheck_restored(
 }
 
 /// `POST /compose`: send, or save as a draft. Without a login, the form is parked (see
-/// [`park`]) or refused before its body is read.
+/// [`park`]) or refused before its body is read. The send itself is [`crate::send`]'s.
 pub async fn submit(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -423,55 +403,117 @@ pub async fn submit(
         posted.form.compose_id = random_token(16);
     }
     posted.form.back = safe_back(&posted.form.back);
+    let mailer = mailer(&state);
     let sending = posted.form.action != "draft";
-    if sending {
-        // Claimed before anything else, so a second copy of the same form (double
-        // click, reload) stops here, even on another instance.
-        let claim =
-            store::compose::claim_send(&state.db, &account.username, &posted.form.compose_id)
-                .await?;
-        if let Claim::AlreadySent(to) = claim {
-            tracing::info!(user = %account.username, "compose: repeated send ignored");
-            let target = if to.is_empty() {
-                posted.form.back.clone()
-            } else {
-                to
-            };
-            return Ok(Redirect::to(&target).into_response());
+    let mut ticket = if sending {
+        // Claimed before anything else (staging included), so a second copy of the same
+        // form (double click, reload) stops here, even on another instance.
+        match mailer
+            .claim(&account.username, &posted.form.compose_id)
+            .await?
+        {
+            Claimed::Won(ticket) => Some(ticket),
+            Claimed::AlreadySent { return_to } => {
+                tracing::info!(user = %account.username, "compose: repeated send ignored");
+                let target = if return_to.is_empty() {
+                    posted.form.back.clone()
+                } else {
+                    return_to
+                };
+                return Ok(Redirect::to(&target).into_response());
+            }
         }
-    }
-    let compose_id = posted.form.compose_id.clone();
-    let result = handle(&state, &ctx, &account, posted, sending).await;
-    if sending && !matches!(result, Ok(Outcome::Sent(_))) {
+    } else {
+        None
+    };
+    let prepared = prepare(&state, &ctx, &account, &mailer, posted, sending).await;
+    if !matches!(prepared, Ok(Prepared::Ready(_)))
+        && let Some(ticket) = ticket.take()
+    {
         // Nothing went out: the same form may be sent again.
-        store::compose::release_claim(&state.db, &account.username, &compose_id).await?;
+        ticket.release(&mailer).await?;
     }
-    match result? {
-        Outcome::Sent(target) | Outcome::Redirect(target) => {
-            Ok(Redirect::to(&target).into_response())
-        }
-        Outcome::Form(page) => Ok(page.into_response()),
-    }
+    let ready = match prepared? {
+        Prepared::Ready(ready) => ready,
+        Prepared::Form(page) => return Ok(page.into_response()),
+    };
+    let Ready { mut form, letter } = *ready;
+    let tr = ctx.tr;
+    let (errors, notice) = match ticket {
+        None => match mailer.save_draft(&account, &letter).await? {
+            Drafted::Saved(appended) => {
+                let target = match appended.uid {
+                    Some(uid) => format!(
+                        "/compose?draft={}&saved=1",
+                        encode_segment(&format!("{}/{uid}", appended.mailbox))
+                    ),
+                    None => mailbox_href(&appended.mailbox),
+                };
+                return Ok(Redirect::to(&target).into_response());
+            }
+            Drafted::Failed(_) => (
+                Errors {
+                    general: Some(tr.t("compose.error.draft_failed").to_owned()),
+                    ..Errors::default()
+                },
+                None,
+            ),
+            Drafted::Refused(reasons) => (refusal_errors(tr, &reasons), None),
+        },
+        Some(ticket) => match mailer.deliver(&account, ticket, &letter).await? {
+            Outcome::Sent(_) => {
+                let back = &form.back;
+                let sep = if back.contains('?') { '&' } else { '?' };
+                return Ok(Redirect::to(&format!("{back}{sep}notice=sent")).into_response());
+            }
+            Outcome::SavedAsDraft { reason, draft } => {
+                if let Some(uid) = draft.uid {
+                    form.draft = format!("{}/{uid}", draft.mailbox);
+                }
+                (
+                    smtp_errors(tr, &reason, &letter.message),
+                    Some(tr.t("compose.saved_after_failure").to_owned()),
+                )
+            }
+            Outcome::NotSaved { reason, .. } => (
+                smtp_errors(tr, &reason, &letter.message),
+                Some(tr.t("compose.error.draft_failed").to_owned()),
+            ),
+            Outcome::Refused(reasons) => (refusal_errors(tr, &reasons), None),
+        },
+    };
+    let page = page(&state, &ctx, &account, form, errors, notice, None).await?;
+    Ok(page.into_response())
 }
 
-/// What a compose POST came to.
-enum Outcome {
-    /// Sent; go here.
-    Sent(String),
-    /// Saved as a draft; go here.
-    Redirect(String),
+/// The send workflow with this application's IMAP client, database and SMTP settings.
+fn mailer(state: &AppState) -> Mailer {
+    Mailer::from_config(state.imap.clone(), state.db.clone(), &state.config)
+}
+
+/// A form that passed the checks, and the letter it makes.
+struct Ready {
+    form: ComposeForm,
+    letter: Letter,
+}
+
+/// What a posted form came to before anything is sent or saved.
+enum Prepared {
+    Ready(Box<Ready>),
     /// Show the form again (with messages).
     Form(Box<ComposePage>),
 }
 
-/// The body of [`submit`] once the user is known and a send is claimed.
-async fn handle(
+/// Stages the form's files, checks its fields and builds the letter (with the original
+/// of a forward). A form with mistakes comes back as the page to show.
+async fn prepare(
     state: &AppState,
     ctx: &PageCtx,
     account: &Account,
+    mailer: &Mailer,
     posted: Posted,
     sending: bool,
-) -> Result<Outcome, AppError> {
+) -> Result<Prepared, AppError> {
     let tr = ctx.tr;
     let Posted {
         mut form,
@@ -480,42 +522,35 @@ async fn handle(
         truncated,
     } = posted;
     let user = account.username.as_str();
-    let limit = state.config.max_message_size;
+    let limit = mailer.max_message_size();
+    let replaces = build::parse_message_ref(&form.draft);
 
-    // The draft's own files the user kept: staged now (a POST), no longer referenced.
-    let draft_files_lost = stage_draft_parts(state, account, &mut form).await?;
+    // The draft's own files the user kept (`draft:N`): staged now (a POST), no longer
+    // referenced.
+    let parts: Vec<usize> = form
+        .staged
+        .iter()
+        .filter_map(|id| id.strip_prefix(DRAFT_PART)?.parse().ok())
+        .collect();
+    form.staged.retain(|id| !id.starts_with(DRAFT_PART));
+    let draft_files = mailer
+        .stage_draft_parts(account, &form.compose_id, replaces.as_ref(), &parts)
+        .await?;
+    let draft_files_lost = draft_files.is_none();
+    form.staged.extend(draft_files.unwrap_or_default());
 
     // Staged files: drop the unticked ones, then stage the new uploads that still fit.
-    let keep: HashSet<&str> = form.staged.iter().map(String::as_str).collect();
-    let mut used = OVERHEAD + form.body.len() as u64;
-    let mut kept_ids = Vec::new();
-    for s in store::compose::staged_list(&state.db, user, &form.compose_id).await? {
-        if keep.contains(s.id.as_str()) {
-            used += build::encoded_size(s.size.max(0) as u64);
-            kept_ids.push(s.id);
-        } else {
-            store::compose::unstage(&state.db, user, &form.compose_id, &s.id).await?;
-        }
-    }
-    for u in uploads {
-        let size = build::encoded_size(u.data.len() as u64);
-        if used + size > limit {
-            refused.push(u.filename);
-            continue;
-        }
-        used += size;
-        let id = store::compose::stage(
-            &state.db,
+    let staged = mailer
+        .stage(
             user,
             &form.compose_id,
-            &u.filename,
-            &u.content_type,
-            &u.data,
+            &form.staged,
+            uploads,
+            form.body.len() as u64,
         )
         .await?;
-        kept_ids.push(id);
-    }
-    form.staged = kept_ids.clone();
+    refused.extend(staged.refused);
+    form.staged = staged.kept;
 
     let identities = store::identities::list(&state.db, user).await?;
     if form.from.trim().is_empty() {
@@ -540,26 +575,19 @@ async fn handle(
     }
     let Some(fields) = fields.filter(|_| !errors.any()) else {
         let page = page(state, ctx, account, form, errors, None, None).await?;
-        return Ok(Outcome::Form(Box::new(page)));
+        return Ok(Prepared::Form(Box::new(page)));
     };
 
-    let staged = store::compose::staged_load(&state.db, user, &form.compose_id).await?;
-    let mut attachments: Vec<Attachment> = staged
-        .into_iter()
-        .filter(|s| kept_ids.contains(&s.info.id))
-        .map(|s| Attachment {
-            filename: s.info.filename,
-            content_type: s.info.content_type,
-            data: s.data,
-        })
-        .collect();
+    let mut attachments = mailer
+        .staged_attachments(user, &form.compose_id, &form.staged)
+        .await?;
     let mut body = form.body.clone();
     let mut attached_message = None;
     if form.include_original
-        && let Some((kind, (mailbox, uid))) = origin_of(&form.origin)
-        && kind == "forward"
+        && let Some(o) = Origin::parse(&form.origin)
+        && o.kind == OriginKind::Forward
     {
-        let raw = state.imap.fetch_raw(account, &mailbox, uid).await?;
+        let raw = state.imap.fetch_raw(account, &o.mailbox, o.uid).await?;
         if form.forward_mode == "attachment" {
             attached_message = Some(raw.to_vec());
         } else {
@@ -572,7 +600,7 @@ async fn handle(
             attachments.extend(o.attachments);
         }
     }
-    let outgoing = Outgoing {
+    let message = Outgoing {
         from: fields.from,
         to: fields.to,
         cc: fields.cc,
@@ -589,272 +617,58 @@ async fn handle(
         date: time::OffsetDateTime::now_utc().unix_timestamp(),
         origin: (!form.origin.is_empty()).then(|| form.origin.clone()),
     };
-    let draft_bytes = match build::build(&outgoing, Copy::Draft) {
-        Ok(b) => b,
-        Err(build::ComposeError::ControlChar(field)) => {
-            let mut errors = Errors::default();
-            set_error(&mut errors, field, tr.t("compose.error.control").to_owned());
-            let page = page(state, ctx, account, form, errors, None, None).await?;
-            return Ok(Outcome::Form(Box::new(page)));
-        }
+    let letter = Letter {
+        key: form.compose_id.clone(),
+        message,
+        request_dsn: form.request_dsn,
+        replaces,
+        return_to: form.back.clone(),
     };
-    let estimated = draft_bytes.len() as u64;
-    if estimated > limit {
-        let errors = Errors {
-            attachments: Some(tr.tf(
-                "compose.error.too_large",
-                &[&tr.t("compose.attachments"), &format::size(limit)],
-            )),
-            ..Errors::default()
-        };
-        let page = page(state, ctx, account, form, errors, None, None).await?;
-        return Ok(Outcome::Form(Box::new(page)));
-    }
-
-    if !sending {
-        return save_draft(state, ctx, account, form, &outgoing, &draft_bytes).await;
-    }
-    send(state, ctx, account, form, &outgoing, draft_bytes).await
+    Ok(Prepared::Ready(Box::new(Ready { form, letter })))
 }
 
-/// Stages the files of the draft being edited that the form kept ticked (`draft:N`
-/// ids), replacing each reference by the staged file's id. Returns `true` when the draft
-/// could not be read any more, so its files are lost (the form says so rather than send
-/// without them).
-async fn stage_draft_parts(
-    state: &AppState,
-    account: &Account,
-    form: &mut ComposeForm,
-) -> Result<bool, AppError> {
-    let wanted: Vec<usize> = form
-        .staged
-        .iter()
-        .filter_map(|id| id.strip_prefix(DRAFT_PART)?.parse().ok())
-        .collect();
-    form.staged.retain(|id| !id.starts_with(DRAFT_PART));
-    if wanted.is_empty() {
-        return Ok(false);
-    }
-    let Some((mailbox, uid)) = build::parse_message_ref(&form.draft) else {
-        return Ok(true);
-    };
-    let draft = match original(state, account, &mailbox, uid).await {
-        Ok(o) => o,
-        Err(e) => {
-            tracing::warn!(error = %e, "compose: the draft's files could not be read");
-            return Ok(true);
+/// The messages for a letter the send workflow refused.
+fn refusal_errors(tr: Tr, reasons: &[Refusal]) -> Errors {
+    let mut errors = Errors::default();
+    for r in reasons {
+        match r {
+            Refusal::NoRecipients => {
+                errors.to = Some(tr.t("compose.error.no_recipients").to_owned())
+            }
+            Refusal::ControlChar(field) => {
+                set_error(&mut errors, field, tr.t("compose.error.control").to_owned())
+            }
+            Refusal::TooLarge { limit } => {
+                errors.attachments = Some(tr.tf(
+                    "compose.error.too_large",
+                    &[&tr.t("compose.attachments"), &format::size(*limit)],
+                ))
+            }
         }
-    };
-    for (i, a) in draft.attachments.iter().enumerate() {
-        if !wanted.contains(&i) {
-            continue;
-        }
-        let id = store::compose::stage(
-            &state.db,
-            &account.username,
-            &form.compose_id,
-            &a.filename,
-            &a.content_type,
-            &a.data,
-        )
-        .await?;
-        form.staged.push(id);
     }
-    Ok(false)
+    errors
 }
 
-/// Saves the Drafts copy, replacing the previous version, and reopens it.
-async fn save_draft(
-    state: &AppState,
-    ctx: &PageCtx,
-    account: &Account,
-    form: ComposeForm,
-    outgoing: &Outgoing,
-    draft_bytes: &[u8],
-) -> Result<Outcome, AppError> {
-    let user = account.username.as_str();
-    match state
-        .imap
-        .append_special(
-            account,
-            SpecialUse::Drafts,
-            draft_bytes,
-            Some(&outgoing.message_id),
-        )
-        .await
-    {
-        Ok(appended) => {
-            replace_old_draft(state, account, &form.draft, &appended).await;
-            // The draft holds the files now; reopening it offers them again.
-            store::compose::unstage_all(&state.db, user, &form.compose_id).await?;
-            let target = match appended.uid {
-                Some(uid) => format!(
-                    "/compose?draft={}&saved=1",
-                    encode_segment(&format!("{}/{uid}", appended.mailbox))
-                ),
-                None => mailbox_href(&appended.mailbox),
-            };
-            Ok(Outcome::Redirect(target))
+/// The message for a send the submission server did not take, beside the field it is
+/// about (a refused recipient's).
+fn smtp_errors(tr: Tr, reason: &SmtpError, message: &Outgoing) -> Errors {
+    let mut errors = Errors::default();
+    match reason {
+        SmtpError::Unreachable(_) => {
+            errors.general = Some(tr.t("compose.error.smtp_down").to_owned())
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "compose: saving the draft failed");
-            let errors = Errors {
-                general: Some(ctx.tr.t("compose.error.draft_failed").to_owned()),
-                ..Errors::default()
-            };
-            let page = page(state, ctx, account, form, errors, None, None).await?;
-            Ok(Outcome::Form(Box::new(page)))
+        SmtpError::AuthFailed => errors.general = Some(tr.t("compose.error.smtp_auth").to_owned()),
+        SmtpError::MessageRefused(why) => {
+            errors.general = Some(tr.tf("compose.error.refused", &[why]))
+        }
+        SmtpError::RecipientRejected { recipients, reason } => {
+            let list = recipients.join(", ");
+            let text = tr.tf("compose.error.rejected", &[&list, reason]);
+            let field = rejected_field(message, recipients);
+            set_error(&mut errors, field, text);
         }
     }
-}
-
-/// Deletes the draft a form replaced, unless it is the one just written.
-async fn replace_old_draft(state: &AppState, account: &Account, old: &str, appended: &Appended) {
-    let Some((mailbox, uid)) = build::parse_message_ref(old) else {
-        return;
-    };
-    if mailbox == appended.mailbox && Some(uid) == appended.uid {
-        return;
-    }
-    remove_draft(state, account, &mailbox, uid).await;
-}
-
-/// Removes the draft a form named, if it is a real draft (the server checks: see
-/// [`crate::imap::Imap::delete_draft`]); anything else the form names stays.
-async fn remove_draft(state: &AppState, account: &Account, mailbox: &str, uid: u32) {
-    match state.imap.delete_draft(account, mailbox, uid).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            user = %account.username,
-            "compose: the form named a message that is not a draft; left in place"
-        ),
-        Err(e) => tracing::warn!(error = %e, "compose: could not delete the previous draft"),
-    }
-}
-
-/// Sends; on success files the Sent copy, flags the original, removes the draft and
-/// collects the recipients. On failure saves to Drafts and shows the form with the reason.
-async fn send(
-    state: &AppState,
-    ctx: &PageCtx,
-    account: &Account,
-    mut form: ComposeForm,
-    outgoing: &Outgoing,
-    draft_bytes: Vec<u8>,
-) -> Result<Outcome, AppError> {
-    let tr = ctx.tr;
-    let user = account.username.as_str();
-    let sent_bytes = build::build(outgoing, Copy::Sent)
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let recipients: Vec<Address> = outgoing
-        .to
-        .iter()
-        .chain(&outgoing.cc)
-        .chain(&outgoing.bcc)
-        .cloned()
-        .collect();
-    let envelope = Envelope {
-        from: Some(outgoing.from.email.clone()),
-        to: recipients.iter().map(|a| a.email.clone()).collect(),
-        dsn: form.request_dsn.then(|| DsnRequest {
-            envid: form.compose_id.clone(),
-        }),
-    };
-    let result = match Smtp::new(&state.config.smtp) {
-        Ok(smtp) => {
-            smtp.send(user, &account.password, &envelope, &sent_bytes)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(sent) => {
-            tracing::info!(
-                user,
-                recipients = recipients.len(),
-                dsn = sent.dsn,
-                "message sent"
-            );
-            store::compose::mark_sent(&state.db, user, &form.compose_id, &form.back).await?;
-            if let Err(e) = state
-                .imap
-                .append_special(
-                    account,
-                    SpecialUse::Sent,
-                    &sent_bytes,
-                    Some(&outgoing.message_id),
-                )
-                .await
-            {
-                tracing::warn!(error = %e, "compose: sent, but the Sent copy failed");
-            }
-            if let Some((kind, (mailbox, uid))) = origin_of(&form.origin) {
-                let flag = if kind == "reply" {
-                    MessageFlag::Answered
-                } else {
-                    MessageFlag::Forwarded
-                };
-                if let Err(e) = state.imap.add_flag(account, &mailbox, uid, flag).await {
-                    tracing::info!(error = %e, "compose: could not flag the original");
-                }
-            }
-            if let Some((mailbox, uid)) = build::parse_message_ref(&form.draft) {
-                remove_draft(state, account, &mailbox, uid).await;
-            }
-            if let Err(e) = store::contacts::collect(&state.db, user, &recipients).await {
-                tracing::warn!(error = %e, "compose: collecting contacts failed");
-            }
-            store::compose::unstage_all(&state.db, user, &form.compose_id).await?;
-            let back = form.back.clone();
-            let sep = if back.contains('?') { '&' } else { '?' };
-            Ok(Outcome::Sent(format!("{back}{sep}notice=sent")))
-        }
-        Err(e) => {
-            tracing::warn!(user, error = %e, "compose: send failed; saving to Drafts");
-            let mut errors = Errors::default();
-            match &e {
-                SmtpError::Unreachable(_) => {
-                    errors.general = Some(tr.t("compose.error.smtp_down").to_owned())
-                }
-                SmtpError::AuthFailed => {
-                    errors.general = Some(tr.t("compose.error.smtp_auth").to_owned())
-                }
-                SmtpError::MessageRefused(why) => {
-                    errors.general = Some(tr.tf("compose.error.refused", &[why]))
-                }
-                SmtpError::RecipientRejected { recipients, reason } => {
-                    let list = recipients.join(", ");
-                    let text = tr.tf("compose.error.rejected", &[&list, reason]);
-                    let field = rejected_field(outgoing, recipients);
-                    set_error(&mut errors, field, text);
-                }
-            }
-            let notice = match state
-                .imap
-                .append_special(
-                    account,
-                    SpecialUse::Drafts,
-                    &draft_bytes,
-                    Some(&outgoing.message_id),
-                )
-                .await
-            {
-                Ok(appended) => {
-                    replace_old_draft(state, account, &form.draft, &appended).await;
-                    if let Some(uid) = appended.uid {
-                        form.draft = format!("{}/{uid}", appended.mailbox);
-                    }
-                    Some(tr.t("compose.saved_after_failure").to_owned())
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "compose: the draft could not be saved either");
-                    Some(tr.t("compose.error.draft_failed").to_owned())
-                }
-            };
-            let page = page(state, ctx, account, form, errors, notice, None).await?;
-            Ok(Outcome::Form(Box::new(page)))
-        }
-    }
+    errors
 }
 
 /// Which field holds the first refused recipient.
@@ -1052,8 +866,10 @@ async fn forward_note_for(
     f: &ComposeForm,
     tr: Tr,
 ) -> Option<String> {
-    let (_, (mailbox, uid)) = origin_of(&f.origin)?;
-    let o = original(state, account, &mailbox, uid).await.ok()?;
+    let origin = Origin::parse(&f.origin)?;
+    let o = original(state, account, &origin.mailbox, origin.uid)
+        .await
+        .ok()?;
     Some(forward_note_text(tr, &o))
 }
 
@@ -1064,8 +880,7 @@ async fn original(
     mailbox: &str,
     uid: u32,
 ) -> Result<Original, AppError> {
-    let raw = state.imap.fetch_raw(account, mailbox, uid).await?;
-    build::read_original(&raw).map_err(|e| AppError::Internal(anyhow::Error::new(e)))
+    Ok(mailer(state).original(account, mailbox, uid).await?)
 }
 
 /// Puts a reopened draft into the form.
@@ -1127,14 +942,6 @@ fn parse_ref(r: &str) -> Result<(String, u32), AppError> {
     build::parse_message_ref(r).ok_or(AppError::BadRequest("error.bad.uid"))
 }
 
-/// `reply INBOX/5` → `("reply", ("INBOX", 5))`.
-fn origin_of(origin: &str) -> Option<(&str, (String, u32))> {
-    let (kind, r) = origin.split_once(' ')?;
-    matches!(kind, "reply" | "forward")
-        .then_some(())
-        .and_then(|()| build::parse_message_ref(r).map(|m| (kind, m)))
-}
-
 /// Random tokens we issue: base64url, 16 to 64 characters.
 fn valid_token(s: &str) -> bool {
     (16..=64).contains(&s.len())
@@ -1164,281 +971,6 @@ fn referer_folder(headers: &HeaderMap) -> Option<String> {
     (!segment.is_empty()).then(|| safe_back(&format!("/mail/{segment}")))
 }
 
-/// Reads the multipart body. Files past the size limit are read to the end (so the
-/// browser gets our answer) but not kept; a body past the hard cap stops early, and
-/// whatever came before it is kept.
-async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
-    let mut posted = Posted {
-        form: ComposeForm::default(),
-        uploads: Vec::new(),
-        refused: Vec::new(),
-        truncated: false,
-    };
-    let mut total: u64 = 0;
-    loop {
-        let mut field = match mp.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::info!(error = %e, "compose: multipart body cut short");
-                posted.truncated = true;
-                break;
-            }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "attachments" {
-            let filename = field.file_name().unwrap_or_default().to_owned();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_owned();
-            let mut data = Vec::new();
-            let mut over = false;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if over {
-                            continue;
-                        }
-                        let next = (data.len() + chunk.len()) as u64;
-                        if build::encoded_size(total + next) > limit {
-                            over = true;
-                            data = Vec::new();
-                        } else {
-                            data.extend_from_slice(&chunk);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::info!(error = %e, "compose: upload cut short");
-                        posted.truncated = true;
-                        over = true;
-                        break;
-                    }
-                }
-            }
-            if filename.is_empty() && data.is_empty() && !over {
-                // The empty file input of a form sent without a file.
-                continue;
-            }
-            let filename = mime::sanitize_filename(&filename);
-            if over {
-                posted.refused.push(filename);
-                if posted.truncated {
-                    break;
-                }
-            } else {
-                total += data.len() as u64;
-                posted.uploads.push(Upload {
-                    filename,
-                    content_type,
-                    data,
-                });
-            }
-            continue;
-        }
-        let value = match field.text().await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::info!(error = %e, "compose: form field cut short");
-                posted.truncated = true;
-                break;
-            }
-        };
-        let f = &mut posted.form;
-        match name.as_str() {
-            "compose_id" => f.compose_id = value,
-            "from" => f.from = value,
-            "to" => f.to = value,
-            "cc" => f.cc = value,
-            "bcc" => f.bcc = value,
-            "subject" => f.subject = value,
-            // Browsers send CRLF; keep LF in the form, the builder writes CRLF.
-            "body" => f.body = value.replace("\r\n", "\n"),
-            "request_mdn" => f.request_mdn = !value.is_empty(),
-            "request_dsn" => f.request_dsn = !value.is_empty(),
-            "priority" => f.priority = value,
-            "forward_mode" => f.forward_mode = value,
-            "origin" => f.origin = value,
-            "include_original" => f.include_original = value == "1",
-            "in_reply_to" => f.in_reply_to = value,
-            "references" => f.references = value,
-            "draft" => f.draft = value,
-            "back" => f.back = value,
-            "staged" => f.staged.push(value),
-            "action" => f.action = value,
-            "csrf_token" => f.csrf_token = value,
-            _ => {}
-        }
-    }
-    posted
-}
-
-/// Slack for the multipart framing when a body's declared length is compared with what
-/// may still be parked.
-const FRAMING_SLACK: u64 = 64 * 1024;
-
-/// The session expired while composing: keep the form and its files under a random
-/// token, bound to the user and browser of the expired login, and send the user through
-/// the login and back to the restored form.
-///
-/// Only a browser with a resume cookie of ours (a real login here, recent enough; see
-/// `web::resume`) may park, so anonymous clients cannot write to the database. Anything
-/// else, and a body declared larger than the caps allow, is answered before a byte of
-/// the body is read.
-async fn park(
-    state: &AppState,
-    ctx: &PageCtx,
-    headers: &HeaderMap,
-    multipart: Multipart,
-) -> Result<Response, AppError> {
-    let Some(marker) = resume::read(state, headers).filter(|m| m.valid_at(store::now())) else {
-        return Err(AppError::LoginRequired);
-    };
-    let caps = store::compose::ParkCaps {
-        per_user: state.config.parked_bytes_per_user,
-        total: state.config.parked_bytes_total,
-    };
-    let allowance = store::compose::park_allowance(&state.db, &marker.user, caps).await?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > allowance.saturating_add(FRAMING_SLACK)) {
-        tracing::warn!(user = %marker.user, "compose: parking refused, over the cap");
-        return Err(AppError::BadRequest("compose.error.park_full"));
-    }
-    let posted = read_multipart(multipart, state.config.max_message_size).await;
-    ctx.check_csrf(&posted.form.csrf_token)?;
-    let json = serde_json::to_string(&posted.form)
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let size = posted.uploads.iter().fold(json.len() as u64, |n, u| {
-        n.saturating_add(u.data.len() as u64)
-    });
-    let token = random_token(24);
-    let parked = store::compose::Parked {
-        token: &token,
-        username: &marker.user,
-        browser: &marker.browser,
-        form_json: &json,
-        size,
-    };
-    if !store::compose::park(&state.db, &parked, caps).await? {
-        tracing::warn!(user = %marker.user, size, "compose: parking refused, over the cap");
-        return Err(AppError::BadRequest("compose.error.park_full"));
-    }
-    for u in &posted.uploads {
-        store::compose::stage(&state.db, "", &token, &u.filename, &u.content_type, &u.data).await?;
-    }
-    tracing::info!(user = %marker.user, "compose: session expired; form parked until the login");
-    let next = format!("/compose?restore={token}");
-    let target = format!(
-        "/login?next={}",
-        percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC)
-    );
-    Ok(Redirect::to(&target).into_response())
-}
-
-/// The read-receipt answer from the message page.
-#[derive(Debug, Deserialize)]
-pub struct ReceiptForm {
-    #[serde(default)]
-    csrf_token: String,
-    /// `send` or `ignore`.
-    #[serde(default)]
-    action: String,
-}
-
-/// `POST /mail/{mailbox}/{uid}/receipt`: sends the read receipt the message asked for
-/// (once: `$MDNSent` is checked and a claim taken first), or declines it. Either way
-/// `$MDNSent` is set so the question is not asked again (RFC 3503).
-pub async fn receipt(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    CurrentUser(account): CurrentUser,
-    Path((mailbox, uid)): Path<(String, String)>,
-    axum::Form(form): axum::Form<ReceiptForm>,
-) -> Result<Response, AppError> {
-    ctx.check_csrf(&form.csrf_token)?;
-    let uid: u32 = uid
-        .parse()
-        .ok()
-        .filter(|&u| u > 0)
-        .ok_or(AppError::BadRequest("error.bad.uid"))?;
-    let back = message_href(&mailbox, uid);
-    if state
-        .imap
-        .has_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
-        .await?
-    {
-        return Ok(Redirect::to(&back).into_response());
-    }
-    if form.action == "send" {
-        let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
-        let o = build::read_original(&raw).map_err(|e| AppError::Internal(e.into()))?;
-        let Some(to) = o.mdn_to.clone() else {
-            return Err(AppError::BadRequest("error.bad.receipt"));
-        };
-        let key = format!(
-            "mdn:{}",
-            o.message_id
-                .clone()
-                .unwrap_or_else(|| format!("{mailbox}/{uid}"))
-        );
-        if let Claim::AlreadySent(_) =
-            store::compose::claim_send(&state.db, &account.username, &key).await?
-        {
-            return Ok(Redirect::to(&back).into_response());
-        }
-        let identity = store::identities::default_for(&state.db, &account.username).await?;
-        let from = Address {
-            name: Some(identity.display_name.clone()).filter(|n| !n.trim().is_empty()),
-            email: identity.email.clone(),
-        };
-        let tr = ctx.tr;
-        let subject = format::subject(tr, &o.subject);
-        let mdn = Mdn {
-            subject: tr.tf("receipt.subject", &[&subject]),
-            text: tr.tf(
-                "receipt.text",
-                &[&format::full_date(o.date), &from.email, &subject],
-            ),
-            from,
-            to: to.clone(),
-            original_message_id: o.message_id.clone(),
-            original_headers: o.raw_headers.clone(),
-            message_id: build::new_message_id(&identity.email),
-            date: time::OffsetDateTime::now_utc().unix_timestamp(),
-        };
-        let bytes = build::build_mdn(&mdn).map_err(|e| AppError::Internal(e.into()))?;
-        let envelope = Envelope {
-            // RFC 8098 §3: receipts go out with a null return path.
-            from: None,
-            to: vec![to.email.clone()],
-            dsn: None,
-        };
-        let sent = match Smtp::new(&state.config.smtp) {
-            Ok(smtp) => {
-                smtp.send(&account.username, &account.password, &envelope, &bytes)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = sent {
-            store::compose::release_claim(&state.db, &account.username, &key).await?;
-            tracing::warn!(error = %e, "read receipt not sent");
-            return Err(AppError::Unreachable(e.to_string()));
-        }
-        store::compose::mark_sent(&state.db, &account.username, &key, &back).await?;
-        tracing::info!(user = %account.username, "read receipt sent");
-    }
-    state
-        .imap
-        .add_flag(&account, &mailbox, uid, MessageFlag::MdnSent)
-        .await?;
-    Ok(Redirect::to(&back).into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1465,13 +997,7 @@ mod tests {
     }
 
     #[test]
-    fn origins_and_tokens() {
-        assert_eq!(
-            origin_of("reply INBOX/5"),
-            Some(("reply", ("INBOX".to_owned(), 5)))
-        );
-        assert_eq!(origin_of("delete INBOX/5"), None);
-        assert_eq!(origin_of(""), None);
+    fn tokens() {
         assert!(valid_token(&random_token(16)));
         assert!(!valid_token("short"));
         assert!(!valid_token("../../../../etc/passwd/xxxxxxxx"));

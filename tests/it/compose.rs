@@ -115,7 +115,7 @@ async fn post_compose(
 }
 
 /// Every message of a folder: (flags as text, raw bytes), in UID order.
-async fn messages(
+pub(crate) async fn messages(
     stack: &MailStack,
     user: &TestUser,
     mailbox: &str,
@@ -143,7 +143,12 @@ async fn messages(
 }
 
 /// Flags of one message, as text.
-async fn flags_of(stack: &MailStack, user: &TestUser, mailbox: &str, uid: u32) -> Vec<String> {
+pub(crate) async fn flags_of(
+    stack: &MailStack,
+    user: &TestUser,
+    mailbox: &str,
+    uid: u32,
+) -> Vec<String> {
     let mut s = stack.imap(user).await;
     s.select(mailbox).await.expect("SELECT");
     let fetched: Vec<_> = s

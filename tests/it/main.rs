@@ -23,5 +23,6 @@ mod ops;
 mod quota_acl;
 mod search;
 mod security;
+mod send;
 mod settings;
 mod threads;
