@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, now};
+use super::{Db, with_pool, new_id, now};
 
 /// Staged uploads and parked forms older than this are deleted.
 pub const STAGED_TTL_SECS: i64 = 24 * 3600;
@@ -25,6 +25,7 @@ pub enum Claim {
 /// Claims the right to send compose form `compose_id`. Exactly one concurrent caller
 /// (across instances sharing the database) gets [`Claim::Won`].
 pub async fn claim_send(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Claim> {
+    with_pool!(db, pool => {
     let inserted = sqlx::query(
         "INSERT INTO compose_sends (username, compose_id, state, redirect, created_at) \
          VALUES ($1, $2, 'sending', '', $3) ON CONFLICT (username, compose_id) DO NOTHING",
@@ -32,7 +33,7 @@ pub async fn claim_send(db: &Db, username: &str, compose_id: &str) -> sqlx::Resu
     .bind(username)
     .bind(compose_id)
     .bind(now())
-    .execute(db)
+    .execute(pool)
     .await?
     .rows_affected();
     if inserted == 1 {
@@ -42,11 +43,12 @@ pub async fn claim_send(db: &Db, username: &str, compose_id: &str) -> sqlx::Resu
         sqlx::query("SELECT redirect FROM compose_sends WHERE username = $1 AND compose_id = $2")
             .bind(username)
             .bind(compose_id)
-            .fetch_optional(db)
+            .fetch_optional(pool)
             .await?
             .map(|r| r.get("redirect"))
             .unwrap_or_default();
     Ok(Claim::AlreadySent(redirect))
+})
 }
 
 /// Records that the claimed send went out, and where the browser was sent afterwards.
@@ -56,6 +58,7 @@ pub async fn mark_sent(
     compose_id: &str,
     redirect: &str,
 ) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     sqlx::query(
         "UPDATE compose_sends SET state = 'sent', redirect = $1 \
          WHERE username = $2 AND compose_id = $3",
@@ -63,21 +66,24 @@ pub async fn mark_sent(
     .bind(redirect)
     .bind(username)
     .bind(compose_id)
-    .execute(db)
+    .execute(pool)
     .await?;
     Ok(())
+})
 }
 
 /// Gives a claim back after a failed send, so the user can try again.
 pub async fn release_claim(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     sqlx::query(
         "DELETE FROM compose_sends WHERE username = $1 AND compose_id = $2 AND state = 'sending'",
     )
     .bind(username)
     .bind(compose_id)
-    .execute(db)
+    .execute(pool)
     .await?;
     Ok(())
+})
 }
 
 /// One staged attachment, without its bytes.
@@ -105,6 +111,7 @@ pub async fn stage(
     content_type: &str,
     data: &[u8],
 ) -> sqlx::Result<String> {
+    with_pool!(db, pool => {
     let id = new_id();
     sqlx::query(
         "INSERT INTO compose_uploads (id, username, compose_id, filename, content_type, size, data, created_at) \
@@ -118,9 +125,10 @@ pub async fn stage(
     .bind(data.len() as i64)
     .bind(data)
     .bind(now())
-    .execute(db)
+    .execute(pool)
     .await?;
     Ok(id)
+})
 }
 
 /// The files staged for a compose form, oldest first, without their bytes.
@@ -129,13 +137,14 @@ pub async fn staged_list(
     username: &str,
     compose_id: &str,
 ) -> sqlx::Result<Vec<StagedInfo>> {
+    with_pool!(db, pool => {
     let rows = sqlx::query(
         "SELECT id, filename, content_type, size FROM compose_uploads \
          WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
     )
     .bind(username)
     .bind(compose_id)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
@@ -146,17 +155,19 @@ pub async fn staged_list(
             size: r.get("size"),
         })
         .collect())
+})
 }
 
 /// The files staged for a compose form, with their bytes.
 pub async fn staged_load(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Vec<Staged>> {
+    with_pool!(db, pool => {
     let rows = sqlx::query(
         "SELECT id, filename, content_type, size, data FROM compose_uploads \
          WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
     )
     .bind(username)
     .bind(compose_id)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
@@ -170,27 +181,32 @@ pub async fn staged_load(db: &Db, username: &str, compose_id: &str) -> sqlx::Res
             data: r.get("data"),
         })
         .collect())
+})
 }
 
 /// Deletes one staged file (the user unticked it).
 pub async fn unstage(db: &Db, username: &str, compose_id: &str, id: &str) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     sqlx::query("DELETE FROM compose_uploads WHERE id = $1 AND username = $2 AND compose_id = $3")
         .bind(id)
         .bind(username)
         .bind(compose_id)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }
 
 /// Deletes every file staged for a compose form (after the send, or once a draft holds them).
 pub async fn unstage_all(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     sqlx::query("DELETE FROM compose_uploads WHERE username = $1 AND compose_id = $2")
         .bind(username)
         .bind(compose_id)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }
 
 /// A compose form to park: posted after its author's session had expired.
@@ -220,24 +236,28 @@ fn to_i64(n: u64) -> i64 {
 /// How many more bytes `username` may park now (the smaller of what is left of their
 /// share and of the total).
 pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Result<u64> {
+    with_pool!(db, pool => {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS mine, \
-         COALESCE(SUM(size), 0) AS total FROM compose_parked",
+        // The casts: PostgreSQL sums BIGINTs into NUMERIC.
+        "SELECT CAST(COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS BIGINT) AS mine, \
+         CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM compose_parked",
     )
     .bind(username)
-    .fetch_one(db)
+    .fetch_one(pool)
     .await?;
     let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
     Ok(caps
         .per_user
         .saturating_sub(used("mine"))
         .min(caps.total.saturating_sub(used("total"))))
+})
 }
 
 /// Parks a compose form (JSON) unless that would pass a cap; returns whether it was
 /// kept. One statement, so concurrent parks cannot pass the caps together. Its files are
 /// then staged under the token with an empty username (see [`unpark`]).
 pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool> {
+    with_pool!(db, pool => {
     let inserted = sqlx::query(
         "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
          SELECT $1, $2, $3, $4, $5, $6 \
@@ -252,10 +272,11 @@ pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool>
     .bind(to_i64(p.size))
     .bind(to_i64(caps.per_user))
     .bind(to_i64(caps.total))
-    .execute(db)
+    .execute(pool)
     .await?
     .rows_affected();
     Ok(inserted == 1)
+})
 }
 
 /// Takes a parked form back (once), but only for the user and browser that parked it:
@@ -268,7 +289,8 @@ pub async fn unpark(
     browser: &str,
     compose_id: &str,
 ) -> sqlx::Result<Option<String>> {
-    let mut tx = db.begin().await?;
+    with_pool!(db, pool => {
+    let mut tx = pool.begin().await?;
     let form: Option<String> = sqlx::query(
         "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
     )
@@ -295,6 +317,7 @@ pub async fn unpark(
     }
     tx.commit().await?;
     Ok(form)
+})
 }
 
 /// How often [`spawn_sweeper`] runs [`sweep`].
@@ -316,20 +339,22 @@ pub fn spawn_sweeper(db: Db) {
 
 /// Deletes staged files and parked forms older than a day, and old send claims.
 pub async fn sweep(db: &Db) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     let t = now();
     sqlx::query("DELETE FROM compose_uploads WHERE created_at < $1")
         .bind(t - STAGED_TTL_SECS)
-        .execute(db)
+        .execute(pool)
         .await?;
     sqlx::query("DELETE FROM compose_parked WHERE created_at < $1")
         .bind(t - STAGED_TTL_SECS)
-        .execute(db)
+        .execute(pool)
         .await?;
     sqlx::query("DELETE FROM compose_sends WHERE created_at < $1")
         .bind(t - CLAIM_TTL_SECS)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }
 
 #[cfg(test)]
@@ -461,10 +486,7 @@ mod tests {
             !park(&db, &p("t4", "w", 20), caps).await.unwrap(),
             "in total"
         );
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let n: i64 = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked").fetch_one(pool).await.unwrap());
         assert_eq!(n, 2);
     }
 
@@ -495,24 +517,15 @@ mod tests {
             } else {
                 "compose_id"
             };
-            sqlx::query(&format!(
-                "UPDATE {table} SET created_at = $1 WHERE {col} = 'old'"
-            ))
-            .bind(long_ago)
-            .execute(&db)
-            .await
-            .unwrap();
+            let sql = format!("UPDATE {table} SET created_at = $1 WHERE {col} = 'old'");
+            crate::store::with_pool!(&db, pool => {
+                sqlx::query(&sql).bind(long_ago).execute(pool).await.unwrap();
+            });
         }
         sweep(&db).await.unwrap();
-        let left: Vec<String> = sqlx::query_scalar("SELECT token FROM compose_parked")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        let left: Vec<String> = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT token FROM compose_parked").fetch_all(pool).await.unwrap());
         assert_eq!(left, ["new"]);
-        let files: Vec<String> = sqlx::query_scalar("SELECT compose_id FROM compose_uploads")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        let files: Vec<String> = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT compose_id FROM compose_uploads").fetch_all(pool).await.unwrap());
         assert_eq!(files, ["new"]);
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, now};
+use super::{Db, with_pool, new_id, now};
 
 /// One From identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,12 +31,13 @@ impl Identity {
 
 /// The user's identities, default first; never empty.
 pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Identity>> {
+    with_pool!(db, pool => {
     let rows = sqlx::query(
         "SELECT id, email, display_name, signature, is_default FROM identities \
          WHERE username = $1 ORDER BY is_default DESC, created_at ASC",
     )
     .bind(username)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await?;
     let mut out: Vec<Identity> = rows
         .into_iter()
@@ -52,6 +53,7 @@ pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Identity>> {
         out.push(Identity::derived(username));
     }
     Ok(out)
+})
 }
 
 /// The identity used when the user does not choose one.
@@ -62,7 +64,8 @@ pub async fn default_for(db: &Db, username: &str) -> sqlx::Result<Identity> {
 
 /// Creates (empty `id`) or updates an identity. Making one the default clears the others.
 pub async fn save(db: &Db, username: &str, identity: &Identity) -> sqlx::Result<String> {
-    let mut tx = db.begin().await?;
+    with_pool!(db, pool => {
+    let mut tx = pool.begin().await?;
     if identity.is_default {
         sqlx::query("UPDATE identities SET is_default = FALSE WHERE username = $1")
             .bind(username)
@@ -102,14 +105,17 @@ pub async fn save(db: &Db, username: &str, identity: &Identity) -> sqlx::Result<
     };
     tx.commit().await?;
     Ok(id)
+})
 }
 
 /// Deletes one of the user's identities.
 pub async fn delete(db: &Db, username: &str, id: &str) -> sqlx::Result<()> {
+    with_pool!(db, pool => {
     sqlx::query("DELETE FROM identities WHERE id = $1 AND username = $2")
         .bind(id)
         .bind(username)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }

@@ -23,7 +23,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::Db;
+use super::{Db, with_pool};
 
 /// Failures allowed before the first lock.
 pub const THRESHOLD: i64 = 5;
@@ -138,8 +138,15 @@ pub async fn begin(
         None => Subject::user(username),
     };
     let subjects = [Subject::ip(ip), second];
+    with_pool!(db, pool => {
     let forget_before = now - FORGET_AFTER.as_secs() as i64;
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    // SQLite: take the database's write lock before reading. PostgreSQL: a plain
+    // transaction; the upsert below locks each row until commit.
+    let begin = match db {
+        Db::Sqlite(_) => "BEGIN IMMEDIATE",
+        Db::Postgres(_) => "BEGIN",
+    };
+    let mut tx = pool.begin_with(begin).await?;
     let mut before = Vec::with_capacity(subjects.len());
     for subject in &subjects {
         // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
@@ -193,6 +200,7 @@ pub async fn begin(
     }
     tx.commit().await?;
     Ok(Attempt::Allowed(Ticket { entries, now }))
+    })
 }
 
 /// The password was right: the account (or the known browser) starts from zero, and the
@@ -200,31 +208,35 @@ pub async fn begin(
 /// from a known browser leaves the account's own count alone: strangers' failures keep
 /// locking other browsers out until their lock ends.
 pub async fn succeeded(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
     for (subject, lock_before, lock_set) in &ticket.entries {
         match subject {
             Subject::User(_) | Subject::Device(_) => {
                 sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
                     .bind(subject.scope())
                     .bind(subject.key())
-                    .execute(db)
+                    .execute(pool)
                     .await?;
             }
             Subject::Ip(_) => take_back(db, subject, *lock_before, *lock_set).await?,
         }
     }
     Ok(())
+})
 }
 
 /// The password was wrong: the attempt stays counted. Also forgets subjects that have
 /// been quiet for [`FORGET_AFTER`], so the table does not grow for ever.
 pub async fn failed(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
     let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
     sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
         .bind(forget_before)
         .bind(ticket.now)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }
 
 /// Nobody knows whether the password was right (the mail server was unreachable): the
@@ -244,6 +256,7 @@ async fn take_back(
     lock_before: i64,
     lock_set: i64,
 ) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
     sqlx::query(
         "UPDATE login_throttle SET \
              failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
@@ -254,9 +267,10 @@ async fn take_back(
     .bind(lock_before)
     .bind(subject.scope())
     .bind(subject.key())
-    .execute(db)
+    .execute(pool)
     .await?;
     Ok(())
+})
 }
 
 #[cfg(test)]
@@ -366,10 +380,12 @@ mod tests {
             "not locked by a success"
         );
         let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE scope = 'user'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
+            crate::store::with_pool!(&db, pool => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM login_throttle WHERE scope = 'user'"
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap());
         assert_eq!(
             rows, 5,
             "the successful account's row is gone, the others stay"

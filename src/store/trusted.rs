@@ -11,7 +11,7 @@
 
 use reqwest::Url;
 
-use super::{Db, new_id, now};
+use super::{Db, with_pool, new_id, now};
 
 /// Most entries one user may keep; enough for anyone, small enough to look up per message.
 pub const MAX_PER_USER: i64 = 500;
@@ -114,19 +114,20 @@ pub fn normalize_address(input: &str) -> Option<String> {
 
 /// Adds an entry for `username`; adding one that exists is not an error.
 pub async fn add(db: &Db, username: &str, kind: Kind, input: &str) -> Result<(), TrustError> {
+    with_pool!(db, pool => {
     let value = match kind {
         Kind::Address => normalize_address(input).ok_or(TrustError::InvalidAddress)?,
         Kind::Domain => normalize_domain(input).ok_or(TrustError::InvalidDomain)?,
     };
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_senders WHERE username = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_senders WHERE username = $1")
         .bind(username)
-        .fetch_one(db)
+        .fetch_one(pool)
         .await?;
     if count >= MAX_PER_USER {
         return Err(TrustError::TooMany);
     }
     sqlx::query(
-        "INSERT INTO trusted_senders (id, username, kind, value, created_at) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO trusted_senders (id, username, kind, value, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (username, kind, value) DO NOTHING",
     )
     .bind(new_id())
@@ -134,28 +135,32 @@ pub async fn add(db: &Db, username: &str, kind: Kind, input: &str) -> Result<(),
     .bind(kind.as_str())
     .bind(value)
     .bind(now())
-    .execute(db)
+    .execute(pool)
     .await?;
     Ok(())
+})
 }
 
 /// Removes one of `username`'s entries (someone else's id does nothing).
 pub async fn remove(db: &Db, username: &str, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM trusted_senders WHERE username = ? AND id = ?")
+    with_pool!(db, pool => {
+    sqlx::query("DELETE FROM trusted_senders WHERE username = $1 AND id = $2")
         .bind(username)
         .bind(id)
-        .execute(db)
+        .execute(pool)
         .await?;
     Ok(())
+})
 }
 
 /// All of `username`'s entries: domains first, then addresses, each alphabetical.
 pub async fn list(db: &Db, username: &str) -> Result<Vec<TrustedSender>, sqlx::Error> {
+    with_pool!(db, pool => {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT id, kind, value FROM trusted_senders WHERE username = ? ORDER BY kind DESC, value",
+        "SELECT id, kind, value FROM trusted_senders WHERE username = $1 ORDER BY kind DESC, value",
     )
     .bind(username)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
@@ -163,11 +168,13 @@ pub async fn list(db: &Db, username: &str) -> Result<Vec<TrustedSender>, sqlx::E
             Kind::from_db(&kind).map(|kind| TrustedSender { id, kind, value })
         })
         .collect())
+})
 }
 
 /// Whether `username` trusts mail from `sender` (an address from a `From` header): the
 /// address itself is listed, or its domain or a parent domain is.
 pub async fn is_trusted(db: &Db, username: &str, sender: &str) -> Result<bool, sqlx::Error> {
+    with_pool!(db, pool => {
     let Some(address) = normalize_address(sender) else {
         return Ok(false);
     };
@@ -182,19 +189,20 @@ pub async fn is_trusted(db: &Db, username: &str, sender: &str) -> Result<bool, s
         candidates.push((Kind::Domain, labels[start..].join(".")));
     }
     for (kind, value) in candidates {
-        let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM trusted_senders WHERE username = ? AND kind = ? AND value = ?",
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM trusted_senders WHERE username = $1 AND kind = $2 AND value = $3",
         )
         .bind(username)
         .bind(kind.as_str())
         .bind(&value)
-        .fetch_optional(db)
+        .fetch_optional(pool)
         .await?;
         if hit.is_some() {
             return Ok(true);
         }
     }
     Ok(false)
+})
 }
 
 #[cfg(test)]
