@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{Db, with_pool, new_id, now};
+use super::{Db, new_id, now, with_pool};
 
 /// Staged uploads and parked forms older than this are deleted.
 pub const STAGED_TTL_SECS: i64 = 24 * 3600;
@@ -26,29 +26,29 @@ pub enum Claim {
 /// (across instances sharing the database) gets [`Claim::Won`].
 pub async fn claim_send(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Claim> {
     with_pool!(db, pool => {
-    let inserted = sqlx::query(
-        "INSERT INTO compose_sends (username, compose_id, state, redirect, created_at) \
-         VALUES ($1, $2, 'sending', '', $3) ON CONFLICT (username, compose_id) DO NOTHING",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .bind(now())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::Won);
-    }
-    let redirect: String =
-        sqlx::query("SELECT redirect FROM compose_sends WHERE username = $1 AND compose_id = $2")
-            .bind(username)
-            .bind(compose_id)
-            .fetch_optional(pool)
-            .await?
-            .map(|r| r.get("redirect"))
-            .unwrap_or_default();
-    Ok(Claim::AlreadySent(redirect))
-})
+        let inserted = sqlx::query(
+            "INSERT INTO compose_sends (username, compose_id, state, redirect, created_at) \
+             VALUES ($1, $2, 'sending', '', $3) ON CONFLICT (username, compose_id) DO NOTHING",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::Won);
+        }
+        let redirect: String =
+            sqlx::query("SELECT redirect FROM compose_sends WHERE username = $1 AND compose_id = $2")
+                .bind(username)
+                .bind(compose_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.get("redirect"))
+                .unwrap_or_default();
+        Ok(Claim::AlreadySent(redirect))
+    })
 }
 
 /// Records that the claimed send went out, and where the browser was sent afterwards.
@@ -59,31 +59,31 @@ pub async fn mark_sent(
     redirect: &str,
 ) -> sqlx::Result<()> {
     with_pool!(db, pool => {
-    sqlx::query(
-        "UPDATE compose_sends SET state = 'sent', redirect = $1 \
-         WHERE username = $2 AND compose_id = $3",
-    )
-    .bind(redirect)
-    .bind(username)
-    .bind(compose_id)
-    .execute(pool)
-    .await?;
-    Ok(())
-})
+        sqlx::query(
+            "UPDATE compose_sends SET state = 'sent', redirect = $1 \
+             WHERE username = $2 AND compose_id = $3",
+        )
+        .bind(redirect)
+        .bind(username)
+        .bind(compose_id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Gives a claim back after a failed send, so the user can try again.
 pub async fn release_claim(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
     with_pool!(db, pool => {
-    sqlx::query(
-        "DELETE FROM compose_sends WHERE username = $1 AND compose_id = $2 AND state = 'sending'",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .execute(pool)
-    .await?;
-    Ok(())
-})
+        sqlx::query(
+            "DELETE FROM compose_sends WHERE username = $1 AND compose_id = $2 AND state = 'sending'",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// One staged attachment, without its bytes.
@@ -112,23 +112,23 @@ pub async fn stage(
     data: &[u8],
 ) -> sqlx::Result<String> {
     with_pool!(db, pool => {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO compose_uploads (id, username, compose_id, filename, content_type, size, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(username)
-    .bind(compose_id)
-    .bind(filename)
-    .bind(content_type)
-    .bind(data.len() as i64)
-    .bind(data)
-    .bind(now())
-    .execute(pool)
-    .await?;
-    Ok(id)
-})
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO compose_uploads (id, username, compose_id, filename, content_type, size, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(username)
+        .bind(compose_id)
+        .bind(filename)
+        .bind(content_type)
+        .bind(data.len() as i64)
+        .bind(data)
+        .bind(now())
+        .execute(pool)
+        .await?;
+        Ok(id)
+    })
 }
 
 /// The files staged for a compose form, oldest first, without their bytes.
@@ -138,75 +138,75 @@ pub async fn staged_list(
     compose_id: &str,
 ) -> sqlx::Result<Vec<StagedInfo>> {
     with_pool!(db, pool => {
-    let rows = sqlx::query(
-        "SELECT id, filename, content_type, size FROM compose_uploads \
-         WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StagedInfo {
-            id: r.get("id"),
-            filename: r.get("filename"),
-            content_type: r.get("content_type"),
-            size: r.get("size"),
-        })
-        .collect())
-})
+        let rows = sqlx::query(
+            "SELECT id, filename, content_type, size FROM compose_uploads \
+             WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StagedInfo {
+                id: r.get("id"),
+                filename: r.get("filename"),
+                content_type: r.get("content_type"),
+                size: r.get("size"),
+            })
+            .collect())
+    })
 }
 
 /// The files staged for a compose form, with their bytes.
 pub async fn staged_load(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Vec<Staged>> {
     with_pool!(db, pool => {
-    let rows = sqlx::query(
-        "SELECT id, filename, content_type, size, data FROM compose_uploads \
-         WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Staged {
-            info: StagedInfo {
-                id: r.get("id"),
-                filename: r.get("filename"),
-                content_type: r.get("content_type"),
-                size: r.get("size"),
-            },
-            data: r.get("data"),
-        })
-        .collect())
-})
+        let rows = sqlx::query(
+            "SELECT id, filename, content_type, size, data FROM compose_uploads \
+             WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Staged {
+                info: StagedInfo {
+                    id: r.get("id"),
+                    filename: r.get("filename"),
+                    content_type: r.get("content_type"),
+                    size: r.get("size"),
+                },
+                data: r.get("data"),
+            })
+            .collect())
+    })
 }
 
 /// Deletes one staged file (the user unticked it).
 pub async fn unstage(db: &Db, username: &str, compose_id: &str, id: &str) -> sqlx::Result<()> {
     with_pool!(db, pool => {
-    sqlx::query("DELETE FROM compose_uploads WHERE id = $1 AND username = $2 AND compose_id = $3")
-        .bind(id)
-        .bind(username)
-        .bind(compose_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-})
+        sqlx::query("DELETE FROM compose_uploads WHERE id = $1 AND username = $2 AND compose_id = $3")
+            .bind(id)
+            .bind(username)
+            .bind(compose_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Deletes every file staged for a compose form (after the send, or once a draft holds them).
 pub async fn unstage_all(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
     with_pool!(db, pool => {
-    sqlx::query("DELETE FROM compose_uploads WHERE username = $1 AND compose_id = $2")
-        .bind(username)
-        .bind(compose_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-})
+        sqlx::query("DELETE FROM compose_uploads WHERE username = $1 AND compose_id = $2")
+            .bind(username)
+            .bind(compose_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// A compose form to park: posted after its author's session had expired.
@@ -237,20 +237,20 @@ fn to_i64(n: u64) -> i64 {
 /// share and of the total).
 pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Result<u64> {
     with_pool!(db, pool => {
-    let row = sqlx::query(
-        // The casts: PostgreSQL sums BIGINTs into NUMERIC.
-        "SELECT CAST(COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS BIGINT) AS mine, \
-         CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM compose_parked",
-    )
-    .bind(username)
-    .fetch_one(pool)
-    .await?;
-    let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
-    Ok(caps
-        .per_user
-        .saturating_sub(used("mine"))
-        .min(caps.total.saturating_sub(used("total"))))
-})
+        let row = sqlx::query(
+            // The casts: PostgreSQL sums BIGINTs into NUMERIC.
+            "SELECT CAST(COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS BIGINT) AS mine, \
+             CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM compose_parked",
+        )
+        .bind(username)
+        .fetch_one(pool)
+        .await?;
+        let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
+        Ok(caps
+            .per_user
+            .saturating_sub(used("mine"))
+            .min(caps.total.saturating_sub(used("total"))))
+    })
 }
 
 /// Parks a compose form (JSON) unless that would pass a cap; returns whether it was
@@ -258,25 +258,25 @@ pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Re
 /// then staged under the token with an empty username (see [`unpark`]).
 pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool> {
     with_pool!(db, pool => {
-    let inserted = sqlx::query(
-        "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
-         SELECT $1, $2, $3, $4, $5, $6 \
-         WHERE (SELECT COALESCE(SUM(size), 0) FROM compose_parked WHERE username = $4) + $6 <= $7 \
-         AND (SELECT COALESCE(SUM(size), 0) FROM compose_parked) + $6 <= $8",
-    )
-    .bind(p.token)
-    .bind(p.form_json)
-    .bind(now())
-    .bind(p.username)
-    .bind(p.browser)
-    .bind(to_i64(p.size))
-    .bind(to_i64(caps.per_user))
-    .bind(to_i64(caps.total))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-})
+        let inserted = sqlx::query(
+            "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE (SELECT COALESCE(SUM(size), 0) FROM compose_parked WHERE username = $4) + $6 <= $7 \
+             AND (SELECT COALESCE(SUM(size), 0) FROM compose_parked) + $6 <= $8",
+        )
+        .bind(p.token)
+        .bind(p.form_json)
+        .bind(now())
+        .bind(p.username)
+        .bind(p.browser)
+        .bind(to_i64(p.size))
+        .bind(to_i64(caps.per_user))
+        .bind(to_i64(caps.total))
+        .execute(pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    })
 }
 
 /// Takes a parked form back (once), but only for the user and browser that parked it:
@@ -290,34 +290,34 @@ pub async fn unpark(
     compose_id: &str,
 ) -> sqlx::Result<Option<String>> {
     with_pool!(db, pool => {
-    let mut tx = pool.begin().await?;
-    let form: Option<String> = sqlx::query(
-        "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
-    )
-    .bind(token)
-    .bind(username)
-    .bind(browser)
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| r.get("form"));
-    if form.is_some() {
-        sqlx::query("DELETE FROM compose_parked WHERE token = $1")
+        let mut tx = pool.begin().await?;
+        let form: Option<String> = sqlx::query(
+            "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
+        )
+        .bind(token)
+        .bind(username)
+        .bind(browser)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.get("form"));
+        if form.is_some() {
+            sqlx::query("DELETE FROM compose_parked WHERE token = $1")
+                .bind(token)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE compose_uploads SET username = $1, compose_id = $2 \
+                 WHERE username = '' AND compose_id = $3",
+            )
+            .bind(username)
+            .bind(compose_id)
             .bind(token)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE compose_uploads SET username = $1, compose_id = $2 \
-             WHERE username = '' AND compose_id = $3",
-        )
-        .bind(username)
-        .bind(compose_id)
-        .bind(token)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(form)
-})
+        }
+        tx.commit().await?;
+        Ok(form)
+    })
 }
 
 /// How often [`spawn_sweeper`] runs [`sweep`].
@@ -340,21 +340,21 @@ pub fn spawn_sweeper(db: Db) {
 /// Deletes staged files and parked forms older than a day, and old send claims.
 pub async fn sweep(db: &Db) -> sqlx::Result<()> {
     with_pool!(db, pool => {
-    let t = now();
-    sqlx::query("DELETE FROM compose_uploads WHERE created_at < $1")
-        .bind(t - STAGED_TTL_SECS)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM compose_parked WHERE created_at < $1")
-        .bind(t - STAGED_TTL_SECS)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM compose_sends WHERE created_at < $1")
-        .bind(t - CLAIM_TTL_SECS)
-        .execute(pool)
-        .await?;
-    Ok(())
-})
+        let t = now();
+        sqlx::query("DELETE FROM compose_uploads WHERE created_at < $1")
+            .bind(t - STAGED_TTL_SECS)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM compose_parked WHERE created_at < $1")
+            .bind(t - STAGED_TTL_SECS)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM compose_sends WHERE created_at < $1")
+            .bind(t - CLAIM_TTL_SECS)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

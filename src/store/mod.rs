@@ -121,9 +121,13 @@ pub(crate) async fn test_db() -> (tempfile::TempDir, Db) {
 #[cfg(test)]
 async fn test_pg_database(admin: &str) -> String {
     use sqlx::{Connection, Executor};
-    let name = format!("unit_{}_{}", std::process::id(), crate::ids::random_token(6))
-        .to_lowercase()
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let name = format!(
+        "unit_{}_{}",
+        std::process::id(),
+        crate::ids::random_token(6)
+    )
+    .to_lowercase()
+    .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .expect("connect to MAILROOM_TEST_DATABASE");

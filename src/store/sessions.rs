@@ -24,6 +24,19 @@ impl Sessions {
     /// The store on `db`, with its table created if missing (SQLite: `tower_sessions`;
     /// PostgreSQL: `tower_sessions.session`).
     pub async fn open(db: &Db) -> sqlx::Result<Sessions> {
+        match Self::migrate(db).await {
+            Ok(store) => Ok(store),
+            // Instances started together on a new PostgreSQL database race to create the
+            // schema (`CREATE SCHEMA IF NOT EXISTS` is not safe against a concurrent one);
+            // the loser finds it made by the winner on a second try.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                Self::migrate(db).await
+            }
+        }
+    }
+
+    async fn migrate(db: &Db) -> sqlx::Result<Sessions> {
         Ok(match db {
             Db::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());

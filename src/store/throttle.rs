@@ -209,34 +209,34 @@ pub async fn begin(
 /// locking other browsers out until their lock ends.
 pub async fn succeeded(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => {
-    for (subject, lock_before, lock_set) in &ticket.entries {
-        match subject {
-            Subject::User(_) | Subject::Device(_) => {
-                sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
-                    .bind(subject.scope())
-                    .bind(subject.key())
-                    .execute(pool)
-                    .await?;
+        for (subject, lock_before, lock_set) in &ticket.entries {
+            match subject {
+                Subject::User(_) | Subject::Device(_) => {
+                    sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
+                        .bind(subject.scope())
+                        .bind(subject.key())
+                        .execute(pool)
+                        .await?;
+                }
+                Subject::Ip(_) => take_back(db, subject, *lock_before, *lock_set).await?,
             }
-            Subject::Ip(_) => take_back(db, subject, *lock_before, *lock_set).await?,
         }
-    }
-    Ok(())
-})
+        Ok(())
+    })
 }
 
 /// The password was wrong: the attempt stays counted. Also forgets subjects that have
 /// been quiet for [`FORGET_AFTER`], so the table does not grow for ever.
 pub async fn failed(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => {
-    let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
-    sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
-        .bind(forget_before)
-        .bind(ticket.now)
-        .execute(pool)
-        .await?;
-    Ok(())
-})
+        let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
+        sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
+            .bind(forget_before)
+            .bind(ticket.now)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Nobody knows whether the password was right (the mail server was unreachable): the
@@ -257,20 +257,20 @@ async fn take_back(
     lock_set: i64,
 ) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => {
-    sqlx::query(
-        "UPDATE login_throttle SET \
-             failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-             locked_until = CASE WHEN locked_until = $1 THEN $2 ELSE locked_until END \
-         WHERE scope = $3 AND subject = $4",
-    )
-    .bind(lock_set)
-    .bind(lock_before)
-    .bind(subject.scope())
-    .bind(subject.key())
-    .execute(pool)
-    .await?;
-    Ok(())
-})
+        sqlx::query(
+            "UPDATE login_throttle SET \
+                 failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+                 locked_until = CASE WHEN locked_until = $1 THEN $2 ELSE locked_until END \
+             WHERE scope = $3 AND subject = $4",
+        )
+        .bind(lock_set)
+        .bind(lock_before)
+        .bind(subject.scope())
+        .bind(subject.key())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -379,8 +379,7 @@ mod tests {
             fail(&db, "192.0.2.9", "other@x.test", t0 + 1).await,
             "not locked by a success"
         );
-        let rows: i64 =
-            crate::store::with_pool!(&db, pool => sqlx::query_scalar(
+        let rows: i64 = crate::store::with_pool!(&db, pool => sqlx::query_scalar(
                 "SELECT COUNT(*) FROM login_throttle WHERE scope = 'user'"
             )
             .fetch_one(pool)
