@@ -486,7 +486,12 @@ mod tests {
             !park(&db, &p("t4", "w", 20), caps).await.unwrap(),
             "in total"
         );
-        let n: i64 = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked").fetch_one(pool).await.unwrap());
+        let n: i64 = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(n, 2);
     }
 
@@ -523,9 +528,19 @@ mod tests {
             });
         }
         sweep(&db).await.unwrap();
-        let left: Vec<String> = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT token FROM compose_parked").fetch_all(pool).await.unwrap());
+        let left: Vec<String> = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT token FROM compose_parked")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(left, ["new"]);
-        let files: Vec<String> = crate::store::with_pool!(&db, pool => sqlx::query_scalar("SELECT compose_id FROM compose_uploads").fetch_all(pool).await.unwrap());
+        let files: Vec<String> = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT compose_id FROM compose_uploads")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(files, ["new"]);
     }
 }

@@ -139,67 +139,67 @@ pub async fn begin(
     };
     let subjects = [Subject::ip(ip), second];
     with_pool!(db, pool => {
-    let forget_before = now - FORGET_AFTER.as_secs() as i64;
-    // SQLite: take the database's write lock before reading. PostgreSQL: a plain
-    // transaction; the upsert below locks each row until commit.
-    let begin = match db {
-        Db::Sqlite(_) => "BEGIN IMMEDIATE",
-        Db::Postgres(_) => "BEGIN",
-    };
-    let mut tx = pool.begin_with(begin).await?;
-    let mut before = Vec::with_capacity(subjects.len());
-    for subject in &subjects {
-        // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
-        let row: (i64, i64) = sqlx::query_as(
-            "INSERT INTO login_throttle (scope, subject, failures, locked_until, updated_at) \
-             VALUES ($1, $2, 0, 0, $3) \
-             ON CONFLICT (scope, subject) DO UPDATE SET \
-                 failures = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
-                                 ELSE login_throttle.failures END, \
-                 locked_until = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
-                                     ELSE login_throttle.locked_until END \
-             RETURNING failures, locked_until",
-        )
-        .bind(subject.scope())
-        .bind(subject.key())
-        .bind(now)
-        .bind(forget_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        before.push(row);
-    }
-    let locked_until = before.iter().map(|&(_, until)| until).max().unwrap_or(0);
-    if locked_until > now {
-        // Nothing is counted for a refused attempt (and a row created above goes too).
-        tx.rollback().await?;
-        return Ok(Attempt::Refused {
-            retry_after: Duration::from_secs((locked_until - now) as u64),
-        });
-    }
-    let mut entries = Vec::with_capacity(subjects.len());
-    for (subject, (failures, lock_before)) in subjects.into_iter().zip(before) {
-        let failures = failures + 1;
-        let lock = lock_for(failures, base);
-        let lock_set = if lock.is_zero() {
-            lock_before
-        } else {
-            (now + lock.as_secs() as i64).max(lock_before)
+        let forget_before = now - FORGET_AFTER.as_secs() as i64;
+        // SQLite: take the database's write lock before reading. PostgreSQL: a plain
+        // transaction; the upsert below locks each row until commit.
+        let begin = match db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
         };
-        sqlx::query(
-            "UPDATE login_throttle SET failures = $1, locked_until = $2, updated_at = $3 \
-             WHERE scope = $4 AND subject = $5",
-        )
-        .bind(failures)
-        .bind(lock_set)
-        .bind(now)
-        .bind(subject.scope())
-        .bind(subject.key())
-        .execute(&mut *tx)
-        .await?;
-        entries.push((subject, lock_before, lock_set));
-    }
-    tx.commit().await?;
-    Ok(Attempt::Allowed(Ticket { entries, now }))
+        let mut tx = pool.begin_with(begin).await?;
+        let mut before = Vec::with_capacity(subjects.len());
+        for subject in &subjects {
+            // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
+            let row: (i64, i64) = sqlx::query_as(
+                "INSERT INTO login_throttle (scope, subject, failures, locked_until, updated_at) \
+                 VALUES ($1, $2, 0, 0, $3) \
+                 ON CONFLICT (scope, subject) DO UPDATE SET \
+                     failures = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                     ELSE login_throttle.failures END, \
+                     locked_until = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                         ELSE login_throttle.locked_until END \
+                 RETURNING failures, locked_until",
+            )
+            .bind(subject.scope())
+            .bind(subject.key())
+            .bind(now)
+            .bind(forget_before)
+            .fetch_one(&mut *tx)
+            .await?;
+            before.push(row);
+        }
+        let locked_until = before.iter().map(|&(_, until)| until).max().unwrap_or(0);
+        if locked_until > now {
+            // Nothing is counted for a refused attempt (and a row created above goes too).
+            tx.rollback().await?;
+            return Ok(Attempt::Refused {
+                retry_after: Duration::from_secs((locked_until - now) as u64),
+            });
+        }
+        let mut entries = Vec::with_capacity(subjects.len());
+        for (subject, (failures, lock_before)) in subjects.into_iter().zip(before) {
+            let failures = failures + 1;
+            let lock = lock_for(failures, base);
+            let lock_set = if lock.is_zero() {
+                lock_before
+            } else {
+                (now + lock.as_secs() as i64).max(lock_before)
+            };
+            sqlx::query(
+                "UPDATE login_throttle SET failures = $1, locked_until = $2, updated_at = $3 \
+                 WHERE scope = $4 AND subject = $5",
+            )
+            .bind(failures)
+            .bind(lock_set)
+            .bind(now)
+            .bind(subject.scope())
+            .bind(subject.key())
+            .execute(&mut *tx)
+            .await?;
+            entries.push((subject, lock_before, lock_set));
+        }
+        tx.commit().await?;
+        Ok(Attempt::Allowed(Ticket { entries, now }))
     })
 }
 
