@@ -254,10 +254,19 @@ pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Re
 }
 
 /// Parks a compose form (JSON) unless that would pass a cap; returns whether it was
-/// kept. One statement, so concurrent parks cannot pass the caps together. Its files are
-/// then staged under the token with an empty username (see [`unpark`]).
+/// kept. Its files are then staged under the token with an empty username (see
+/// [`unpark`]). Concurrent parks, on any instance, cannot pass the caps together: the check
+/// and the insert are one statement, which SQLite runs alone; PostgreSQL would let two such
+/// statements read the same sums, so there the table is locked against other parks (not
+/// against readers) until commit.
 pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool> {
     with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if let Db::Postgres(_) = db {
+            sqlx::query("LOCK TABLE compose_parked IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
              SELECT $1, $2, $3, $4, $5, $6 \
@@ -272,9 +281,10 @@ pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool>
         .bind(to_i64(p.size))
         .bind(to_i64(caps.per_user))
         .bind(to_i64(caps.total))
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         Ok(inserted == 1)
     })
 }
@@ -493,6 +503,35 @@ mod tests {
                 .unwrap()
         });
         assert_eq!(n, 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_parks_stop_at_the_cap_together() {
+        let (_d, db) = db().await;
+        let caps = ParkCaps {
+            per_user: 50,
+            total: 1000,
+        };
+        let parks = (0..20).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let token = format!("t{i}");
+                let p = Parked {
+                    token: &token,
+                    username: "u",
+                    browser: "b",
+                    form_json: "{}",
+                    size: 10,
+                };
+                park(&db, &p, caps).await.unwrap()
+            })
+        });
+        let kept = futures::future::join_all(parks)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(kept, 5);
     }
 
     #[tokio::test]

@@ -181,6 +181,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_sqlite_and_postgres_urls_are_accepted() {
+        for url in ["mysql://db/mailroom", "mailroom.db", ""] {
+            let err = connect(url).await.expect_err(url).to_string();
+            assert!(err.contains("sqlite: or postgres:"), "{url}: {err}");
+        }
+    }
+
+    #[tokio::test]
     async fn identities_default_and_derived() {
         let (_d, db) = db().await;
         assert_eq!(
