@@ -8,7 +8,6 @@ use axum::Router;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use tokio::net::TcpListener;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::Key};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{config::Config, imap::Imap, mime::ImageProxy, store};
 
@@ -98,9 +97,7 @@ impl App {
         let keys = Arc::new(crate::web::tokens::Keys::new(key.master()));
         let db = store::connect(&config.database_url).await?;
 
-        let session_store = SqliteStore::new(db.clone());
-        session_store
-            .migrate()
+        let session_store = store::sessions::Sessions::open(&db)
             .await
             .context("session table migration failed")?;
         spawn_expired_session_cleanup(session_store.clone());
@@ -187,7 +184,7 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn spawn_expired_session_cleanup(store: SqliteStore) {
+fn spawn_expired_session_cleanup(store: store::sessions::Sessions) {
     use tower_sessions::ExpiredDeletion;
     tokio::spawn(async move {
         if let Err(e) = store

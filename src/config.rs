@@ -72,7 +72,7 @@ pub struct Config {
     pub public_url: String,
     pub imap: Endpoint,
     pub smtp: Endpoint,
-    /// sqlx URL; defaults to a SQLite file inside `data_dir`.
+    /// `sqlite:` or `postgres:` URL; defaults to a SQLite file inside `data_dir`.
     pub database_url: String,
     pub data_dir: PathBuf,
     /// Key for session cookies and the sealed IMAP password; at least 64 bytes of

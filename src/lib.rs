@@ -8,7 +8,8 @@
 //! - [`web`]: the route table and one handler file per area (`auth`, `mailbox`, `message`).
 //! - [`imap`]: every conversation with the IMAP server, behind typed functions.
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
-//! - [`store`]: Mailroom's own database (sessions, settings).
+//! - [`store`]: Mailroom's own database, SQLite or PostgreSQL (sessions, settings, identities,
+//!   contacts, compose staging, throttling, trusted senders).
 //! - [`i18n`]: the translation catalog.
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, now};
+use super::{Db, new_id, now, with_pool};
 
 /// Staged uploads and parked forms older than this are deleted.
 pub const STAGED_TTL_SECS: i64 = 24 * 3600;
@@ -25,28 +25,30 @@ pub enum Claim {
 /// Claims the right to send compose form `compose_id`. Exactly one concurrent caller
 /// (across instances sharing the database) gets [`Claim::Won`].
 pub async fn claim_send(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO compose_sends (username, compose_id, state, redirect, created_at) \
-         VALUES ($1, $2, 'sending', '', $3) ON CONFLICT (username, compose_id) DO NOTHING",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .bind(now())
-    .execute(db)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::Won);
-    }
-    let redirect: String =
-        sqlx::query("SELECT redirect FROM compose_sends WHERE username = $1 AND compose_id = $2")
-            .bind(username)
-            .bind(compose_id)
-            .fetch_optional(db)
-            .await?
-            .map(|r| r.get("redirect"))
-            .unwrap_or_default();
-    Ok(Claim::AlreadySent(redirect))
+    with_pool!(db, pool => {
+        let inserted = sqlx::query(
+            "INSERT INTO compose_sends (username, compose_id, state, redirect, created_at) \
+             VALUES ($1, $2, 'sending', '', $3) ON CONFLICT (username, compose_id) DO NOTHING",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::Won);
+        }
+        let redirect: String =
+            sqlx::query("SELECT redirect FROM compose_sends WHERE username = $1 AND compose_id = $2")
+                .bind(username)
+                .bind(compose_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.get("redirect"))
+                .unwrap_or_default();
+        Ok(Claim::AlreadySent(redirect))
+    })
 }
 
 /// Records that the claimed send went out, and where the browser was sent afterwards.
@@ -56,28 +58,32 @@ pub async fn mark_sent(
     compose_id: &str,
     redirect: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE compose_sends SET state = 'sent', redirect = $1 \
-         WHERE username = $2 AND compose_id = $3",
-    )
-    .bind(redirect)
-    .bind(username)
-    .bind(compose_id)
-    .execute(db)
-    .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE compose_sends SET state = 'sent', redirect = $1 \
+             WHERE username = $2 AND compose_id = $3",
+        )
+        .bind(redirect)
+        .bind(username)
+        .bind(compose_id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Gives a claim back after a failed send, so the user can try again.
 pub async fn release_claim(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "DELETE FROM compose_sends WHERE username = $1 AND compose_id = $2 AND state = 'sending'",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .execute(db)
-    .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query(
+            "DELETE FROM compose_sends WHERE username = $1 AND compose_id = $2 AND state = 'sending'",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// One staged attachment, without its bytes.
@@ -105,22 +111,24 @@ pub async fn stage(
     content_type: &str,
     data: &[u8],
 ) -> sqlx::Result<String> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO compose_uploads (id, username, compose_id, filename, content_type, size, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(username)
-    .bind(compose_id)
-    .bind(filename)
-    .bind(content_type)
-    .bind(data.len() as i64)
-    .bind(data)
-    .bind(now())
-    .execute(db)
-    .await?;
-    Ok(id)
+    with_pool!(db, pool => {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO compose_uploads (id, username, compose_id, filename, content_type, size, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(username)
+        .bind(compose_id)
+        .bind(filename)
+        .bind(content_type)
+        .bind(data.len() as i64)
+        .bind(data)
+        .bind(now())
+        .execute(pool)
+        .await?;
+        Ok(id)
+    })
 }
 
 /// The files staged for a compose form, oldest first, without their bytes.
@@ -129,68 +137,76 @@ pub async fn staged_list(
     username: &str,
     compose_id: &str,
 ) -> sqlx::Result<Vec<StagedInfo>> {
-    let rows = sqlx::query(
-        "SELECT id, filename, content_type, size FROM compose_uploads \
-         WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StagedInfo {
-            id: r.get("id"),
-            filename: r.get("filename"),
-            content_type: r.get("content_type"),
-            size: r.get("size"),
-        })
-        .collect())
-}
-
-/// The files staged for a compose form, with their bytes.
-pub async fn staged_load(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Vec<Staged>> {
-    let rows = sqlx::query(
-        "SELECT id, filename, content_type, size, data FROM compose_uploads \
-         WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
-    )
-    .bind(username)
-    .bind(compose_id)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Staged {
-            info: StagedInfo {
+    with_pool!(db, pool => {
+        let rows = sqlx::query(
+            "SELECT id, filename, content_type, size FROM compose_uploads \
+             WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StagedInfo {
                 id: r.get("id"),
                 filename: r.get("filename"),
                 content_type: r.get("content_type"),
                 size: r.get("size"),
-            },
-            data: r.get("data"),
-        })
-        .collect())
+            })
+            .collect())
+    })
+}
+
+/// The files staged for a compose form, with their bytes.
+pub async fn staged_load(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<Vec<Staged>> {
+    with_pool!(db, pool => {
+        let rows = sqlx::query(
+            "SELECT id, filename, content_type, size, data FROM compose_uploads \
+             WHERE username = $1 AND compose_id = $2 ORDER BY created_at, filename",
+        )
+        .bind(username)
+        .bind(compose_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Staged {
+                info: StagedInfo {
+                    id: r.get("id"),
+                    filename: r.get("filename"),
+                    content_type: r.get("content_type"),
+                    size: r.get("size"),
+                },
+                data: r.get("data"),
+            })
+            .collect())
+    })
 }
 
 /// Deletes one staged file (the user unticked it).
 pub async fn unstage(db: &Db, username: &str, compose_id: &str, id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM compose_uploads WHERE id = $1 AND username = $2 AND compose_id = $3")
-        .bind(id)
-        .bind(username)
-        .bind(compose_id)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query("DELETE FROM compose_uploads WHERE id = $1 AND username = $2 AND compose_id = $3")
+            .bind(id)
+            .bind(username)
+            .bind(compose_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Deletes every file staged for a compose form (after the send, or once a draft holds them).
 pub async fn unstage_all(db: &Db, username: &str, compose_id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM compose_uploads WHERE username = $1 AND compose_id = $2")
-        .bind(username)
-        .bind(compose_id)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query("DELETE FROM compose_uploads WHERE username = $1 AND compose_id = $2")
+            .bind(username)
+            .bind(compose_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// A compose form to park: posted after its author's session had expired.
@@ -220,42 +236,57 @@ fn to_i64(n: u64) -> i64 {
 /// How many more bytes `username` may park now (the smaller of what is left of their
 /// share and of the total).
 pub async fn park_allowance(db: &Db, username: &str, caps: ParkCaps) -> sqlx::Result<u64> {
-    let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS mine, \
-         COALESCE(SUM(size), 0) AS total FROM compose_parked",
-    )
-    .bind(username)
-    .fetch_one(db)
-    .await?;
-    let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
-    Ok(caps
-        .per_user
-        .saturating_sub(used("mine"))
-        .min(caps.total.saturating_sub(used("total"))))
+    with_pool!(db, pool => {
+        let row = sqlx::query(
+            // The casts: PostgreSQL sums BIGINTs into NUMERIC.
+            "SELECT CAST(COALESCE(SUM(CASE WHEN username = $1 THEN size ELSE 0 END), 0) AS BIGINT) AS mine, \
+             CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM compose_parked",
+        )
+        .bind(username)
+        .fetch_one(pool)
+        .await?;
+        let used = |col: &str| u64::try_from(row.get::<i64, _>(col)).unwrap_or(0);
+        Ok(caps
+            .per_user
+            .saturating_sub(used("mine"))
+            .min(caps.total.saturating_sub(used("total"))))
+    })
 }
 
 /// Parks a compose form (JSON) unless that would pass a cap; returns whether it was
-/// kept. One statement, so concurrent parks cannot pass the caps together. Its files are
-/// then staged under the token with an empty username (see [`unpark`]).
+/// kept. Its files are then staged under the token with an empty username (see
+/// [`unpark`]). Concurrent parks, on any instance, cannot pass the caps together: the check
+/// and the insert are one statement, which SQLite runs alone; PostgreSQL would let two such
+/// statements read the same sums, so there the table is locked against other parks (not
+/// against readers) until commit.
 pub async fn park(db: &Db, p: &Parked<'_>, caps: ParkCaps) -> sqlx::Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
-         SELECT $1, $2, $3, $4, $5, $6 \
-         WHERE (SELECT COALESCE(SUM(size), 0) FROM compose_parked WHERE username = $4) + $6 <= $7 \
-         AND (SELECT COALESCE(SUM(size), 0) FROM compose_parked) + $6 <= $8",
-    )
-    .bind(p.token)
-    .bind(p.form_json)
-    .bind(now())
-    .bind(p.username)
-    .bind(p.browser)
-    .bind(to_i64(p.size))
-    .bind(to_i64(caps.per_user))
-    .bind(to_i64(caps.total))
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if let Db::Postgres(_) = db {
+            sqlx::query("LOCK TABLE compose_parked IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO compose_parked (token, form, created_at, username, browser, size) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE (SELECT COALESCE(SUM(size), 0) FROM compose_parked WHERE username = $4) + $6 <= $7 \
+             AND (SELECT COALESCE(SUM(size), 0) FROM compose_parked) + $6 <= $8",
+        )
+        .bind(p.token)
+        .bind(p.form_json)
+        .bind(now())
+        .bind(p.username)
+        .bind(p.browser)
+        .bind(to_i64(p.size))
+        .bind(to_i64(caps.per_user))
+        .bind(to_i64(caps.total))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(inserted == 1)
+    })
 }
 
 /// Takes a parked form back (once), but only for the user and browser that parked it:
@@ -268,33 +299,35 @@ pub async fn unpark(
     browser: &str,
     compose_id: &str,
 ) -> sqlx::Result<Option<String>> {
-    let mut tx = db.begin().await?;
-    let form: Option<String> = sqlx::query(
-        "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
-    )
-    .bind(token)
-    .bind(username)
-    .bind(browser)
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| r.get("form"));
-    if form.is_some() {
-        sqlx::query("DELETE FROM compose_parked WHERE token = $1")
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let form: Option<String> = sqlx::query(
+            "SELECT form FROM compose_parked WHERE token = $1 AND username = $2 AND browser = $3",
+        )
+        .bind(token)
+        .bind(username)
+        .bind(browser)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.get("form"));
+        if form.is_some() {
+            sqlx::query("DELETE FROM compose_parked WHERE token = $1")
+                .bind(token)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE compose_uploads SET username = $1, compose_id = $2 \
+                 WHERE username = '' AND compose_id = $3",
+            )
+            .bind(username)
+            .bind(compose_id)
             .bind(token)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE compose_uploads SET username = $1, compose_id = $2 \
-             WHERE username = '' AND compose_id = $3",
-        )
-        .bind(username)
-        .bind(compose_id)
-        .bind(token)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(form)
+        }
+        tx.commit().await?;
+        Ok(form)
+    })
 }
 
 /// How often [`spawn_sweeper`] runs [`sweep`].
@@ -316,20 +349,22 @@ pub fn spawn_sweeper(db: Db) {
 
 /// Deletes staged files and parked forms older than a day, and old send claims.
 pub async fn sweep(db: &Db) -> sqlx::Result<()> {
-    let t = now();
-    sqlx::query("DELETE FROM compose_uploads WHERE created_at < $1")
-        .bind(t - STAGED_TTL_SECS)
-        .execute(db)
-        .await?;
-    sqlx::query("DELETE FROM compose_parked WHERE created_at < $1")
-        .bind(t - STAGED_TTL_SECS)
-        .execute(db)
-        .await?;
-    sqlx::query("DELETE FROM compose_sends WHERE created_at < $1")
-        .bind(t - CLAIM_TTL_SECS)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        let t = now();
+        sqlx::query("DELETE FROM compose_uploads WHERE created_at < $1")
+            .bind(t - STAGED_TTL_SECS)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM compose_parked WHERE created_at < $1")
+            .bind(t - STAGED_TTL_SECS)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM compose_sends WHERE created_at < $1")
+            .bind(t - CLAIM_TTL_SECS)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -461,11 +496,42 @@ mod tests {
             !park(&db, &p("t4", "w", 20), caps).await.unwrap(),
             "in total"
         );
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let n: i64 = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM compose_parked")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(n, 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_parks_stop_at_the_cap_together() {
+        let (_d, db) = db().await;
+        let caps = ParkCaps {
+            per_user: 50,
+            total: 1000,
+        };
+        let parks = (0..20).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let token = format!("t{i}");
+                let p = Parked {
+                    token: &token,
+                    username: "u",
+                    browser: "b",
+                    form_json: "{}",
+                    size: 10,
+                };
+                park(&db, &p, caps).await.unwrap()
+            })
+        });
+        let kept = futures::future::join_all(parks)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(kept, 5);
     }
 
     #[tokio::test]
@@ -495,24 +561,25 @@ mod tests {
             } else {
                 "compose_id"
             };
-            sqlx::query(&format!(
-                "UPDATE {table} SET created_at = $1 WHERE {col} = 'old'"
-            ))
-            .bind(long_ago)
-            .execute(&db)
-            .await
-            .unwrap();
+            let sql = format!("UPDATE {table} SET created_at = $1 WHERE {col} = 'old'");
+            crate::store::with_pool!(&db, pool => {
+                sqlx::query(&sql).bind(long_ago).execute(pool).await.unwrap();
+            });
         }
         sweep(&db).await.unwrap();
-        let left: Vec<String> = sqlx::query_scalar("SELECT token FROM compose_parked")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        let left: Vec<String> = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT token FROM compose_parked")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(left, ["new"]);
-        let files: Vec<String> = sqlx::query_scalar("SELECT compose_id FROM compose_uploads")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        let files: Vec<String> = crate::store::with_pool!(&db, pool => {
+            sqlx::query_scalar("SELECT compose_id FROM compose_uploads")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
         assert_eq!(files, ["new"]);
     }
 }

@@ -1,12 +1,10 @@
 //! The address book: contacts the user entered and addresses collected from sent mail.
 
-use sqlx::Row;
-
-use super::{Db, new_id, now};
+use super::{Db, new_id, now, with_pool};
 use crate::model::Address;
 
 /// One contact.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Contact {
     pub id: String,
     pub name: String,
@@ -15,105 +13,108 @@ pub struct Contact {
     pub collected: bool,
 }
 
-fn row_to_contact(r: sqlx::sqlite::SqliteRow) -> Contact {
-    Contact {
-        id: r.get("id"),
-        name: r.get("name"),
-        email: r.get("email"),
-        collected: r.get("collected"),
-    }
-}
-
 /// Records the recipients of a sent message: new addresses are added, known ones counted
 /// (and given a name if they had none).
 pub async fn collect(db: &Db, username: &str, recipients: &[Address]) -> sqlx::Result<()> {
-    for a in recipients {
-        let email = a.email.trim().to_lowercase();
-        if email.is_empty() {
-            continue;
+    with_pool!(db, pool => {
+        for a in recipients {
+            let email = a.email.trim().to_lowercase();
+            if email.is_empty() {
+                continue;
+            }
+            let name = a.name.clone().unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+                 VALUES ($1, $2, $3, $4, TRUE, 1, $5) \
+                 ON CONFLICT (username, email) DO UPDATE SET uses = contacts.uses + 1, \
+                 name = CASE WHEN contacts.name = '' THEN excluded.name ELSE contacts.name END, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(new_id())
+            .bind(username)
+            .bind(&email)
+            .bind(&name)
+            .bind(now())
+            .execute(pool)
+            .await?;
         }
-        let name = a.name.clone().unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
-             VALUES ($1, $2, $3, $4, TRUE, 1, $5) \
-             ON CONFLICT (username, email) DO UPDATE SET uses = contacts.uses + 1, \
-             name = CASE WHEN contacts.name = '' THEN excluded.name ELSE contacts.name END, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(new_id())
-        .bind(username)
-        .bind(&email)
-        .bind(&name)
-        .bind(now())
-        .execute(db)
-        .await?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Contacts whose name or address contains `q` (case-insensitive): those where it starts
 /// the address, the name or a word of the name first, then by use.
 pub async fn suggest(db: &Db, username: &str, q: &str, limit: i64) -> sqlx::Result<Vec<Contact>> {
-    let escaped = escape_like(&q.to_lowercase());
-    let rows = sqlx::query(
-        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
-         AND (LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
-         ORDER BY CASE WHEN LOWER(email) LIKE $3 ESCAPE '\\' OR LOWER(name) LIKE $3 ESCAPE '\\' \
-         OR LOWER(name) LIKE $4 ESCAPE '\\' THEN 0 ELSE 1 END, uses DESC, email ASC LIMIT $5",
-    )
-    .bind(username)
-    .bind(format!("%{escaped}%"))
-    .bind(format!("{escaped}%"))
-    .bind(format!("% {escaped}%"))
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(row_to_contact).collect())
+    with_pool!(db, pool => {
+        let escaped = escape_like(&q.to_lowercase());
+        let rows = sqlx::query_as::<_, Contact>(
+            "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+             AND (LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+             ORDER BY CASE WHEN LOWER(email) LIKE $3 ESCAPE '\\' OR LOWER(name) LIKE $3 ESCAPE '\\' \
+             OR LOWER(name) LIKE $4 ESCAPE '\\' THEN 0 ELSE 1 END, uses DESC, email ASC LIMIT $5",
+        )
+        .bind(username)
+        .bind(format!("%{escaped}%"))
+        .bind(format!("{escaped}%"))
+        .bind(format!("% {escaped}%"))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    })
 }
 
 /// The contacts a form offers before the user types anything: most used first.
 pub async fn top(db: &Db, username: &str, limit: i64) -> sqlx::Result<Vec<Contact>> {
-    let rows = sqlx::query(
-        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
-         ORDER BY uses DESC, LOWER(CASE WHEN name = '' THEN email ELSE name END), email LIMIT $2",
-    )
-    .bind(username)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(row_to_contact).collect())
+    with_pool!(db, pool => {
+        let rows = sqlx::query_as::<_, Contact>(
+            "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+             ORDER BY uses DESC, LOWER(CASE WHEN name = '' THEN email ELSE name END), email LIMIT $2",
+        )
+        .bind(username)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    })
 }
 
 /// One contact of the user's, by id.
 pub async fn get(db: &Db, username: &str, id: &str) -> sqlx::Result<Option<Contact>> {
-    let row = sqlx::query(
-        "SELECT id, name, email, collected FROM contacts WHERE id = $1 AND username = $2",
-    )
-    .bind(id)
-    .bind(username)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(row_to_contact))
+    with_pool!(db, pool => {
+        let row = sqlx::query_as::<_, Contact>(
+            "SELECT id, name, email, collected FROM contacts WHERE id = $1 AND username = $2",
+        )
+        .bind(id)
+        .bind(username)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row)
+    })
 }
 
 /// The user's contact with this address (compared in lower case, as stored), if any.
 pub async fn find_by_email(db: &Db, username: &str, email: &str) -> sqlx::Result<Option<Contact>> {
-    let row = sqlx::query(
-        "SELECT id, name, email, collected FROM contacts WHERE username = $1 AND email = $2",
-    )
-    .bind(username)
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(row_to_contact))
+    with_pool!(db, pool => {
+        let row = sqlx::query_as::<_, Contact>(
+            "SELECT id, name, email, collected FROM contacts WHERE username = $1 AND email = $2",
+        )
+        .bind(username)
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await?;
+        Ok(row)
+    })
 }
 
 /// How many contacts the user has (the address book is capped).
 pub async fn count(db: &Db, username: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
-        .bind(username)
-        .fetch_one(db)
-        .await
+    with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
+            .bind(username)
+            .fetch_one(pool)
+            .await
+    })
 }
 
 /// Adds imported (name, address) pairs in one transaction, up to `max_total` contacts in
@@ -125,74 +126,80 @@ pub async fn import(
     entries: &[(String, String)],
     max_total: i64,
 ) -> sqlx::Result<usize> {
-    let mut tx = db.begin().await?;
-    let mut total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
-        .bind(username)
-        .fetch_one(&mut *tx)
-        .await?;
-    let mut done = 0;
-    for (name, email) in entries {
-        let email = email.trim().to_lowercase();
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM contacts WHERE username = $1 AND email = $2")
-                .bind(username)
-                .bind(&email)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            if total >= max_total {
-                continue;
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE username = $1")
+            .bind(username)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut done = 0;
+        for (name, email) in entries {
+            let email = email.trim().to_lowercase();
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM contacts WHERE username = $1 AND email = $2")
+                    .bind(username)
+                    .bind(&email)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                if total >= max_total {
+                    continue;
+                }
+                total += 1;
             }
-            total += 1;
+            sqlx::query(
+                "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+                 VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
+                 ON CONFLICT (username, email) DO UPDATE SET \
+                 name = CASE WHEN excluded.name = '' THEN contacts.name ELSE excluded.name END, \
+                 collected = FALSE, updated_at = excluded.updated_at",
+            )
+            .bind(new_id())
+            .bind(username)
+            .bind(&email)
+            .bind(name.trim())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            done += 1;
         }
-        sqlx::query(
-            "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
-             VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
-             ON CONFLICT (username, email) DO UPDATE SET \
-             name = CASE WHEN excluded.name = '' THEN contacts.name ELSE excluded.name END, \
-             collected = FALSE, updated_at = excluded.updated_at",
-        )
-        .bind(new_id())
-        .bind(username)
-        .bind(&email)
-        .bind(name.trim())
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        done += 1;
-    }
-    tx.commit().await?;
-    Ok(done)
+        tx.commit().await?;
+        Ok(done)
+    })
 }
 
 /// All of the user's contacts, by name then address.
 pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Contact>> {
-    let rows = sqlx::query(
-        "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
-         ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), email",
-    )
-    .bind(username)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(row_to_contact).collect())
+    with_pool!(db, pool => {
+        let rows = sqlx::query_as::<_, Contact>(
+            "SELECT id, name, email, collected FROM contacts WHERE username = $1 \
+             ORDER BY LOWER(CASE WHEN name = '' THEN email ELSE name END), email",
+        )
+        .bind(username)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    })
 }
 
 /// Adds a contact by hand, or updates the name of an existing address.
 pub async fn upsert(db: &Db, username: &str, name: &str, email: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
-         VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
-         ON CONFLICT (username, email) DO UPDATE SET name = excluded.name, collected = FALSE, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(new_id())
-    .bind(username)
-    .bind(email.trim().to_lowercase())
-    .bind(name.trim())
-    .bind(now())
-    .execute(db)
-    .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO contacts (id, username, email, name, collected, uses, updated_at) \
+             VALUES ($1, $2, $3, $4, FALSE, 0, $5) \
+             ON CONFLICT (username, email) DO UPDATE SET name = excluded.name, collected = FALSE, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(new_id())
+        .bind(username)
+        .bind(email.trim().to_lowercase())
+        .bind(name.trim())
+        .bind(now())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Changes a contact's name and address.
@@ -203,25 +210,29 @@ pub async fn update(
     name: &str,
     email: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE contacts SET name = $1, email = $2, collected = FALSE, updated_at = $3 WHERE id = $4 AND username = $5")
-        .bind(name.trim())
-        .bind(email.trim().to_lowercase())
-        .bind(now())
-        .bind(id)
-        .bind(username)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query("UPDATE contacts SET name = $1, email = $2, collected = FALSE, updated_at = $3 WHERE id = $4 AND username = $5")
+            .bind(name.trim())
+            .bind(email.trim().to_lowercase())
+            .bind(now())
+            .bind(id)
+            .bind(username)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Deletes a contact.
 pub async fn delete(db: &Db, username: &str, id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM contacts WHERE id = $1 AND username = $2")
-        .bind(id)
-        .bind(username)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query("DELETE FROM contacts WHERE id = $1 AND username = $2")
+            .bind(id)
+            .bind(username)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// `%` and `_` typed by the user are literal characters, not wildcards.

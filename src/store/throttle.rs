@@ -23,7 +23,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::Db;
+use super::{Db, with_pool};
 
 /// Failures allowed before the first lock.
 pub const THRESHOLD: i64 = 5;
@@ -138,61 +138,69 @@ pub async fn begin(
         None => Subject::user(username),
     };
     let subjects = [Subject::ip(ip), second];
-    let forget_before = now - FORGET_AFTER.as_secs() as i64;
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    let mut before = Vec::with_capacity(subjects.len());
-    for subject in &subjects {
-        // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
-        let row: (i64, i64) = sqlx::query_as(
-            "INSERT INTO login_throttle (scope, subject, failures, locked_until, updated_at) \
-             VALUES ($1, $2, 0, 0, $3) \
-             ON CONFLICT (scope, subject) DO UPDATE SET \
-                 failures = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
-                                 ELSE login_throttle.failures END, \
-                 locked_until = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
-                                     ELSE login_throttle.locked_until END \
-             RETURNING failures, locked_until",
-        )
-        .bind(subject.scope())
-        .bind(subject.key())
-        .bind(now)
-        .bind(forget_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        before.push(row);
-    }
-    let locked_until = before.iter().map(|&(_, until)| until).max().unwrap_or(0);
-    if locked_until > now {
-        // Nothing is counted for a refused attempt (and a row created above goes too).
-        tx.rollback().await?;
-        return Ok(Attempt::Refused {
-            retry_after: Duration::from_secs((locked_until - now) as u64),
-        });
-    }
-    let mut entries = Vec::with_capacity(subjects.len());
-    for (subject, (failures, lock_before)) in subjects.into_iter().zip(before) {
-        let failures = failures + 1;
-        let lock = lock_for(failures, base);
-        let lock_set = if lock.is_zero() {
-            lock_before
-        } else {
-            (now + lock.as_secs() as i64).max(lock_before)
+    with_pool!(db, pool => {
+        let forget_before = now - FORGET_AFTER.as_secs() as i64;
+        // SQLite: take the database's write lock before reading. PostgreSQL: a plain
+        // transaction; the upsert below locks each row until commit.
+        let begin = match db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
         };
-        sqlx::query(
-            "UPDATE login_throttle SET failures = $1, locked_until = $2, updated_at = $3 \
-             WHERE scope = $4 AND subject = $5",
-        )
-        .bind(failures)
-        .bind(lock_set)
-        .bind(now)
-        .bind(subject.scope())
-        .bind(subject.key())
-        .execute(&mut *tx)
-        .await?;
-        entries.push((subject, lock_before, lock_set));
-    }
-    tx.commit().await?;
-    Ok(Attempt::Allowed(Ticket { entries, now }))
+        let mut tx = pool.begin_with(begin).await?;
+        let mut before = Vec::with_capacity(subjects.len());
+        for subject in &subjects {
+            // Creates the row or locks it, and reads it; a subject quiet for a day reads as new.
+            let row: (i64, i64) = sqlx::query_as(
+                "INSERT INTO login_throttle (scope, subject, failures, locked_until, updated_at) \
+                 VALUES ($1, $2, 0, 0, $3) \
+                 ON CONFLICT (scope, subject) DO UPDATE SET \
+                     failures = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                     ELSE login_throttle.failures END, \
+                     locked_until = CASE WHEN login_throttle.updated_at < $4 THEN 0 \
+                                         ELSE login_throttle.locked_until END \
+                 RETURNING failures, locked_until",
+            )
+            .bind(subject.scope())
+            .bind(subject.key())
+            .bind(now)
+            .bind(forget_before)
+            .fetch_one(&mut *tx)
+            .await?;
+            before.push(row);
+        }
+        let locked_until = before.iter().map(|&(_, until)| until).max().unwrap_or(0);
+        if locked_until > now {
+            // Nothing is counted for a refused attempt (and a row created above goes too).
+            tx.rollback().await?;
+            return Ok(Attempt::Refused {
+                retry_after: Duration::from_secs((locked_until - now) as u64),
+            });
+        }
+        let mut entries = Vec::with_capacity(subjects.len());
+        for (subject, (failures, lock_before)) in subjects.into_iter().zip(before) {
+            let failures = failures + 1;
+            let lock = lock_for(failures, base);
+            let lock_set = if lock.is_zero() {
+                lock_before
+            } else {
+                (now + lock.as_secs() as i64).max(lock_before)
+            };
+            sqlx::query(
+                "UPDATE login_throttle SET failures = $1, locked_until = $2, updated_at = $3 \
+                 WHERE scope = $4 AND subject = $5",
+            )
+            .bind(failures)
+            .bind(lock_set)
+            .bind(now)
+            .bind(subject.scope())
+            .bind(subject.key())
+            .execute(&mut *tx)
+            .await?;
+            entries.push((subject, lock_before, lock_set));
+        }
+        tx.commit().await?;
+        Ok(Attempt::Allowed(Ticket { entries, now }))
+    })
 }
 
 /// The password was right: the account (or the known browser) starts from zero, and the
@@ -200,31 +208,35 @@ pub async fn begin(
 /// from a known browser leaves the account's own count alone: strangers' failures keep
 /// locking other browsers out until their lock ends.
 pub async fn succeeded(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
-    for (subject, lock_before, lock_set) in &ticket.entries {
-        match subject {
-            Subject::User(_) | Subject::Device(_) => {
-                sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
-                    .bind(subject.scope())
-                    .bind(subject.key())
-                    .execute(db)
-                    .await?;
+    with_pool!(db, pool => {
+        for (subject, lock_before, lock_set) in &ticket.entries {
+            match subject {
+                Subject::User(_) | Subject::Device(_) => {
+                    sqlx::query("DELETE FROM login_throttle WHERE scope = $1 AND subject = $2")
+                        .bind(subject.scope())
+                        .bind(subject.key())
+                        .execute(pool)
+                        .await?;
+                }
+                Subject::Ip(_) => take_back(db, subject, *lock_before, *lock_set).await?,
             }
-            Subject::Ip(_) => take_back(db, subject, *lock_before, *lock_set).await?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The password was wrong: the attempt stays counted. Also forgets subjects that have
 /// been quiet for [`FORGET_AFTER`], so the table does not grow for ever.
 pub async fn failed(db: &Db, ticket: Ticket) -> Result<(), sqlx::Error> {
-    let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
-    sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
-        .bind(forget_before)
-        .bind(ticket.now)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        let forget_before = ticket.now - FORGET_AFTER.as_secs() as i64;
+        sqlx::query("DELETE FROM login_throttle WHERE updated_at < $1 AND locked_until < $2")
+            .bind(forget_before)
+            .bind(ticket.now)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Nobody knows whether the password was right (the mail server was unreachable): the
@@ -244,19 +256,21 @@ async fn take_back(
     lock_before: i64,
     lock_set: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE login_throttle SET \
-             failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-             locked_until = CASE WHEN locked_until = $1 THEN $2 ELSE locked_until END \
-         WHERE scope = $3 AND subject = $4",
-    )
-    .bind(lock_set)
-    .bind(lock_before)
-    .bind(subject.scope())
-    .bind(subject.key())
-    .execute(db)
-    .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE login_throttle SET \
+                 failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+                 locked_until = CASE WHEN locked_until = $1 THEN $2 ELSE locked_until END \
+             WHERE scope = $3 AND subject = $4",
+        )
+        .bind(lock_set)
+        .bind(lock_before)
+        .bind(subject.scope())
+        .bind(subject.key())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -365,11 +379,12 @@ mod tests {
             fail(&db, "192.0.2.9", "other@x.test", t0 + 1).await,
             "not locked by a success"
         );
-        let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE scope = 'user'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
+        let rows: i64 = crate::store::with_pool!(&db, pool => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM login_throttle WHERE scope = 'user'"
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap());
         assert_eq!(
             rows, 5,
             "the successful account's row is gone, the others stay"

@@ -11,7 +11,7 @@
 
 use reqwest::Url;
 
-use super::{Db, new_id, now};
+use super::{Db, new_id, now, with_pool};
 
 /// Most entries one user may keep; enough for anyone, small enough to look up per message.
 pub const MAX_PER_USER: i64 = 500;
@@ -114,87 +114,95 @@ pub fn normalize_address(input: &str) -> Option<String> {
 
 /// Adds an entry for `username`; adding one that exists is not an error.
 pub async fn add(db: &Db, username: &str, kind: Kind, input: &str) -> Result<(), TrustError> {
-    let value = match kind {
-        Kind::Address => normalize_address(input).ok_or(TrustError::InvalidAddress)?,
-        Kind::Domain => normalize_domain(input).ok_or(TrustError::InvalidDomain)?,
-    };
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_senders WHERE username = ?")
+    with_pool!(db, pool => {
+        let value = match kind {
+            Kind::Address => normalize_address(input).ok_or(TrustError::InvalidAddress)?,
+            Kind::Domain => normalize_domain(input).ok_or(TrustError::InvalidDomain)?,
+        };
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_senders WHERE username = $1")
+            .bind(username)
+            .fetch_one(pool)
+            .await?;
+        if count >= MAX_PER_USER {
+            return Err(TrustError::TooMany);
+        }
+        sqlx::query(
+            "INSERT INTO trusted_senders (id, username, kind, value, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (username, kind, value) DO NOTHING",
+        )
+        .bind(new_id())
         .bind(username)
-        .fetch_one(db)
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(now())
+        .execute(pool)
         .await?;
-    if count >= MAX_PER_USER {
-        return Err(TrustError::TooMany);
-    }
-    sqlx::query(
-        "INSERT INTO trusted_senders (id, username, kind, value, created_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (username, kind, value) DO NOTHING",
-    )
-    .bind(new_id())
-    .bind(username)
-    .bind(kind.as_str())
-    .bind(value)
-    .bind(now())
-    .execute(db)
-    .await?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Removes one of `username`'s entries (someone else's id does nothing).
 pub async fn remove(db: &Db, username: &str, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM trusted_senders WHERE username = ? AND id = ?")
-        .bind(username)
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
+    with_pool!(db, pool => {
+        sqlx::query("DELETE FROM trusted_senders WHERE username = $1 AND id = $2")
+            .bind(username)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// All of `username`'s entries: domains first, then addresses, each alphabetical.
 pub async fn list(db: &Db, username: &str) -> Result<Vec<TrustedSender>, sqlx::Error> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT id, kind, value FROM trusted_senders WHERE username = ? ORDER BY kind DESC, value",
-    )
-    .bind(username)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, kind, value)| {
-            Kind::from_db(&kind).map(|kind| TrustedSender { id, kind, value })
-        })
-        .collect())
+    with_pool!(db, pool => {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, kind, value FROM trusted_senders WHERE username = $1 ORDER BY kind DESC, value",
+        )
+        .bind(username)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, kind, value)| {
+                Kind::from_db(&kind).map(|kind| TrustedSender { id, kind, value })
+            })
+            .collect())
+    })
 }
 
 /// Whether `username` trusts mail from `sender` (an address from a `From` header): the
 /// address itself is listed, or its domain or a parent domain is.
 pub async fn is_trusted(db: &Db, username: &str, sender: &str) -> Result<bool, sqlx::Error> {
-    let Some(address) = normalize_address(sender) else {
-        return Ok(false);
-    };
-    let Some((_, domain)) = address.rsplit_once('@') else {
-        return Ok(false);
-    };
-    // The domain and each parent with at least two labels: a.b.shop.example →
-    // a.b.shop.example, b.shop.example, shop.example.
-    let labels: Vec<&str> = domain.split('.').collect();
-    let mut candidates: Vec<(Kind, String)> = vec![(Kind::Address, address.clone())];
-    for start in 0..labels.len().saturating_sub(1) {
-        candidates.push((Kind::Domain, labels[start..].join(".")));
-    }
-    for (kind, value) in candidates {
-        let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM trusted_senders WHERE username = ? AND kind = ? AND value = ?",
-        )
-        .bind(username)
-        .bind(kind.as_str())
-        .bind(&value)
-        .fetch_optional(db)
-        .await?;
-        if hit.is_some() {
-            return Ok(true);
+    with_pool!(db, pool => {
+        let Some(address) = normalize_address(sender) else {
+            return Ok(false);
+        };
+        let Some((_, domain)) = address.rsplit_once('@') else {
+            return Ok(false);
+        };
+        // The domain and each parent with at least two labels: a.b.shop.example →
+        // a.b.shop.example, b.shop.example, shop.example.
+        let labels: Vec<&str> = domain.split('.').collect();
+        let mut candidates: Vec<(Kind, String)> = vec![(Kind::Address, address.clone())];
+        for start in 0..labels.len().saturating_sub(1) {
+            candidates.push((Kind::Domain, labels[start..].join(".")));
         }
-    }
-    Ok(false)
+        for (kind, value) in candidates {
+            let hit: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM trusted_senders WHERE username = $1 AND kind = $2 AND value = $3",
+            )
+            .bind(username)
+            .bind(kind.as_str())
+            .bind(&value)
+            .fetch_optional(pool)
+            .await?;
+            if hit.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
 }
 
 #[cfg(test)]

@@ -18,13 +18,13 @@ use crate::common::{
 };
 
 /// Deliveries take well under a second; this is the patience for a slow CI machine.
-const DELIVERY: Duration = Duration::from_secs(20);
+pub(crate) const DELIVERY: Duration = Duration::from_secs(20);
 
 /// A file to upload: (name, bytes, content type).
 type File<'a> = (&'a str, &'a [u8], &'a str);
 
 /// The compose form's fields as the page fills them (hidden ones included).
-async fn form_fields(app: &TestApp, path: &str) -> (Page, HashMap<String, String>) {
+pub(crate) async fn form_fields(app: &TestApp, path: &str) -> (Page, HashMap<String, String>) {
     let page = app.get(path).await;
     assert_eq!(page.status, StatusCode::OK, "GET {path}: {}", page.body);
     let fields = fields_of(&page);
@@ -77,7 +77,7 @@ fn fields_of(page: &Page) -> HashMap<String, String> {
 }
 
 /// POSTs the compose form as multipart/form-data: `fields` over `base`, then the files.
-async fn post_compose(
+pub(crate) async fn post_compose(
     app: &TestApp,
     base: &HashMap<String, String>,
     fields: &[(&str, &str)],
@@ -165,7 +165,7 @@ pub(crate) async fn flags_of(
         .collect()
 }
 
-fn binary(n: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn binary(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
@@ -958,7 +958,7 @@ async fn double_submit_sends_once() {
 }
 
 /// Idle seconds after which the sessions of [`expiring`] apps end.
-const IDLE: u64 = 2;
+pub(crate) const IDLE: u64 = 2;
 
 /// An app whose sessions end after [`IDLE`] idle seconds (`tweak` changes more), logged
 /// in, and a recipient.
@@ -977,12 +977,12 @@ async fn expiring(
 }
 
 /// Lets the session of an [`expiring`] app run out, as it does while the user writes.
-async fn let_the_session_expire() {
+pub(crate) async fn let_the_session_expire() {
     tokio::time::sleep(Duration::from_millis(IDLE * 1000 + 1200)).await;
 }
 
 /// The `next` of a redirect to the login page, decoded.
-fn login_next(page: &Page) -> String {
+pub(crate) fn login_next(page: &Page) -> String {
     assert!(
         page.location().starts_with("/login?next="),
         "{} {}",
@@ -995,7 +995,7 @@ fn login_next(page: &Page) -> String {
 }
 
 /// Logs `app`'s user in through the login form with `next`, as the login page would.
-async fn login_to(app: &TestApp, next: &str) {
+pub(crate) async fn login_to(app: &TestApp, next: &str) {
     let login = app
         .post_form(
             "/login",

@@ -21,10 +21,7 @@ pub struct Fixture {
 /// An app for a fresh user, logged in, with its database at a path the test knows.
 pub async fn fixture(prefix: &str) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("state.db").display()
-    );
+    let url = crate::common::pgstack::fresh_database_url(dir.path(), "state").await;
     let stack = MailStack::shared();
     let user = stack.add_user(prefix);
     let app_url = url.clone();

@@ -676,7 +676,7 @@ pub const PNG: &[u8] = &[
 ];
 
 /// An HTML message whose images are `srcs`, from `sender`.
-fn image_message(sender: &str, srcs: &[String]) -> Vec<u8> {
+pub(crate) fn image_message(sender: &str, srcs: &[String]) -> Vec<u8> {
     let imgs: String = srcs
         .iter()
         .map(|s| format!("<img src=\"{s}\" alt=\"i\">\r\n"))
@@ -689,7 +689,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>MARKER-images</p>\r\n{imgs}"
 }
 
 /// The proxy URLs of a body document's images, in order.
-async fn proxied_srcs(app: &TestApp, path: &str) -> Vec<String> {
+pub(crate) async fn proxied_srcs(app: &TestApp, path: &str) -> Vec<String> {
     let body = app.get_frame(path).await;
     assert_eq!(body.status, StatusCode::OK, "{}", body.body);
     body.attrs("img", "src")

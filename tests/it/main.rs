@@ -15,6 +15,7 @@ mod heavy;
 mod hostile;
 mod http_limits;
 mod imap;
+mod instances;
 mod mailbox;
 mod mailstack_selftest;
 mod message;

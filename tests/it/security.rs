@@ -821,10 +821,7 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
     let bystander = stack.add_user("sec-shared-bystander");
     // Two instances behind a reverse proxy on 127.0.0.1, sharing one database.
     let shared = tempfile::tempdir().expect("temp dir");
-    let db = format!(
-        "sqlite://{}?mode=rwc",
-        shared.path().join("shared.db").display()
-    );
+    let db = crate::common::pgstack::fresh_database_url(shared.path(), "shared").await;
     let db2 = db.clone();
     let first = app_behind(&recorder, victim.clone(), move |c| {
         c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub user: TestUser,
     _data: tempfile::TempDir,
+    /// The app's database (SQLite or PostgreSQL: see `common::pgstack`).
+    pub database_url: String,
 }
 
 /// A response read to the end.
@@ -158,7 +160,9 @@ impl TestApp {
     ) -> TestApp {
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = config_for(stack, data.path());
+        config.database_url = super::pgstack::fresh_database_url(data.path(), "test").await;
         tweak(&mut config);
+        let database_url = config.database_url.clone();
         let app = App::build(config).await.expect("app builds");
         let address = app.address();
         tokio::spawn(async move {
@@ -170,6 +174,7 @@ impl TestApp {
             client,
             user,
             _data: data,
+            database_url,
         }
     }
 
@@ -274,24 +279,14 @@ impl TestApp {
         page
     }
 
-    /// The app's data dir (its database is `test.db` there).
+    /// The app's data dir (its SQLite database, when it has one, is `test.db` there).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data.path()
     }
 
     /// Rows of a table in the app's database (what a request left behind).
     pub async fn count_rows(&self, table: &str) -> i64 {
-        let url = format!(
-            "sqlite://{}?mode=rw",
-            self.data_dir().join("test.db").display()
-        );
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open test.db");
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&pool)
-            .await
-            .expect("COUNT");
-        pool.close().await;
-        n
+        super::pgstack::count_rows(&self.database_url, table).await
     }
 
     /// Another browser (its own cookies) on the same app, for `user`. Its `data_dir` is
@@ -302,6 +297,7 @@ impl TestApp {
             client: browser_client(true),
             user,
             _data: tempfile::tempdir().expect("temp dir"),
+            database_url: self.database_url.clone(),
         }
     }
 }

@@ -534,7 +534,7 @@ fn script() -> Command {
 }
 
 /// Runs a script command; on failure returns its stderr and stdout for the panic message.
-fn run(mut cmd: Command) -> Result<String, String> {
+pub fn run(mut cmd: Command) -> Result<String, String> {
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
@@ -554,7 +554,7 @@ fn run(mut cmd: Command) -> Result<String, String> {
 /// Free loopback ports below the kernel's ephemeral range. Ports from binding port 0 come
 /// from that range, where any outgoing connection (tests make thousands) may grab one in the
 /// moment between our check and the daemon's bind; below it only listeners compete.
-fn pick_free_ports(n: usize) -> Vec<u16> {
+pub fn pick_free_ports(n: usize) -> Vec<u16> {
     let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())

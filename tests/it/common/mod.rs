@@ -3,3 +3,4 @@
 pub mod app;
 pub mod direct;
 pub mod mailstack;
+pub mod pgstack;
