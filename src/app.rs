@@ -139,6 +139,7 @@ impl App {
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,
             max_connections: config.http_max_connections,
+            drain: config.shutdown_timeout,
         };
         let router = crate::web::router(state, sessions);
         let listener = TcpListener::bind(config.listen)
@@ -161,6 +162,8 @@ impl App {
     /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
     pub async fn run(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "Mailroom listening");
+        // Under systemd (`Type=notify`), say we are ready only once the port is bound.
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         crate::server::serve(self.listener, self.router, self.limits, shutdown_signal()).await;
         Ok(())
     }

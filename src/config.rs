@@ -120,6 +120,8 @@ pub struct Config {
     /// Most bytes of parked compose forms in all (`MAILROOM_PARKED_BYTES_TOTAL`), so
     /// parking can never fill the disk.
     pub parked_bytes_total: u64,
+    /// How long requests in flight get to finish after SIGTERM or Ctrl-C.
+    pub shutdown_timeout: Duration,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
     /// Human-readable lines or JSON objects.
@@ -171,6 +173,7 @@ struct FileConfig {
     database_url_file: Option<PathBuf>,
     log: Option<String>,
     log_format: Option<LogFormat>,
+    shutdown_timeout: Option<u64>,
 }
 
 /// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
@@ -439,6 +442,10 @@ impl Config {
             parked_bytes_total: parsed(&env, "MAILROOM_PARKED_BYTES_TOTAL")?
                 .or(fc.parked_bytes_total)
                 .unwrap_or(1024 * 1024 * 1024),
+            shutdown_timeout: secs(
+                parsed(&env, "MAILROOM_SHUTDOWN_TIMEOUT")?.or(fc.shutdown_timeout),
+                30,
+            ),
             log: s("MAILROOM_LOG")
                 .or(fc.log)
                 .unwrap_or_else(|| DEFAULT_LOG.to_owned()),
@@ -806,6 +813,7 @@ mod tests {
             "MAILROOM_PARKED_BYTES_TOTAL" => "5000",
             "MAILROOM_LOG" => "mailroom=debug",
             "MAILROOM_LOG_FORMAT" => "json",
+            "MAILROOM_SHUTDOWN_TIMEOUT" => "5",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

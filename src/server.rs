@@ -30,13 +30,12 @@ use tower::ServiceExt;
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    /// How long in-flight requests get to finish after a shutdown signal.
+    pub drain: Duration,
 }
 
-/// How long in-flight requests get to finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(30);
-
 /// Serves `router` on `listener` until `shutdown` completes, then lets open connections finish
-/// (for at most [`DRAIN`]).
+/// (for at most `limits.drain`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -91,10 +90,12 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
+    // A supervisor (systemd) learns that we are stopping, not hanging.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after {DRAIN:?}; stopping anyway");
+        tracing::warn!(drain = ?limits.drain, "connections still open; stopping anyway");
     }
 }

@@ -213,3 +213,84 @@ async fn json_logs_are_one_object_per_line() {
         "{first}"
     );
 }
+
+/// Under a supervisor: `READY=1` once the port is bound; on SIGTERM `STOPPING=1`, new
+/// connections are refused, and a request already under way still gets its answer.
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_and_tells_the_supervisor() {
+    let stack = MailStack::shared();
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = config_for(stack, data.path());
+    let notify_path = data.path().join("notify.sock");
+    let notify = tokio::net::UnixDatagram::bind(&notify_path).expect("notify socket");
+    let port = closed_port().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailroom"))
+        .arg("serve")
+        .env_clear()
+        .env("MAILROOM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MAILROOM_DATA_DIR", &config.data_dir)
+        .env("MAILROOM_DATABASE_URL", &config.database_url)
+        .env("MAILROOM_IMAP_PORT", config.imap.port.to_string())
+        .env(
+            "MAILROOM_IMAP_CA_FILE",
+            config.imap.ca_file.as_ref().expect("ca"),
+        )
+        .env("MAILROOM_SHUTDOWN_TIMEOUT", "20")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mailroom serve starts");
+    let mut buf = [0u8; 256];
+    let wait = std::time::Duration::from_secs(30);
+    let n = tokio::time::timeout(wait, notify.recv(&mut buf))
+        .await
+        .expect("READY within 30 s")
+        .expect("recv");
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "READY=1");
+
+    // A request under way: the head and half of a login form's body.
+    let body = "username=a%40example.test&password=wrong&csrf_token=x";
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("head");
+    s.write_all(&body.as_bytes()[..10]).await.expect("half");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(killed.success());
+    let n = tokio::time::timeout(wait, notify.recv(&mut buf))
+        .await
+        .expect("STOPPING within 30 s")
+        .expect("recv");
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "STOPPING=1");
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+
+    s.write_all(&body.as_bytes()[10..]).await.expect("rest");
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer)
+        .await
+        .expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    // The CSRF check refused the form: an answer from the application, not a reset.
+    assert!(answer.contains("text/html"), "{answer}");
+    let status = tokio::time::timeout(wait, child.wait())
+        .await
+        .expect("exits after the drain")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
