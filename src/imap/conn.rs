@@ -17,10 +17,14 @@ use async_imap::{
 };
 use rand::{Rng, distributions::Alphanumeric};
 use rustls::pki_types::ServerName;
-use tokio::{net::TcpStream, time::timeout};
+use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
-use super::{ImapError, names::quote, transport::Transport};
+use super::{
+    ImapError,
+    names::quote,
+    transport::{self, Transport},
+};
 use crate::config::{Endpoint, Secret, Security};
 
 /// TCP connect, TLS handshake and greeting together.
@@ -292,11 +296,9 @@ async fn connect(endpoint: &Endpoint, tls: &TlsConnector) -> Result<Client<Trans
     let unreachable = |what: &str, e: &dyn std::fmt::Display| {
         ImapError::Unreachable(short(&format!("{what} {addr}: {e}")))
     };
-    let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+    let tcp = transport::connect_tcp(&endpoint.host, endpoint.port)
         .await
         .map_err(|e| unreachable("cannot connect to", &e))?;
-    // Commands are single small writes; do not let Nagle hold them back.
-    let _ = tcp.set_nodelay(true);
     let server_name = || {
         ServerName::try_from(endpoint.host.clone())
             .map_err(|e| unreachable("invalid TLS server name for", &e))
