@@ -14,9 +14,7 @@ mod common;
 #[path = "../tests/it/common/mailstack.rs"]
 mod mailstack;
 
-use std::time::{Duration, Instant};
-
-use common::{Web, stats};
+use common::{Web, time};
 use mailstack::MailStack;
 
 const WARMUP: usize = 20;
@@ -55,24 +53,6 @@ fn big() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Median and p90 of `f` over [`RUNS`] runs after [`WARMUP`].
-async fn time<F, Fut>(mut f: F) -> (f64, f64)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for _ in 0..WARMUP {
-        f().await;
-    }
-    let mut v: Vec<Duration> = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        f().await;
-        v.push(t.elapsed());
-    }
-    stats(v)
-}
-
 /// (list page, message page + body) on `stack`.
 async fn measure(stack: &MailStack) -> ((f64, f64), (f64, f64)) {
     let user = stack.add_user("twoservers");
@@ -81,16 +61,9 @@ async fn measure(stack: &MailStack) -> ((f64, f64), (f64, f64)) {
     stack.append(&user, "INBOX", &big(), &[]).await;
     let big_uid = MESSAGES as u32 + 1;
     let web = Web::start_logged_in(stack.imap_port, &user.address, &user.password, |_| {}).await;
-    let get = |path: String| {
-        let (client, url) = (web.client.clone(), format!("{}{path}", web.base));
-        async move {
-            let r = client.get(&url).send().await.expect("GET");
-            assert!(r.status().is_success(), "{url}: {}", r.status());
-            let _ = r.bytes().await.expect("body");
-        }
-    };
-    let list = time(|| get("/mail/INBOX".into())).await;
-    let open = time(|| {
+    let get = |path: String| web.get_ok(&path);
+    let list = time(WARMUP, RUNS, || get("/mail/INBOX".into())).await;
+    let open = time(WARMUP, RUNS, || {
         let (page, body) = (
             get(format!("/mail/INBOX/{big_uid}")),
             get(format!("/mail/INBOX/{big_uid}/body")),

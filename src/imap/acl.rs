@@ -17,8 +17,8 @@
 
 use super::{
     Account, Action, ActionError, Imap, ImapError,
-    conn::{Conn, Failure},
     command::{Cmd, LiteralMode},
+    conn::{Conn, Failure},
     names::{mailbox_wire, name_from_wire},
     wire::{self, Value},
 };

@@ -21,12 +21,11 @@
 
 use std::collections::HashSet;
 
-
 use super::{
     Account, Folder, Imap, ImapError, SpecialUse,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     folders,
-    command::{Cmd, SeqSet},
     names::mailbox_wire,
 };
 
@@ -387,7 +386,11 @@ impl Imap {
         set: bool,
     ) -> Result<ActionOutcome, ActionError> {
         let (sel, src) = (sel.clone(), mailbox_wire(&sel.mailbox)?);
-        let op = if set { "+FLAGS.SILENT" } else { "-FLAGS.SILENT" };
+        let op = if set {
+            "+FLAGS.SILENT"
+        } else {
+            "-FLAGS.SILENT"
+        };
         let what = Cmd::fragment().atom(op).list(Cmd::fragment().atom(flag));
         self.run_action(a, async move |c: &mut Conn| {
             let uids = match open_selection(c, &src, &sel).await? {
@@ -526,11 +529,13 @@ impl Imap {
     /// Junk and Archive and the role of the current folder. One round trip.
     pub(super) async fn special_folders_on(&self, c: &mut Conn) -> Result<Vec<Folder>, Failure> {
         let mut col = folders::ListCollector::default();
-        let cmd = Cmd::new(if self.has(c, "LIST-EXTENDED") && self.has(c, "SPECIAL-USE") {
-            "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-        } else {
-            "LIST \"\" \"*\""
-        });
+        let cmd = Cmd::new(
+            if self.has(c, "LIST-EXTENDED") && self.has(c, "SPECIAL-USE") {
+                "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+            } else {
+                "LIST \"\" \"*\""
+            },
+        );
         c.command(&cmd, |r| col.feed(r, false)).await?;
         Ok(folders::build(col.finish()))
     }

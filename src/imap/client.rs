@@ -6,10 +6,7 @@
 //! connection they get and what happens when it fails.
 
 use std::{
-    sync::{
-        Arc, OnceLock, Weak,
-        atomic::AtomicBool,
-    },
+    sync::{Arc, OnceLock, Weak, atomic::AtomicBool},
     time::Duration,
 };
 
@@ -352,7 +349,6 @@ impl Imap {
             .map(|(_, bytes)| bytes)
             .map_err(|e| (*e).clone())
     }
-
 }
 
 /// The reaper: every so often, log out connections idle for too long. Ends when the

@@ -342,6 +342,17 @@ mod tests {
         assert_eq!(line(&c), "UID FETCH 1:3,7 (UID FLAGS)");
         assert_eq!(line(&Cmd::new("FETCH").set(&SeqSet::all())), "FETCH 1:*");
         assert_eq!(line(&Cmd::new("X").list(Cmd::fragment())), "X ()");
+        let create = Cmd::new("CREATE")
+            .mailbox("Archive")
+            .atom("(USE")
+            .list(Cmd::fragment().atom("\\Archive"))
+            .atom(")");
+        assert_eq!(line(&create), "CREATE \"Archive\" (USE (\\Archive))");
+        let since = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        assert_eq!(
+            line(&Cmd::new("S SENTSINCE").date(since)),
+            "S SENTSINCE 1-Nov-2026"
+        );
         assert_eq!(line(&Cmd::new("A").then(Cmd::fragment())), "A");
     }
 
@@ -367,10 +378,7 @@ mod tests {
         }
         // A refused piece inside a fragment refuses the whole command, and the first
         // refusal wins.
-        let keys = Cmd::fragment()
-            .atom("OR")
-            .string("ok")
-            .string("not\r\nok");
+        let keys = Cmd::fragment().atom("OR").string("ok").string("not\r\nok");
         let c = Cmd::new("UID SEARCH").then(keys).mailbox("a\nb");
         assert!(matches!(c.line(), Err(ImapError::Protocol(_))));
         let c = Cmd::new("X").list(Cmd::fragment().mailbox("\0"));
@@ -398,7 +406,10 @@ mod tests {
         assert!(line(&c).starts_with("S \"é"));
         let c = Cmd::new("S").text("a\"b", LiteralMode::LiteralPlus);
         assert_eq!(line(&c), r#"S "a\"b""#);
-        assert_eq!(LiteralMode::from_caps(false, true), LiteralMode::LiteralMinus);
+        assert_eq!(
+            LiteralMode::from_caps(false, true),
+            LiteralMode::LiteralMinus
+        );
     }
 
     #[test]
@@ -415,10 +426,16 @@ mod tests {
         let no = Tagged::parse(b"NO [NONEXISTENT] Mailbox doesn't exist\r\n");
         assert_eq!(no.status, Status::No);
         assert_eq!(no.code.as_deref(), Some("NONEXISTENT"));
-        assert!(matches!(no.result(), Err(Failure::Rejected { bad: false, .. })));
+        assert!(matches!(
+            no.result(),
+            Err(Failure::Rejected { bad: false, .. })
+        ));
         let bad = Tagged::parse(b"BAD Error in IMAP command");
         assert_eq!((bad.status, bad.code.clone()), (Status::Bad, None));
-        assert!(matches!(bad.result(), Err(Failure::Rejected { bad: true, .. })));
+        assert!(matches!(
+            bad.result(),
+            Err(Failure::Rejected { bad: true, .. })
+        ));
         // Anything else counts as BAD; a bare status and long texts are fine.
         assert_eq!(Tagged::parse(b"WHAT").status, Status::Bad);
         assert_eq!(Tagged::parse(b"OK").text, "");

@@ -251,7 +251,9 @@ impl Imap {
             }
             Err(e) => return Err(e),
         }
-        let _ = c.command(&Cmd::new("SUBSCRIBE").mailbox(&wire), |_| {}).await;
+        let _ = c
+            .command(&Cmd::new("SUBSCRIBE").mailbox(&wire), |_| {})
+            .await;
         Ok(name.to_owned())
     }
 }

@@ -23,8 +23,8 @@ use async_imap::{
 };
 use futures::TryStreamExt;
 use rand::{Rng, distributions::Alphanumeric};
-use tokio::io::AsyncWriteExt;
 use rustls::pki_types::ServerName;
+use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
@@ -283,7 +283,11 @@ impl Conn {
     }
 
     /// `FETCH set items` by sequence number, as [`Conn::uid_fetch`].
-    pub async fn fetch(&mut self, set: &SeqSet, items: &'static str) -> Result<Vec<Fetch>, Failure> {
+    pub async fn fetch(
+        &mut self,
+        set: &SeqSet,
+        items: &'static str,
+    ) -> Result<Vec<Fetch>, Failure> {
         let stream = self.session.fetch(set.as_str(), items).await?;
         Ok(stream.try_collect().await?)
     }
@@ -584,13 +588,19 @@ mod tests {
         let res = c.command(&Cmd::new("SELECT").mailbox(evil), |_| {}).await;
         assert!(matches!(res, Err(Failure::Fail(ImapError::InvalidName))));
         // One bad command in a pipeline: none of it goes out.
-        let cmds = [Cmd::new("NOOP"), Cmd::new("UID SEARCH SUBJECT").string(evil)];
+        let cmds = [
+            Cmd::new("NOOP"),
+            Cmd::new("UID SEARCH SUBJECT").string(evil),
+        ];
         assert!(c.pipeline(&cmds).await.is_err());
         // The connection is still usable, and the server saw only good commands.
         c.command(&Cmd::new("NOOP"), |_| {}).await.unwrap();
-        let found = c.search(&Cmd::new("UID SEARCH SUBJECT").string("a\"b")).await;
+        let found = c
+            .search(&Cmd::new("UID SEARCH SUBJECT").string("a\"b"))
+            .await;
         assert_eq!(found.unwrap(), vec![3, 9]);
-        let stored = c.append(Cmd::new("APPEND").mailbox("INBOX").atom("(\\Seen)"), b"Hi")
+        let stored = c
+            .append(Cmd::new("APPEND").mailbox("INBOX").atom("(\\Seen)"), b"Hi")
             .await
             .unwrap();
         assert_eq!(stored.append_uid(), Some(42));

@@ -24,8 +24,8 @@ use futures::{Stream, TryStreamExt};
 
 use super::{
     Account, Imap, ImapError,
-    conn::{Conn, Failure},
     command::SeqSet,
+    conn::{Conn, Failure},
     names::mailbox_wire,
 };
 

@@ -28,8 +28,8 @@ use async_imap::imap_proto::{MailboxDatum, Response};
 use super::{
     Account, Folder, Imap, ImapError,
     acl::Namespaces,
-    conn::{Conn, Failure},
     command::Cmd,
+    conn::{Conn, Failure},
     names::{mailbox_wire, name_from_wire},
     wire,
 };
@@ -241,9 +241,7 @@ impl Imap {
                     let _ = c
                         .command(&Cmd::new("UNSUBSCRIBE").mailbox(&sw), |_| {})
                         .await;
-                    let _ = c
-                        .command(&Cmd::new("SUBSCRIBE").mailbox(&rw), |_| {})
-                        .await;
+                    let _ = c.command(&Cmd::new("SUBSCRIBE").mailbox(&rw), |_| {}).await;
                 }
             }
             Ok(Ok(new))

@@ -16,16 +16,16 @@ use async_imap::{imap_proto::MailboxDatum, imap_proto::Response, types::Fetch};
 
 use super::{
     Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest, SortKey,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     messages::{self, Window},
-    command::{Cmd, SeqSet},
     names::mailbox_wire,
-    order,
-    wire,
+    order, wire,
 };
 
 /// The fetch items of one list row.
-pub(super) const SUMMARY_ITEMS: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)";
+pub(super) const SUMMARY_ITEMS: &str =
+    "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)";
 
 /// How a page of a message list is found.
 #[derive(Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Imap {
     ) -> Result<MessagePage, Failure> {
         let mut plan = self.plan(c, req);
         if let Plan::Partial(crit) = &plan {
-            match self.fetch_page_partial(c, user, wire, req, *crit).await? {
+            match self.fetch_page_partial(c, user, wire, req, crit).await? {
                 Some(page) => return Ok(page),
                 None => plan = self.plan(c, req),
             }
@@ -293,7 +293,11 @@ async fn sorted_uids(
 ) -> Result<Vec<u32>, Failure> {
     if esort {
         let lines = c
-            .command_raw(&Cmd::new("UID SORT RETURN (ALL)").atom(crit).atom("UTF-8 ALL"))
+            .command_raw(
+                &Cmd::new("UID SORT RETURN (ALL)")
+                    .atom(crit)
+                    .atom("UTF-8 ALL"),
+            )
             .await?;
         let max = usize::try_from(exists).unwrap_or(usize::MAX);
         return Ok(lines
@@ -313,7 +317,10 @@ async fn sorted_uids(
 }
 
 /// FETCHes summaries by UID and returns them in the order of `uids`.
-pub(super) async fn fetch_by_uid(c: &mut Conn, uids: &[u32]) -> Result<Vec<MessageSummary>, Failure> {
+pub(super) async fn fetch_by_uid(
+    c: &mut Conn,
+    uids: &[u32],
+) -> Result<Vec<MessageSummary>, Failure> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }
@@ -359,10 +366,7 @@ mod tests {
         let cyrus = caps("IMAP4rev1 ESEARCH ESORT SORT SORT=DISPLAY LIST-STATUS");
         assert_eq!(
             Plan::choose(&cyrus, false, &newest),
-            Plan::FullSort {
-                crit: crit,
-                esort: true
-            }
+            Plan::FullSort { crit, esort: true }
         );
         // RFC 5267's own capability, and Dovecot 2.3's ESORT + CONTEXT=SEARCH.
         for server in [
@@ -378,10 +382,7 @@ mod tests {
         // A server that refused PARTIAL once is not asked again, and keeps its order.
         assert_eq!(
             Plan::choose(caps("SORT ESORT CONTEXT=SORT"), true, &newest),
-            Plan::FullSort {
-                crit: crit,
-                esort: true
-            }
+            Plan::FullSort { crit, esort: true }
         );
         // Plain SORT: the numbers, sorted by the server.
         assert_eq!(

@@ -16,9 +16,9 @@ use async_imap::imap_proto::{AttributeValue, Response};
 
 use super::{
     Account, Folder, Imap, ImapError, MessagePlace, Quota, RawKey,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     messages,
-    command::{Cmd, SeqSet},
     names::mailbox_wire,
     order::FolderState,
     wire::Reply,

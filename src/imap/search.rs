@@ -28,10 +28,10 @@ use chrono::NaiveDate;
 
 use super::{
     Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest,
+    command::{Cmd, LiteralMode},
     conn::{Conn, Failure},
     fetch_by_uid,
     messages::{self, Window},
-    command::{Cmd, LiteralMode},
     names::mailbox_wire,
     wire,
 };
@@ -379,7 +379,12 @@ impl Imap {
         let to = page.saturating_mul(per);
         let crit = self.sort_crit(c, req);
         let cmd = Cmd::new("UID SORT RETURN")
-            .list(Cmd::fragment().atom("PARTIAL").range(from, to).atom("COUNT"))
+            .list(
+                Cmd::fragment()
+                    .atom("PARTIAL")
+                    .range(from, to)
+                    .atom("COUNT"),
+            )
             .atom(crit)
             .atom("UTF-8")
             .then(keys.clone());
@@ -526,7 +531,11 @@ impl Imap {
         let len = part.end - part.start;
         if self.has(c, "ESORT") && !self.inner.no_partial.load(Ordering::Relaxed) {
             let cmd = Cmd::new("UID SORT RETURN")
-                .list(Cmd::fragment().atom("PARTIAL").range(part.start + 1, part.end))
+                .list(
+                    Cmd::fragment()
+                        .atom("PARTIAL")
+                        .range(part.start + 1, part.end),
+                )
                 .atom(self.sort_crit(c, req))
                 .atom("UTF-8")
                 .then(keys.clone());
@@ -649,7 +658,10 @@ mod tests {
             q.keys(true, false).line().unwrap(),
             "BODY \"x\\\"\" BODY \"OR\" BODY \"ALL\""
         );
-        assert_eq!(SearchQuery::default().keys(true, false).line().unwrap(), "ALL");
+        assert_eq!(
+            SearchQuery::default().keys(true, false).line().unwrap(),
+            "ALL"
+        );
     }
 
     #[test]
@@ -671,7 +683,9 @@ mod tests {
             ..SearchQuery::default()
         };
         assert!(
-            q.keys(true, false).line().unwrap()
+            q.keys(true, false)
+                .line()
+                .unwrap()
                 .starts_with("TEXT \"x\" OR OR HEADER Content-Type")
         );
     }

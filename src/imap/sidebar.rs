@@ -20,9 +20,9 @@ use async_imap::imap_proto::Response;
 use super::{
     Account, Folder, Imap, ImapError,
     acl::{Namespaces, Rights, my_rights_in},
+    command::Cmd,
     conn::{Conn, Failure},
     folders::{self, ListCollector},
-    command::Cmd,
     names::mailbox_wire,
     quota::{Quota, QuotaCollector},
     wire,

@@ -114,7 +114,11 @@ fn search_keys(ids: &[String], literal_plus: bool, literal_minus: bool) -> Optio
     let literals = LiteralMode::from_caps(literal_plus, literal_minus);
     let mut keys = Vec::new();
     for id in ids {
-        for header in ["HEADER Message-ID", "HEADER References", "HEADER In-Reply-To"] {
+        for header in [
+            "HEADER Message-ID",
+            "HEADER References",
+            "HEADER In-Reply-To",
+        ] {
             keys.push(Cmd::fragment().atom(header).text(id, literals));
         }
     }
@@ -133,9 +137,7 @@ async fn fetch_with_links(
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let fetched: Vec<Fetch> = c
-        .uid_fetch(&SeqSet::list(uids), SUMMARY_AND_LINKS)
-        .await?;
+    let fetched: Vec<Fetch> = c.uid_fetch(&SeqSet::list(uids), SUMMARY_AND_LINKS).await?;
     Ok(fetched
         .iter()
         .filter_map(|f| {
@@ -534,7 +536,8 @@ mod tests {
         let one = or_all(vec![Cmd::fragment().atom("A")]).unwrap();
         assert_eq!(one.line(), Ok("A"));
         assert!(
-            SUMMARY_AND_LINKS.starts_with(super::super::listing::SUMMARY_ITEMS.trim_end_matches(')'))
+            SUMMARY_AND_LINKS
+                .starts_with(super::super::listing::SUMMARY_ITEMS.trim_end_matches(')'))
         );
     }
 
