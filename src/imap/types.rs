@@ -60,7 +60,7 @@ pub enum SpecialUse {
     Archive,
 }
 
-/// One folder of the sidebar, in display order (see [`Imap::list_folders`]).
+/// One folder of the sidebar, in display order (see [`Imap::list_folders`](super::Imap::list_folders)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Folder {
     /// Full UTF-8 name: what URLs carry and what every other call takes.
@@ -174,6 +174,6 @@ pub struct MessageSummary {
 pub struct PoolStats {
     /// Logged-in connections of this login waiting in the pool.
     pub idle: usize,
-    /// Connections opened by this [`Imap`] since it was created (all logins).
+    /// Connections opened by this [`Imap`](super::Imap) since it was created (all logins).
     pub opened_total: u64,
 }
