@@ -60,7 +60,8 @@ pub enum SpecialUse {
     Archive,
 }
 
-/// One folder of the sidebar, in display order (see [`Imap::list_folders`](super::Imap::list_folders)).
+/// One folder of the sidebar, in display order
+/// (see [`Imap::list_folders`](super::Imap::list_folders)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Folder {
     /// Full UTF-8 name: what URLs carry and what every other call takes.
