@@ -25,21 +25,13 @@ use mailstack::MailStack;
 const WARMUP: usize = 20;
 const RUNS: usize = 30;
 
-async fn time<F, Fut>(mut f: F) -> (f64, f64)
+/// [`common::time`] with this bench's run counts.
+async fn time<F, Fut>(f: F) -> (f64, f64)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for _ in 0..WARMUP {
-        f().await;
-    }
-    let mut v = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        f().await;
-        v.push(t.elapsed());
-    }
-    stats(v)
+    common::time(WARMUP, RUNS, f).await
 }
 
 /// A small new message, as if just delivered.
@@ -115,17 +107,7 @@ async fn main() {
     );
 
     let web = Web::start_logged_in(stack.imap_port, &user.address, &user.password, |_| {}).await;
-    let (base, client) = (&web.base, &web.client);
-
-    let get = |path: String| {
-        let client = client.clone();
-        let url = format!("{base}{path}");
-        async move {
-            let r = client.get(&url).send().await.expect("GET");
-            assert!(r.status().is_success(), "{url}: {}", r.status());
-            let _ = r.bytes().await.expect("body");
-        }
-    };
+    let get = |path: String| web.get_ok(&path);
     // Warm up the whole path first (Dovecot's caches for the new folder, SQLite, pools):
     // the first few dozen requests after seeding are slower and would skew the first row.
     for _ in 0..100 {

@@ -33,6 +33,24 @@ pub fn stats(mut v: Vec<Duration>) -> (f64, f64) {
     (ms(v[v.len() / 2]), ms(v[(v.len() * 9) / 10]))
 }
 
+/// Median and p90 of `f` over `runs` runs, after `warmup` untimed ones.
+pub async fn time<F, Fut>(warmup: usize, runs: usize, mut f: F) -> (f64, f64)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..warmup {
+        f().await;
+    }
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = std::time::Instant::now();
+        f().await;
+        v.push(t.elapsed());
+    }
+    stats(v)
+}
+
 /// Mailroom running in-process, and an HTTP client for it.
 pub struct Web {
     /// `http://127.0.0.1:<port>`.
@@ -99,6 +117,17 @@ impl Web {
             .await
             .expect("login");
         assert_eq!(res.status(), 303, "login failed");
+    }
+
+    /// A GET of `path` that must succeed; the body is read and dropped. Owns what it
+    /// needs, so several can run side by side (a page and its body document).
+    pub fn get_ok(&self, path: &str) -> impl std::future::Future<Output = ()> + use<> {
+        let (client, url) = (self.client.clone(), format!("{}{path}", self.base));
+        async move {
+            let r = client.get(&url).send().await.expect("GET");
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            let _ = r.bytes().await.expect("body");
+        }
     }
 
     /// The text of the page at `path`; `what` names it in the panic if the request fails.

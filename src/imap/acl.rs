@@ -17,9 +17,10 @@
 
 use super::{
     Account, Action, ActionError, Imap, ImapError,
+    command::{Cmd, LiteralMode},
     conn::{Conn, Failure},
-    names::{mailbox_wire, name_from_wire, quote},
-    wire::{self, Value, pipeline, string_arg},
+    names::{mailbox_wire, name_from_wire},
+    wire::{self, Value},
 };
 
 /// Longest user name we accept for sharing (an address is at most 254 characters).
@@ -303,7 +304,7 @@ impl Imap {
             return Ok(Rights::default());
         }
         let lines = c
-            .command_raw(&format!("MYRIGHTS {}", quote(wire)))
+            .command_raw(&Cmd::new("MYRIGHTS").mailbox(wire))
             .await
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         Ok(my_rights_in(&lines, wire).unwrap_or_else(|| Rights::parse("")))
@@ -350,11 +351,11 @@ impl Imap {
         if !self.has(c, "ACL") {
             return Ok(true);
         }
-        let mut commands = vec![format!("MYRIGHTS {}", quote(src))];
+        let mut commands = vec![Cmd::new("MYRIGHTS").mailbox(src)];
         if let Some(t) = target {
-            commands.push(format!("MYRIGHTS {}", quote(t)));
+            commands.push(Cmd::new("MYRIGHTS").mailbox(t));
         }
-        let replies = pipeline(c, &commands).await?;
+        let replies = c.pipeline(&commands).await?;
         let all: Vec<Vec<u8>> = replies.iter().flat_map(|r| r.lines.clone()).collect();
         let names = [Some(src), target];
         let rights = |i: usize| {
@@ -388,7 +389,7 @@ impl Imap {
         if !self.has(c, "ACL") {
             return Ok(Ok(Vec::new()));
         }
-        match c.command_raw(&format!("GETACL {}", quote(wire))).await {
+        match c.command_raw(&Cmd::new("GETACL").mailbox(wire)).await {
             Ok(lines) => Ok(Ok(lines
                 .iter()
                 .filter_map(|l| wire::untagged(l, "ACL"))
@@ -432,10 +433,13 @@ impl Imap {
             .capabilities()
             .iter()
             .any(|cap| cap.starts_with("RIGHTS=") && cap.contains('T') && cap.contains('E'));
-        let who = string_arg(user, self.has(c, "LITERAL+"), self.has(c, "LITERAL-"));
+        let literals = LiteralMode::from_caps(self.has(c, "LITERAL+"), self.has(c, "LITERAL-"));
         let cmd = match level {
-            ShareLevel::None => format!("DELETEACL {} {who}", quote(wire)),
-            _ => format!("SETACL {} {who} {}", quote(wire), level.rights(texk)),
+            ShareLevel::None => Cmd::new("DELETEACL").mailbox(wire).text(user, literals),
+            _ => Cmd::new("SETACL")
+                .mailbox(wire)
+                .text(user, literals)
+                .atom(level.rights(texk)),
         };
         match c.command_raw(&cmd).await {
             Ok(_) => Ok(Ok(())),

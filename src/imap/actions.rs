@@ -21,15 +21,12 @@
 
 use std::collections::HashSet;
 
-use async_imap::types::Fetch;
-use futures::TryStreamExt;
-
 use super::{
     Account, Folder, Imap, ImapError, SpecialUse,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     folders,
-    messages::uid_set,
-    names::{mailbox_wire, quote},
+    names::mailbox_wire,
 };
 
 /// What a message action form asks for (`action` plus `target` for move and copy).
@@ -259,7 +256,9 @@ impl Imap {
                 Err(e) => return Ok(Err(e)),
             };
             if !uids.present.is_empty() {
-                let cmd = format!("UID COPY {} {}", uid_set(&uids.present), quote(&dst));
+                let cmd = Cmd::new("UID COPY")
+                    .set(&SeqSet::list(&uids.present))
+                    .mailbox(&dst);
                 if let Err(f) = c.command(&cmd, |_| {}).await {
                     return target_failure(c, &dst, f).await;
                 }
@@ -367,8 +366,7 @@ impl Imap {
                     ..ActionOutcome::default()
                 }));
             }
-            let all = c.session().uid_search("ALL").await?;
-            let uids: Vec<u32> = all.into_iter().collect();
+            let uids = c.search(&Cmd::new("UID SEARCH ALL")).await?;
             this.remove_on(c, &uids).await?;
             Ok(Ok(ActionOutcome {
                 done: uids.len(),
@@ -388,8 +386,12 @@ impl Imap {
         set: bool,
     ) -> Result<ActionOutcome, ActionError> {
         let (sel, src) = (sel.clone(), mailbox_wire(&sel.mailbox)?);
-        let sign = if set { '+' } else { '-' };
-        let what = format!("{sign}FLAGS.SILENT ({flag})");
+        let op = if set {
+            "+FLAGS.SILENT"
+        } else {
+            "-FLAGS.SILENT"
+        };
+        let what = Cmd::fragment().atom(op).list(Cmd::fragment().atom(flag));
         self.run_action(a, async move |c: &mut Conn| {
             let uids = match open_selection(c, &src, &sel).await? {
                 Ok(u) => u,
@@ -465,9 +467,9 @@ impl Imap {
         if uids.is_empty() {
             return Ok(Ok(()));
         }
-        let set = uid_set(uids);
+        let set = SeqSet::list(uids);
         if self.has(c, "MOVE") {
-            let cmd = format!("UID MOVE {set} {}", quote(dst));
+            let cmd = Cmd::new("UID MOVE").set(&set).mailbox(dst);
             if let Err(f) = c.command(&cmd, |_| {}).await {
                 return target_failure(c, dst, f).await;
             }
@@ -475,7 +477,7 @@ impl Imap {
         }
         // RFC 6851 §3.3: COPY, then remove exactly the copied messages. If COPY fails
         // nothing was flagged, so nothing is lost.
-        let cmd = format!("UID COPY {set} {}", quote(dst));
+        let cmd = Cmd::new("UID COPY").set(&set).mailbox(dst);
         if let Err(f) = c.command(&cmd, |_| {}).await {
             return target_failure(c, dst, f).await;
         }
@@ -504,21 +506,21 @@ impl Imap {
         if uids.is_empty() {
             return Ok(());
         }
-        store(c, uids, "+FLAGS.SILENT (\\Deleted)").await?;
-        let set = uid_set(uids);
+        store(c, uids, &flags("+FLAGS.SILENT (\\Deleted)")).await?;
         if self.has(c, "UIDPLUS") {
-            c.command(&format!("UID EXPUNGE {set}"), |_| {}).await?;
+            let expunge = Cmd::new("UID EXPUNGE").set(&SeqSet::list(uids));
+            c.command(&expunge, |_| {}).await?;
             return Ok(());
         }
-        let deleted = c.session().uid_search("DELETED").await?;
+        let deleted = c.search(&Cmd::new("UID SEARCH DELETED")).await?;
         let ours: HashSet<u32> = uids.iter().copied().collect();
         let others: Vec<u32> = deleted.into_iter().filter(|u| !ours.contains(u)).collect();
         if !others.is_empty() {
-            store(c, &others, "-FLAGS.SILENT (\\Deleted)").await?;
+            store(c, &others, &flags("-FLAGS.SILENT (\\Deleted)")).await?;
         }
-        let expunged = c.command("EXPUNGE", |_| {}).await;
+        let expunged = c.command(&Cmd::new("EXPUNGE"), |_| {}).await;
         if !others.is_empty() {
-            store(c, &others, "+FLAGS.SILENT (\\Deleted)").await?;
+            store(c, &others, &flags("+FLAGS.SILENT (\\Deleted)")).await?;
         }
         expunged
     }
@@ -527,12 +529,14 @@ impl Imap {
     /// Junk and Archive and the role of the current folder. One round trip.
     pub(super) async fn special_folders_on(&self, c: &mut Conn) -> Result<Vec<Folder>, Failure> {
         let mut col = folders::ListCollector::default();
-        let cmd = if self.has(c, "LIST-EXTENDED") && self.has(c, "SPECIAL-USE") {
-            "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-        } else {
-            "LIST \"\" \"*\""
-        };
-        c.command(cmd, |r| col.feed(r, false)).await?;
+        let cmd = Cmd::new(
+            if self.has(c, "LIST-EXTENDED") && self.has(c, "SPECIAL-USE") {
+                "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+            } else {
+                "LIST \"\" \"*\""
+            },
+        );
+        c.command(&cmd, |r| col.feed(r, false)).await?;
         Ok(folders::build(col.finish()))
     }
 
@@ -562,16 +566,15 @@ impl Imap {
         // `INBOX.Archive` on Cyrus, where a bare top-level name is refused.
         let prefix = self.personal_prefix_on(c).await?;
         let name = &mailbox_wire(&format!("{prefix}{name}")).map_err(Failure::Fail)?;
-        let cmd = if self.has(c, "CREATE-SPECIAL-USE") {
-            format!("CREATE {} (USE ({attr}))", quote(name))
-        } else {
-            format!("CREATE {}", quote(name))
-        };
+        let mut cmd = Cmd::new("CREATE").mailbox(name);
+        if self.has(c, "CREATE-SPECIAL-USE") {
+            cmd = cmd.atom("(USE").list(Cmd::fragment().atom(attr)).atom(")");
+        }
         match c.command(&cmd, |_| {}).await {
             Ok(()) => {
                 // Best effort: a folder the user cannot see in other clients is confusing.
                 let _ = c
-                    .command(&format!("SUBSCRIBE {}", quote(name)), |_| {})
+                    .command(&Cmd::new("SUBSCRIBE").mailbox(name), |_| {})
                     .await;
             }
             // Someone created it meanwhile (or a folder of that name exists without the
@@ -602,10 +605,8 @@ async fn open_selection(c: &mut Conn, src: &str, sel: &Selection) -> Inner<Prese
             gone: 0,
         }));
     }
-    let found = c
-        .session()
-        .uid_search(format!("UID {}", uid_set(&wanted)))
-        .await?;
+    let search = Cmd::new("UID SEARCH UID").set(&SeqSet::list(&wanted));
+    let found: HashSet<u32> = c.search(&search).await?.into_iter().collect();
     let present: Vec<u32> = wanted
         .iter()
         .copied()
@@ -618,14 +619,16 @@ async fn open_selection(c: &mut Conn, src: &str, sel: &Selection) -> Inner<Prese
 }
 
 /// `UID STORE set <what>`, ignoring the FETCH echoes (we send `.SILENT` anyway).
-async fn store(c: &mut Conn, uids: &[u32], what: &str) -> Result<(), Failure> {
-    let _: Vec<Fetch> = c
-        .session()
-        .uid_store(uid_set(uids), what)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(())
+async fn store(c: &mut Conn, uids: &[u32], what: &Cmd) -> Result<(), Failure> {
+    let cmd = Cmd::new("UID STORE")
+        .set(&SeqSet::list(uids))
+        .then(what.clone());
+    c.command(&cmd, |_| {}).await
+}
+
+/// A constant `UID STORE` argument, e.g. `+FLAGS.SILENT (\Deleted)`.
+fn flags(what: &'static str) -> Cmd {
+    Cmd::fragment().atom(what)
 }
 
 /// MOVE or COPY was refused: if the target folder is gone, say so; else pass the
@@ -635,7 +638,7 @@ async fn target_failure<T>(c: &mut Conn, dst: &str, f: Failure) -> Inner<T> {
         return Err(f);
     }
     let mut exists = false;
-    c.command(&format!("LIST \"\" {}", quote(dst)), |r| {
+    c.command(&Cmd::new("LIST \"\"").mailbox(dst), |r| {
         if let async_imap::imap_proto::Response::MailboxData(
             async_imap::imap_proto::MailboxDatum::List(_),
         ) = r

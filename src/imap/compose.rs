@@ -4,21 +4,16 @@
 //!
 //! The Sent and Drafts folders are found by their RFC 6154 special-use attribute, else
 //! by their usual names (see `folders`), and created when missing. APPEND reports the new
-//! message's UID from the UIDPLUS `APPENDUID` response code, which async-imap's `append`
-//! throws away, so the APPEND conversation is written here; without UIDPLUS we look the
-//! message up by its Message-ID.
+//! message's UID from the UIDPLUS `APPENDUID` response code (see `Conn::append`);
+//! without UIDPLUS we look the message up by its Message-ID.
 
-use async_imap::{
-    imap_proto::{Response, ResponseCode, Status, rfc4315::UidSetMember},
-    types::Fetch,
-};
-use futures::TryStreamExt;
-use tokio::io::AsyncWriteExt;
+use async_imap::types::Fetch;
 
 use super::{
     Account, Folder, Imap, ImapError, SpecialUse,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
-    names::{mailbox_wire, quote},
+    names::mailbox_wire,
     uid_exists,
 };
 
@@ -164,14 +159,13 @@ impl Imap {
             if !has_draft_flag(c, uid).await? {
                 return Ok(false);
             }
-            let _: Vec<Fetch> = c
-                .session()
-                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)")
-                .await?
-                .try_collect()
-                .await?;
+            let store = Cmd::new("UID STORE")
+                .set(&SeqSet::one(uid))
+                .atom("+FLAGS.SILENT (\\Deleted)");
+            c.command(&store, |_| {}).await?;
             if this.has(c, "UIDPLUS") {
-                c.command(&format!("UID EXPUNGE {uid}"), |_| {}).await?;
+                let expunge = Cmd::new("UID EXPUNGE").set(&SeqSet::one(uid));
+                c.command(&expunge, |_| {}).await?;
             }
             Ok(true)
         })
@@ -201,13 +195,11 @@ impl Imap {
             if !uid_exists(c, uid).await? {
                 return Err(Failure::Fail(ImapError::NoSuchMessage));
             }
-            let _: Vec<Fetch> = c
-                .session()
-                .uid_store(uid.to_string(), format!("+FLAGS.SILENT ({})", flag.wire()))
-                .await?
-                .try_collect()
-                .await?;
-            Ok(())
+            let store = Cmd::new("UID STORE")
+                .set(&SeqSet::one(uid))
+                .atom("+FLAGS.SILENT")
+                .list(Cmd::fragment().atom(flag.wire()));
+            c.command(&store, |_| {}).await
         })
         .await
     }
@@ -223,12 +215,7 @@ impl Imap {
         let wire = mailbox_wire(mailbox)?;
         self.run(a, async move |c: &mut Conn| {
             c.examine(&wire).await?;
-            let fetched: Vec<Fetch> = c
-                .session()
-                .uid_fetch(uid.to_string(), "(UID FLAGS)")
-                .await?
-                .try_collect()
-                .await?;
+            let fetched = c.uid_fetch(&SeqSet::one(uid), "(UID FLAGS)").await?;
             let f = fetched
                 .iter()
                 .find(|f| f.uid == Some(uid))
@@ -255,12 +242,12 @@ impl Imap {
             self.personal_prefix_on(c).await?,
             default_name(role)
         );
-        let wire = quote(&mailbox_wire(&name).map_err(Failure::Fail)?);
-        let cmd = if self.has(c, "CREATE-SPECIAL-USE") {
-            format!("CREATE {wire} (USE ({}))", attribute(role))
-        } else {
-            format!("CREATE {wire}")
-        };
+        let wire = mailbox_wire(&name).map_err(Failure::Fail)?;
+        let mut cmd = Cmd::new("CREATE").mailbox(&wire);
+        if self.has(c, "CREATE-SPECIAL-USE") {
+            let attr = Cmd::fragment().atom(attribute(role));
+            cmd = cmd.atom("(USE").list(attr).atom(")");
+        }
         match c.command(&cmd, |_| {}).await {
             Ok(()) => {}
             // ALREADYEXISTS (or a server that does not say): try to use it anyway.
@@ -269,98 +256,32 @@ impl Imap {
             }
             Err(e) => return Err(e),
         }
-        let _ = c.command(&format!("SUBSCRIBE {wire}"), |_| {}).await;
+        let _ = c
+            .command(&Cmd::new("SUBSCRIBE").mailbox(&wire), |_| {})
+            .await;
         Ok(name)
     }
 }
 
-/// `APPEND` with a synchronizing literal; returns the UID from `APPENDUID`, if any.
+/// `APPEND` of `message` with `flags` (a constant list); returns the UID from
+/// `APPENDUID`, if any.
 async fn append_on(
     c: &mut Conn,
     wire: &str,
-    flags: &str,
+    flags: &'static str,
     message: &[u8],
 ) -> Result<Option<u32>, Failure> {
-    let cmd = format!("APPEND {} {flags} {{{}}}", quote(wire), message.len());
-    let tag = c.session().run_command(&cmd).await?;
-    // Wait for the continuation request (or an early refusal, e.g. over quota).
-    loop {
-        let resp = c
-            .session()
-            .read_response()
-            .await
-            .map_err(|e| Failure::Lost(e.to_string()))?
-            .ok_or_else(|| Failure::Lost("connection closed".into()))?;
-        match resp.parsed() {
-            Response::Continue(_) => break,
-            Response::Done {
-                tag: t,
-                status,
-                outcome,
-            } if *t == tag => {
-                return Err(done_failure(status, outcome.information.as_deref()));
-            }
-            _ => {}
-        }
-    }
-    let stream = c.session().get_mut();
-    let written = async {
-        stream.write_all(message).await?;
-        stream.write_all(b"\r\n").await?;
-        stream.flush().await
-    }
-    .await;
-    written.map_err(|e| Failure::Lost(e.to_string()))?;
-    loop {
-        let resp = c
-            .session()
-            .read_response()
-            .await
-            .map_err(|e| Failure::Lost(e.to_string()))?
-            .ok_or_else(|| Failure::Lost("connection closed".into()))?;
-        if let Response::Done {
-            tag: t,
-            status,
-            outcome,
-        } = resp.parsed()
-            && *t == tag
-        {
-            if *status != Status::Ok {
-                return Err(done_failure(status, outcome.information.as_deref()));
-            }
-            return Ok(match &outcome.code {
-                Some(ResponseCode::AppendUid(_, uids)) => uids.first().map(|m| match m {
-                    UidSetMember::Uid(u) => *u,
-                    UidSetMember::UidRange(r) => *r.start(),
-                }),
-                _ => None,
-            });
-        }
-    }
+    let cmd = Cmd::new("APPEND").mailbox(wire).atom(flags);
+    Ok(c.append(cmd, message).await?.append_uid())
 }
 
 /// Whether `uid` in the examined/selected folder carries `\Draft`.
 async fn has_draft_flag(c: &mut Conn, uid: u32) -> Result<bool, Failure> {
-    let fetched: Vec<Fetch> = c
-        .session()
-        .uid_fetch(uid.to_string(), "(UID FLAGS)")
-        .await?
-        .try_collect()
-        .await?;
+    let fetched: Vec<Fetch> = c.uid_fetch(&SeqSet::one(uid), "(UID FLAGS)").await?;
     Ok(fetched
         .iter()
         .filter(|f| f.uid == Some(uid))
         .any(|f| f.flags().any(|fl| fl == async_imap::types::Flag::Draft)))
-}
-
-/// A tagged NO/BAD as a [`Failure`].
-fn done_failure(status: &Status, text: Option<&str>) -> Failure {
-    let text: String = text.unwrap_or_default().chars().take(200).collect();
-    match status {
-        Status::No => Failure::Rejected { bad: false, text },
-        Status::Bye => Failure::Lost(text),
-        _ => Failure::Rejected { bad: true, text },
-    }
 }
 
 /// The UID of the message with this Message-ID (the newest if several), for servers
@@ -373,11 +294,8 @@ async fn find_by_message_id(c: &mut Conn, wire: &str, id: &str) -> Result<Option
         return Ok(None);
     }
     c.examine(wire).await?;
-    let uids = c
-        .session()
-        .uid_search(format!("HEADER Message-ID {}", quote(&format!("<{id}>"))))
-        .await?;
-    Ok(uids.into_iter().max())
+    let search = Cmd::new("UID SEARCH HEADER Message-ID").string(&format!("<{id}>"));
+    Ok(c.search(&search).await?.into_iter().max())
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
-//! One authenticated IMAP connection and the commands we send over it.
+//! One authenticated IMAP connection and the only code that writes to it.
 //!
 //! [`Conn`] owns an async-imap `Session` over our [`Transport`]: it opens it (TCP, TLS or
-//! STARTTLS, greeting, LOGIN), remembers the server's capabilities, and runs commands,
-//! including the ones async-imap has no method for (SORT, LIST-STATUS, ESEARCH replies).
+//! STARTTLS, greeting, LOGIN), remembers the server's capabilities, and sends commands
+//! built with [`Cmd`]. Replies are read as raw lines: untagged ones are parsed with
+//! imap-proto where it can (a line it cannot parse is skipped, never wedging the
+//! connection) or handed over raw (ESEARCH, THREAD, NAMESPACE), and the tagged end is
+//! read by [`Tagged::parse`]. async-imap itself only sends LOGIN, SELECT/EXAMINE, NOOP,
+//! LOGOUT and FETCH (with a [`SeqSet`] and constant items), whose replies it parses
+//! into its types. The session is private: no other module can write to the socket.
+//!
 //! Every failure becomes a [`Failure`], which tells the pool whether the connection is
 //! still good and whether a retry on a fresh connection makes sense. Pooling, retrying
 //! and what the commands mean for the web pages live elsewhere.
@@ -12,15 +18,22 @@ use std::time::Duration;
 use async_imap::{
     Client, Session,
     error::Error as AsyncImapError,
-    imap_proto::{Response, Status},
-    types::{Capability, Mailbox},
+    imap_proto::{MailboxDatum, Response, Status},
+    types::{Capability, Fetch, Mailbox},
 };
+use futures::TryStreamExt;
 use rand::{Rng, distributions::Alphanumeric};
 use rustls::pki_types::ServerName;
-use tokio::{net::TcpStream, time::timeout};
+use tokio::io::AsyncWriteExt;
+use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
-use super::{ImapError, names::quote, transport::Transport};
+use super::{
+    ImapError,
+    command::{Cmd, SeqSet, Tagged, quote},
+    transport::{self, Transport},
+    wire::{self, Reply},
+};
 use crate::config::{Endpoint, Secret, Security};
 
 /// TCP connect, TLS handshake and greeting together.
@@ -189,94 +202,182 @@ impl Conn {
         Ok(self.session.noop().await?)
     }
 
-    /// The underlying async-imap session, for commands it has a method for.
-    pub fn session(&mut self) -> &mut Session<Transport> {
-        &mut self.session
+    /// Sends `cmd` and returns its tag. Every command we write goes out here (or through
+    /// async-imap's FETCH and SELECT, whose arguments are typed, below).
+    async fn send(&mut self, cmd: &Cmd) -> Result<String, Failure> {
+        let line = cmd.line().map_err(Failure::Fail)?;
+        Ok(self.session.run_command(line).await?.0)
     }
 
-    /// Runs a raw command and hands every untagged response to `on_data` until the
-    /// tagged reply. `command` must be built from constants and [`quote`]d arguments.
+    /// The next response line, literals included (see [`Transport::read_raw_line`]); a
+    /// `* BYE` means the connection is gone.
+    async fn next_line(&mut self) -> Result<Vec<u8>, Failure> {
+        let line = self
+            .session
+            .get_mut()
+            .read_raw_line()
+            .await
+            .map_err(|e| io_failure(&e))?;
+        if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
+            return Err(Failure::Lost(short(
+                String::from_utf8_lossy(&line).trim_end(),
+            )));
+        }
+        Ok(line)
+    }
+
+    /// Runs a command and hands every untagged response imap-proto can parse to
+    /// `on_data` (others are skipped, never wedging the connection) until the tagged end.
     pub async fn command(
         &mut self,
-        command: &str,
+        cmd: &Cmd,
         mut on_data: impl FnMut(&Response<'_>),
     ) -> Result<(), Failure> {
-        let tag = self.session.run_command(command).await?;
+        let tag = self.send(cmd).await?;
         loop {
-            let Some(resp) = self
-                .session
-                .read_response()
-                .await
-                .map_err(|e| io_failure(&e))?
-            else {
-                return Err(Failure::Lost("connection closed".into()));
-            };
-            match resp.parsed() {
-                Response::Done {
-                    tag: t,
-                    status,
-                    outcome,
-                } if *t == tag => {
-                    let text = || short(outcome.information.as_deref().unwrap_or_default());
-                    return match status {
-                        Status::Ok => Ok(()),
-                        Status::No => Err(Failure::Rejected {
-                            bad: false,
-                            text: text(),
-                        }),
-                        _ => Err(Failure::Rejected {
-                            bad: true,
-                            text: text(),
-                        }),
-                    };
-                }
-                Response::Data {
-                    status: Status::Bye,
-                    outcome,
-                } => {
-                    let text = outcome.information.as_deref().unwrap_or("BYE");
-                    return Err(Failure::Lost(short(text)));
-                }
-                other => on_data(other),
+            let line = self.next_line().await?;
+            if let Some(end) = Tagged::of(&line, &tag) {
+                return end.result().map(|_| ());
+            }
+            if let Ok((_, resp)) = Response::parse(&line) {
+                on_data(&resp);
             }
         }
     }
 
-    /// Runs a command whose reply async-imap cannot parse (ESEARCH) and returns its
-    /// untagged lines as raw bytes. See [`Transport::read_raw_line`].
-    pub async fn command_raw(&mut self, command: &str) -> Result<Vec<Vec<u8>>, Failure> {
-        let tag = self.session.run_command(command).await?;
-        let tag = tag.0.as_bytes();
+    /// Runs a command whose reply imap-proto cannot parse (ESEARCH, THREAD, NAMESPACE)
+    /// and returns its untagged lines as raw bytes.
+    pub async fn command_raw(&mut self, cmd: &Cmd) -> Result<Vec<Vec<u8>>, Failure> {
+        let tag = self.send(cmd).await?;
         let mut untagged = Vec::new();
         loop {
-            let line = self
-                .session
-                .get_mut()
-                .read_raw_line()
-                .await
-                .map_err(|e| io_failure(&e))?;
-            if line.len() > tag.len() && line.starts_with(tag) && line[tag.len()] == b' ' {
-                let rest = String::from_utf8_lossy(&line[tag.len() + 1..]);
-                let rest = rest.trim_end();
-                let (status, text) = rest.split_once(' ').unwrap_or((rest, ""));
-                return match status.to_ascii_uppercase().as_str() {
-                    "OK" => Ok(untagged),
-                    "NO" => Err(Failure::Rejected {
-                        bad: false,
-                        text: short(text),
-                    }),
-                    _ => Err(Failure::Rejected {
-                        bad: true,
-                        text: short(text),
-                    }),
-                };
-            }
-            if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
-                return Err(Failure::Lost(short(
-                    String::from_utf8_lossy(&line).trim_end(),
-                )));
+            let line = self.next_line().await?;
+            if let Some(end) = Tagged::of(&line, &tag) {
+                return end.result().map(|_| untagged);
             }
             untagged.push(line);
+        }
+    }
+
+    /// `UID SEARCH …` (or `SEARCH …`): the numbers of the `* SEARCH` answer.
+    pub async fn search(&mut self, cmd: &Cmd) -> Result<Vec<u32>, Failure> {
+        let mut found = Vec::new();
+        self.command(cmd, |r| {
+            if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
+                found.extend_from_slice(ids);
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// `UID FETCH set items`, parsed by async-imap. `items` is a constant, `set` numbers
+    /// only: nothing here can carry user text.
+    pub async fn uid_fetch(
+        &mut self,
+        set: &SeqSet,
+        items: &'static str,
+    ) -> Result<Vec<Fetch>, Failure> {
+        let stream = self.session.uid_fetch(set.as_str(), items).await?;
+        Ok(stream.try_collect().await?)
+    }
+
+    /// `FETCH set items` by sequence number, as [`Conn::uid_fetch`].
+    pub async fn fetch(
+        &mut self,
+        set: &SeqSet,
+        items: &'static str,
+    ) -> Result<Vec<Fetch>, Failure> {
+        let stream = self.session.fetch(set.as_str(), items).await?;
+        Ok(stream.try_collect().await?)
+    }
+
+    /// `UID FETCH set items` as a stream, for replies too big to hold (an export).
+    pub async fn uid_fetch_stream(
+        &mut self,
+        set: &SeqSet,
+        items: &'static str,
+    ) -> Result<impl futures::Stream<Item = Result<Fetch, AsyncImapError>> + Send + '_, Failure>
+    {
+        Ok(self.session.uid_fetch(set.as_str(), items).await?)
+    }
+
+    /// Sends every command before reading any answer, then collects the replies: one
+    /// round trip instead of one per command. Commands must be independent of each
+    /// other's *results* (EXAMINE then SEARCH is fine: the server runs them in order).
+    ///
+    /// A server may finish commands out of order (Dovecot runs a SEARCH beside a FETCH
+    /// and completes it first), so completions are matched by tag in any order. Untagged
+    /// lines are given to the oldest command still waiting, except ESEARCH lines, which
+    /// carry their command's tag. Where replies of commands that may run side by side
+    /// must be told apart, callers look at the lines of all replies and go by their kind.
+    pub async fn pipeline(&mut self, commands: &[Cmd]) -> Result<Vec<Reply>, Failure> {
+        // Refuse before anything is sent, so no half of a pipeline goes out.
+        for cmd in commands {
+            cmd.line().map_err(Failure::Fail)?;
+        }
+        let mut tags = Vec::with_capacity(commands.len());
+        for cmd in commands {
+            tags.push(self.send(cmd).await?);
+        }
+        let mut lines: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tags.len()];
+        let mut done: Vec<Option<Result<Tagged, Failure>>> = tags.iter().map(|_| None).collect();
+        while let Some(oldest) = done.iter().position(Option::is_none) {
+            let line = self.next_line().await?;
+            let tagged = tags
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| Tagged::of(&line, t).map(|end| (i, end)));
+            match tagged {
+                Some((i, end)) if done[i].is_none() => done[i] = Some(end.result()),
+                _ => {
+                    let owner = wire::esearch_tag(&line)
+                        .and_then(|t| tags.iter().position(|x| *x == t))
+                        .unwrap_or(oldest);
+                    lines[owner].push(line);
+                }
+            }
+        }
+        Ok(lines
+            .into_iter()
+            .zip(done)
+            .map(|(lines, status)| Reply {
+                lines,
+                status: status.map_or(Ok(()), |s| s.map(|_| ())),
+            })
+            .collect())
+    }
+
+    /// `APPEND` with a synchronizing literal: `cmd` is everything before the literal
+    /// (`APPEND mailbox (flags)`); the server's go-ahead is awaited before the message.
+    /// Returns the tagged OK (its `APPENDUID` code, if any).
+    pub async fn append(&mut self, cmd: Cmd, message: &[u8]) -> Result<Tagged, Failure> {
+        let cmd = cmd.literal_announcement(message.len());
+        let tag = self.send(&cmd).await?;
+        // Wait for the continuation request (or an early refusal, e.g. over quota).
+        loop {
+            let line = self.next_line().await?;
+            if line.starts_with(b"+") {
+                break;
+            }
+            if let Some(end) = Tagged::of(&line, &tag) {
+                // A refusal before the literal: no message follows.
+                return end.result();
+            }
+        }
+        let stream = self.session.get_mut();
+        let written = async {
+            stream.write_all(message).await?;
+            stream.write_all(b"\r\n").await?;
+            stream.flush().await
+        }
+        .await;
+        written.map_err(|e| Failure::Lost(e.to_string()))?;
+        loop {
+            let line = self.next_line().await?;
+            if let Some(end) = Tagged::of(&line, &tag) {
+                return end.result();
+            }
         }
     }
 
@@ -304,11 +405,9 @@ async fn connect(endpoint: &Endpoint, tls: &TlsConnector) -> Result<Client<Trans
     let unreachable = |what: &str, e: &dyn std::fmt::Display| {
         ImapError::Unreachable(short(&format!("{what} {addr}: {e}")))
     };
-    let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+    let tcp = transport::connect_tcp(&endpoint.host, endpoint.port)
         .await
         .map_err(|e| unreachable("cannot connect to", &e))?;
-    // Commands are single small writes; do not let Nagle hold them back.
-    let _ = tcp.set_nodelay(true);
     let server_name = || {
         ServerName::try_from(endpoint.host.clone())
             .map_err(|e| unreachable("invalid TLS server name for", &e))
@@ -437,6 +536,105 @@ async fn login(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+    /// A scripted IMAP server on loopback: greets, accepts LOGIN, answers NOOP, SEARCH
+    /// and APPEND, and returns every line it received (the command log) when the client
+    /// has gone.
+    async fn fake_server() -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, mut w) = s.into_split();
+            let mut r = BufReader::new(r);
+            let mut log = Vec::new();
+            w.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut line = String::new();
+            while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+                log.push(line.clone());
+                let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
+                let reply = if rest.starts_with("LOGIN") {
+                    format!("{tag} OK [CAPABILITY IMAP4rev1 LITERAL+] in\r\n")
+                } else if rest.starts_with("UID SEARCH") {
+                    format!("* SEARCH 3 9\r\n{tag} OK done\r\n")
+                } else if let Some(n) = rest.strip_prefix("APPEND \"INBOX\" (\\Seen) {") {
+                    let n: usize = n.trim_end().trim_end_matches('}').parse().unwrap();
+                    w.write_all(b"+ go ahead\r\n").await.unwrap();
+                    let mut body = vec![0u8; n + 2];
+                    r.read_exact(&mut body).await.unwrap();
+                    log.push(String::from_utf8_lossy(&body).into_owned());
+                    format!("{tag} OK [APPENDUID 7 42] stored\r\n")
+                } else if rest.starts_with("LOGOUT") {
+                    format!("* BYE\r\n{tag} OK bye\r\n")
+                } else {
+                    format!("{tag} OK done\r\n")
+                };
+                w.write_all(reply.as_bytes()).await.unwrap();
+                line.clear();
+            }
+            log
+        });
+        (port, server)
+    }
+
+    async fn connect_to(port: u16) -> Conn {
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::None,
+            ca_file: None,
+        };
+        let tls = transport::tls_connector(None).unwrap();
+        Conn::open(&endpoint, &tls, "alice", &Secret::new("pw"))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_argument_never_reaches_the_server() {
+        let (port, server) = fake_server().await;
+        let mut c = connect_to(port).await;
+        assert!(c.has("LITERAL+"));
+        let evil = "x\r\nA9 DELETE INBOX";
+        let res = c.command(&Cmd::new("SELECT").mailbox(evil), |_| {}).await;
+        assert!(matches!(res, Err(Failure::Fail(ImapError::InvalidName))));
+        // One bad command in a pipeline: none of it goes out.
+        let cmds = [
+            Cmd::new("NOOP"),
+            Cmd::new("UID SEARCH SUBJECT").string(evil),
+        ];
+        assert!(c.pipeline(&cmds).await.is_err());
+        // The connection is still usable, and the server saw only good commands.
+        c.command(&Cmd::new("NOOP"), |_| {}).await.unwrap();
+        let found = c
+            .search(&Cmd::new("UID SEARCH SUBJECT").string("a\"b"))
+            .await;
+        assert_eq!(found.unwrap(), vec![3, 9]);
+        let stored = c
+            .append(Cmd::new("APPEND").mailbox("INBOX").atom("(\\Seen)"), b"Hi")
+            .await
+            .unwrap();
+        assert_eq!(stored.append_uid(), Some(42));
+        c.close().await;
+        let log = server.await.unwrap();
+        assert!(log[0].contains("LOGIN"), "{log:?}");
+        let sent: Vec<&str> = log[1..]
+            .iter()
+            .map(|l| l.split_once(' ').map_or(l.as_str(), |(_, rest)| rest))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                "NOOP\r\n",
+                "UID SEARCH SUBJECT \"a\\\"b\"\r\n",
+                "APPEND \"INBOX\" (\\Seen) {2}\r\n",
+                "Hi\r\n",
+                "LOGOUT\r\n",
+            ]
+        );
+        assert!(!log.iter().any(|l| l.contains("DELETE")));
+    }
 
     #[test]
     fn short_cuts_long_text_on_a_char_boundary() {

@@ -24,8 +24,8 @@ use futures::{Stream, TryStreamExt};
 
 use super::{
     Account, Imap, ImapError,
+    command::SeqSet,
     conn::{Conn, Failure},
-    messages::uid_set,
     names::mailbox_wire,
 };
 
@@ -60,7 +60,9 @@ impl Imap {
                 let mbox = c.examine(&w).await?;
                 let mut sizes = Vec::with_capacity(mbox.exists as usize);
                 if mbox.exists > 0 {
-                    let mut stream = c.session().uid_fetch("1:*", "(UID RFC822.SIZE)").await?;
+                    let mut stream = c
+                        .uid_fetch_stream(&SeqSet::all(), "(UID RFC822.SIZE)")
+                        .await?;
                     while let Some(f) = stream.try_next().await? {
                         if let Some(uid) = f.uid {
                             sizes.push((uid, u64::from(f.size.unwrap_or(0))));
@@ -111,8 +113,7 @@ async fn fetch_chunk(
     }
     let mut out = Vec::new();
     let mut stream = c
-        .session()
-        .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        .uid_fetch_stream(&SeqSet::list(uids), "(UID INTERNALDATE BODY.PEEK[])")
         .await?;
     // Responses come in the server's order (ascending UIDs for Dovecot); an mbox has no
     // required order, and a folder's own order is by UID anyway.

@@ -28,9 +28,10 @@ use async_imap::imap_proto::{MailboxDatum, Response};
 use super::{
     Account, Folder, Imap, ImapError,
     acl::Namespaces,
+    command::Cmd,
     conn::{Conn, Failure},
-    names::{mailbox_wire, name_from_wire, quote},
-    wire::{self, pipeline},
+    names::{mailbox_wire, name_from_wire},
+    wire,
 };
 
 /// Longest modified-UTF-7 form of one level of a name, in bytes. Dovecot (and most
@@ -175,11 +176,11 @@ impl Imap {
                 Ok(w) => w,
                 Err(e) => return Ok(Err(e)),
             };
-            if let Err(f) = c.command(&format!("CREATE {}", quote(&wire)), |_| {}).await {
+            if let Err(f) = c.command(&Cmd::new("CREATE").mailbox(&wire), |_| {}).await {
                 return refusal(c, &full, f, FolderError::AlreadyExists).await;
             }
             let _ = c
-                .command(&format!("SUBSCRIBE {}", quote(&wire)), |_| {})
+                .command(&Cmd::new("SUBSCRIBE").mailbox(&wire), |_| {})
                 .await;
             Ok(Ok(full))
         })
@@ -229,7 +230,7 @@ impl Imap {
                 (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
             };
             let subscribed = subscribed_within(c, &old, delim).await?;
-            let cmd = format!("RENAME {} {}", quote(&old_wire), quote(&new_wire));
+            let cmd = Cmd::new("RENAME").mailbox(&old_wire).mailbox(&new_wire);
             if let Err(f) = c.command(&cmd, |_| {}).await {
                 return refusal(c, &new, f, FolderError::AlreadyExists).await;
             }
@@ -238,11 +239,9 @@ impl Imap {
                 let renamed = format!("{new}{}", &s[old.len()..]);
                 if let (Ok(sw), Ok(rw)) = (wire_of(&s), wire_of(&renamed)) {
                     let _ = c
-                        .command(&format!("UNSUBSCRIBE {}", quote(&sw)), |_| {})
+                        .command(&Cmd::new("UNSUBSCRIBE").mailbox(&sw), |_| {})
                         .await;
-                    let _ = c
-                        .command(&format!("SUBSCRIBE {}", quote(&rw)), |_| {})
-                        .await;
+                    let _ = c.command(&Cmd::new("SUBSCRIBE").mailbox(&rw), |_| {}).await;
                 }
             }
             Ok(Ok(new))
@@ -280,9 +279,9 @@ impl Imap {
                     Err(e) => return Ok(Err(e)),
                 };
                 let _ = c
-                    .command(&format!("UNSUBSCRIBE {}", quote(&wire)), |_| {})
+                    .command(&Cmd::new("UNSUBSCRIBE").mailbox(&wire), |_| {})
                     .await;
-                match c.command(&format!("DELETE {}", quote(&wire)), |_| {}).await {
+                match c.command(&Cmd::new("DELETE").mailbox(&wire), |_| {}).await {
                     Ok(()) => deleted.push(f.name.clone()),
                     // Already gone (another client): fine, that is what we wanted.
                     Err(Failure::Rejected { bad: false, .. }) if !exists_on(c, &f.name).await? => {}
@@ -318,7 +317,7 @@ impl Imap {
             } else {
                 "UNSUBSCRIBE"
             };
-            match c.command(&format!("{verb} {}", quote(&wire)), |_| {}).await {
+            match c.command(&Cmd::new(verb).mailbox(&wire), |_| {}).await {
                 Ok(()) => Ok(Ok(())),
                 Err(Failure::Rejected { bad: false, text }) => Ok(Err(FolderError::Refused(text))),
                 Err(f) => Err(f),
@@ -333,7 +332,7 @@ impl Imap {
         if !self.has(c, "NAMESPACE") {
             return Ok(String::new());
         }
-        let replies = pipeline(c, &["NAMESPACE".to_owned()]).await?;
+        let replies = c.pipeline(&[Cmd::new("NAMESPACE")]).await?;
         let namespaces = replies
             .iter()
             .flat_map(|r| &r.lines)
@@ -384,7 +383,7 @@ fn wire_of(full: &str) -> Result<String, FolderError> {
 /// The hierarchy delimiter of the personal namespace (`LIST "" ""`).
 async fn delimiter_on(c: &mut Conn) -> Result<Option<char>, Failure> {
     let mut delim = None;
-    c.command("LIST \"\" \"\"", |r| {
+    c.command(&Cmd::new("LIST \"\" \"\""), |r| {
         if let Response::MailboxData(MailboxDatum::List(l)) = r {
             delim = l.delimiter.as_deref().and_then(|d| d.chars().next());
         }
@@ -409,7 +408,7 @@ async fn exists_on(c: &mut Conn, name: &str) -> Result<bool, Failure> {
         return Ok(false);
     };
     let mut found = false;
-    c.command(&format!("LIST \"\" {}", quote(&wire)), |r| {
+    c.command(&Cmd::new("LIST \"\"").mailbox(&wire), |r| {
         if let Response::MailboxData(MailboxDatum::List(l)) = r
             && name_from_wire(&l.name).is_some_and(|n| same_folder(&n, name))
         {
@@ -436,14 +435,14 @@ async fn subscribed_within(
         return Ok(Vec::new());
     };
     let mut names = Vec::new();
-    let mut patterns = vec![quote(&wire)];
+    let mut patterns = vec![wire.clone()];
     if let Some(d) = delim {
         // The wildcard goes outside the name: `*` in a name was refused on creation,
         // but another client may have made one.
-        patterns.push(quote(&format!("{wire}{d}*")));
+        patterns.push(format!("{wire}{d}*"));
     }
     for p in patterns {
-        c.command(&format!("LSUB \"\" {p}"), |r| {
+        c.command(&Cmd::new("LSUB \"\"").mailbox(&p), |r| {
             if let Response::MailboxData(MailboxDatum::List(l)) = r
                 && let Some(n) = name_from_wire(&l.name)
                 && is_within(&n, folder, delim)

@@ -68,19 +68,21 @@ impl Window {
 
 /// The RFC 5256 sort criteria for a key. `display` is SORT=DISPLAY (RFC 5957), which
 /// sorts by the sender's display name, the way people read the list.
-pub fn sort_criteria(key: SortKey, reverse: bool, display: bool) -> String {
-    let key = match key {
-        SortKey::Date => "DATE",
-        SortKey::Arrival => "ARRIVAL",
-        SortKey::From if display => "DISPLAYFROM",
-        SortKey::From => "FROM",
-        SortKey::Subject => "SUBJECT",
-        SortKey::Size => "SIZE",
-    };
-    if reverse {
-        format!("(REVERSE {key})")
-    } else {
-        format!("({key})")
+pub fn sort_criteria(key: SortKey, reverse: bool, display: bool) -> &'static str {
+    // Constants, so they go into a command as protocol syntax (`Cmd::atom`).
+    match (key, reverse) {
+        (SortKey::Date, false) => "(DATE)",
+        (SortKey::Date, true) => "(REVERSE DATE)",
+        (SortKey::Arrival, false) => "(ARRIVAL)",
+        (SortKey::Arrival, true) => "(REVERSE ARRIVAL)",
+        (SortKey::From, false) if display => "(DISPLAYFROM)",
+        (SortKey::From, true) if display => "(REVERSE DISPLAYFROM)",
+        (SortKey::From, false) => "(FROM)",
+        (SortKey::From, true) => "(REVERSE FROM)",
+        (SortKey::Subject, false) => "(SUBJECT)",
+        (SortKey::Subject, true) => "(REVERSE SUBJECT)",
+        (SortKey::Size, false) => "(SIZE)",
+        (SortKey::Size, true) => "(REVERSE SIZE)",
     }
 }
 

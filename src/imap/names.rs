@@ -1,4 +1,4 @@
-//! Mailbox names on the wire: modified UTF-7 (RFC 3501 §5.1.3) and quoted strings.
+//! Mailbox names on the wire: modified UTF-7 (RFC 3501 §5.1.3).
 //!
 //! The rest of Mailroom only ever sees folder names as UTF-8, the way URLs carry them.
 //! This module is the one place that turns them into what the server expects (and back),
@@ -116,25 +116,8 @@ fn push_printable(out: &mut String, s: &str) -> Option<()> {
     }
 }
 
-/// Wraps any string into an IMAP quoted string, escaping `\` and `"`.
-///
-/// Callers must have rejected CR and LF already (see [`mailbox_wire`]); a quoted string
-/// cannot carry them and they would end the command early.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '\\' || c == '"' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
 /// Checks a UTF-8 folder name from a URL and encodes it for the wire (modified UTF-7,
-/// not yet quoted). `INBOX` is case-insensitive in IMAP, so any spelling becomes `INBOX`.
+/// not yet quoted: `command::Cmd::mailbox` quotes it). `INBOX` is case-insensitive in IMAP, so any spelling becomes `INBOX`.
 pub fn mailbox_wire(name: &str) -> Result<String, ImapError> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(ImapError::InvalidName);
@@ -158,7 +141,7 @@ pub fn name_from_wire(wire: &str) -> Option<String> {
     decode_mutf7(&wire)
 }
 
-/// Undoes quoted-string escapes (`\\` and `\"`), the inverse of [`quote`] without the
+/// Undoes quoted-string escapes (`\\` and `\"`), the inverse of quoting without the
 /// surrounding quotes.
 fn unescape_quoted(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains('\\') {
@@ -240,14 +223,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn quoting_escapes_backslash_and_quote() {
-        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(quote(""), r#""""#);
-    }
-
     fn mailbox_arg(name: &str) -> Result<String, ImapError> {
-        mailbox_wire(name).map(|w| quote(&w))
+        let wire = mailbox_wire(name)?;
+        let cmd = super::super::command::Cmd::fragment().mailbox(&wire);
+        cmd.line().map(str::to_owned)
     }
 
     #[test]

@@ -13,15 +13,15 @@
 use std::sync::Arc;
 
 use async_imap::imap_proto::{AttributeValue, Response};
-use futures::TryStreamExt;
 
 use super::{
     Account, Folder, Imap, ImapError, MessagePlace, Quota, RawKey,
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     messages,
-    names::{mailbox_wire, quote},
+    names::mailbox_wire,
     order::FolderState,
-    wire::{Reply, pipeline},
+    wire::Reply,
 };
 
 /// What the message page needs from the server.
@@ -67,20 +67,21 @@ impl Imap {
         uid: u32,
     ) -> Result<OpenedMessage, Failure> {
         let neighbours = self.has(c, "ESEARCH");
+        let one = SeqSet::one(uid);
         let mut commands = vec![
-            format!("SELECT {}", quote(wire)),
-            format!("UID FETCH {uid} (UID FLAGS)"),
-            format!("UID STORE {uid} +FLAGS.SILENT (\\Seen)"),
+            Cmd::new("SELECT").mailbox(wire),
+            Cmd::new("UID FETCH").set(&one).atom("(UID FLAGS)"),
+            Cmd::new("UID STORE")
+                .set(&one)
+                .atom("+FLAGS.SILENT (\\Seen)"),
         ];
         if neighbours {
             // `n:*` with n past the last UID means the last UID: checked below.
-            commands.push(format!("UID SEARCH RETURN (MAX) UID 1:{}", uid.max(2) - 1));
-            commands.push(format!(
-                "UID SEARCH RETURN (MIN) UID {}:*",
-                uid.saturating_add(1)
-            ));
+            commands.push(Cmd::new("UID SEARCH RETURN (MAX) UID").range(1, uid.max(2) - 1));
+            let after = SeqSet::from(uid.saturating_add(1));
+            commands.push(Cmd::new("UID SEARCH RETURN (MIN) UID").set(&after));
         }
-        let replies = pipeline(c, &commands).await?;
+        let replies = c.pipeline(&commands).await?;
         let reply = |i: usize| {
             replies
                 .get(i)
@@ -181,29 +182,24 @@ async fn neighbours_by_seq(
     exists: u32,
 ) -> Result<(Option<u32>, Option<u32>), Failure> {
     let wanted = neighbour_seqs(seq, exists);
-    if wanted.is_empty() {
+    if wanted.as_str().is_empty() {
         return Ok((None, None));
     }
-    let near: Vec<async_imap::types::Fetch> = c
-        .session()
-        .fetch(wanted, "(UID)")
-        .await?
-        .try_collect()
-        .await?;
+    let near = c.fetch(&wanted, "(UID)").await?;
     let uid_at = |n: u32| near.iter().find(|f| f.message == n).and_then(|f| f.uid);
     Ok((seq.checked_sub(1).and_then(uid_at), uid_at(seq + 1)))
 }
 
 /// The sequence set of message `n`'s neighbours in a folder of `exists` messages.
-fn neighbour_seqs(n: u32, exists: u32) -> String {
+fn neighbour_seqs(n: u32, exists: u32) -> SeqSet {
     let mut parts = Vec::new();
     if n > 1 {
-        parts.push((n - 1).to_string());
+        parts.push(n - 1);
     }
     if n < exists {
-        parts.push((n + 1).to_string());
+        parts.push(n + 1);
     }
-    parts.join(",")
+    SeqSet::list(&parts)
 }
 
 #[cfg(test)]
@@ -212,10 +208,10 @@ mod tests {
 
     #[test]
     fn neighbours() {
-        assert_eq!(neighbour_seqs(1, 1), "");
-        assert_eq!(neighbour_seqs(1, 3), "2");
-        assert_eq!(neighbour_seqs(2, 3), "1,3");
-        assert_eq!(neighbour_seqs(3, 3), "2");
+        assert_eq!(neighbour_seqs(1, 1).as_str(), "");
+        assert_eq!(neighbour_seqs(1, 3).as_str(), "2");
+        assert_eq!(neighbour_seqs(2, 3).as_str(), "1,3");
+        assert_eq!(neighbour_seqs(3, 3).as_str(), "2");
     }
 
     #[test]

@@ -28,11 +28,12 @@ use chrono::NaiveDate;
 
 use super::{
     Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest,
+    command::{Cmd, LiteralMode},
     conn::{Conn, Failure},
     fetch_by_uid,
     messages::{self, Window},
-    names::{mailbox_wire, quote},
-    wire::{self, pipeline, string_arg},
+    names::mailbox_wire,
+    wire,
 };
 
 /// Longest search text we accept, in characters.
@@ -191,52 +192,39 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// The RFC 3501 search keys (after `CHARSET UTF-8`). `literal_plus`/`literal_minus`
-    /// say how the server accepts 8-bit text (see [`wire::string_arg`]).
-    pub fn keys(&self, literal_plus: bool, literal_minus: bool) -> String {
-        let mut keys: Vec<String> = self
-            .text
-            .words()
-            .into_iter()
-            .map(|w| {
-                format!(
-                    "{} {}",
-                    self.field.key(),
-                    string_arg(w, literal_plus, literal_minus)
-                )
-            })
-            .collect();
+    /// say how the server accepts 8-bit text (see [`Cmd::text`]).
+    pub(super) fn keys(&self, literal_plus: bool, literal_minus: bool) -> Cmd {
+        let literals = LiteralMode::from_caps(literal_plus, literal_minus);
+        let mut keys = Cmd::fragment();
+        for w in self.text.words() {
+            keys = keys.atom(self.field.key()).text(w, literals);
+        }
         if self.unread {
-            keys.push("UNSEEN".into());
+            keys = keys.atom("UNSEEN");
         }
         if self.flagged {
-            keys.push("FLAGGED".into());
+            keys = keys.atom("FLAGGED");
         }
         if self.attachments {
-            keys.push(
+            keys = keys.atom(
                 "OR OR HEADER Content-Type \"multipart/mixed\" \
-                 HEADER Content-Type \"application/\" HEADER Content-Disposition \"attachment\""
-                    .into(),
+                 HEADER Content-Type \"application/\" HEADER Content-Disposition \"attachment\"",
             );
         }
         // SENTSINCE/SENTBEFORE compare the Date header, which is the date the list shows;
         // SINCE/BEFORE would use the arrival time instead.
         if let Some(d) = self.since {
-            keys.push(format!("SENTSINCE {}", imap_date(d)));
+            keys = keys.atom("SENTSINCE").date(d);
         }
         if let Some(d) = self.before {
-            keys.push(format!("SENTBEFORE {}", imap_date(d)));
+            keys = keys.atom("SENTBEFORE").date(d);
         }
         if keys.is_empty() {
-            "ALL".into()
+            Cmd::fragment().atom("ALL")
         } else {
-            keys.join(" ")
+            keys
         }
     }
-}
-
-/// An RFC 3501 date: `1-Nov-2026` (chrono's `%b` is always English, as IMAP wants).
-fn imap_date(d: NaiveDate) -> String {
-    d.format("%-d-%b-%Y").to_string()
 }
 
 /// One result of a search across folders.
@@ -300,7 +288,7 @@ impl Imap {
     }
 
     /// The search keys for `c`'s server.
-    fn search_keys(&self, c: &Conn, q: &SearchQuery) -> String {
+    fn search_keys(&self, c: &Conn, q: &SearchQuery) -> Cmd {
         q.keys(self.has(c, "LITERAL+"), self.has(c, "LITERAL-"))
     }
 
@@ -343,7 +331,7 @@ impl Imap {
     async fn matching_page(
         &self,
         c: &mut Conn,
-        keys: &str,
+        keys: &Cmd,
         req: &PageRequest,
         page: u32,
     ) -> Result<(u32, Vec<u32>), Failure> {
@@ -376,7 +364,7 @@ impl Imap {
     async fn partial_sort(
         &self,
         c: &mut Conn,
-        keys: &str,
+        keys: &Cmd,
         req: &PageRequest,
         page: u32,
         per: u32,
@@ -390,7 +378,16 @@ impl Imap {
         let from = (page - 1).saturating_mul(per).saturating_add(1);
         let to = page.saturating_mul(per);
         let crit = self.sort_crit(c, req);
-        let cmd = format!("UID SORT RETURN (PARTIAL {from}:{to} COUNT) {crit} UTF-8 {keys}");
+        let cmd = Cmd::new("UID SORT RETURN")
+            .list(
+                Cmd::fragment()
+                    .atom("PARTIAL")
+                    .range(from, to)
+                    .atom("COUNT"),
+            )
+            .atom(crit)
+            .atom("UTF-8")
+            .then(keys.clone());
         match c.command_raw(&cmd).await {
             Ok(lines) => {
                 let e = lines
@@ -413,12 +410,15 @@ impl Imap {
     async fn all_matches(
         &self,
         c: &mut Conn,
-        keys: &str,
+        keys: &Cmd,
         req: &PageRequest,
     ) -> Result<Vec<u32>, Failure> {
         let mut uids = Vec::new();
         if self.has(c, "SORT") {
-            let cmd = format!("UID SORT {} UTF-8 {keys}", self.sort_crit(c, req));
+            let cmd = Cmd::new("UID SORT")
+                .atom(self.sort_crit(c, req))
+                .atom("UTF-8")
+                .then(keys.clone());
             c.command(&cmd, |r| {
                 if let Response::MailboxData(MailboxDatum::Sort(ids)) = r {
                     uids.extend_from_slice(ids);
@@ -427,7 +427,8 @@ impl Imap {
             .await?;
             return Ok(uids);
         }
-        c.command(&format!("UID SEARCH CHARSET UTF-8 {keys}"), |r| {
+        let search = Cmd::new("UID SEARCH CHARSET UTF-8").then(keys.clone());
+        c.command(&search, |r| {
             if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
                 uids.extend_from_slice(ids);
             }
@@ -441,7 +442,7 @@ impl Imap {
     }
 
     /// The SORT criteria for `req` on `c`'s server.
-    fn sort_crit(&self, c: &Conn, req: &PageRequest) -> String {
+    fn sort_crit(&self, c: &Conn, req: &PageRequest) -> &'static str {
         messages::sort_criteria(req.sort, req.reverse, self.has(c, "SORT=DISPLAY"))
     }
 
@@ -493,19 +494,20 @@ impl Imap {
         &self,
         c: &mut Conn,
         boxes: &[(String, String)],
-        keys: &str,
+        keys: &Cmd,
     ) -> Result<Vec<u32>, Failure> {
         let esearch = self.has(c, "ESEARCH");
         let search = if esearch {
-            format!("UID SEARCH RETURN (COUNT) CHARSET UTF-8 {keys}")
+            Cmd::new("UID SEARCH RETURN (COUNT) CHARSET UTF-8")
         } else {
-            format!("UID SEARCH CHARSET UTF-8 {keys}")
-        };
-        let commands: Vec<String> = boxes
+            Cmd::new("UID SEARCH CHARSET UTF-8")
+        }
+        .then(keys.clone());
+        let commands: Vec<Cmd> = boxes
             .iter()
-            .flat_map(|(_, wire)| [format!("EXAMINE {}", quote(wire)), search.clone()])
+            .flat_map(|(_, wire)| [Cmd::new("EXAMINE").mailbox(wire), search.clone()])
             .collect();
-        let replies = pipeline(c, &commands).await?;
+        let replies = c.pipeline(&commands).await?;
         let counts = replies
             .chunks(2)
             .map(|pair| match pair {
@@ -522,18 +524,21 @@ impl Imap {
     async fn slice_of_matches(
         &self,
         c: &mut Conn,
-        keys: &str,
+        keys: &Cmd,
         req: &PageRequest,
         part: std::ops::Range<u32>,
     ) -> Result<Vec<u32>, Failure> {
         let len = part.end - part.start;
         if self.has(c, "ESORT") && !self.inner.no_partial.load(Ordering::Relaxed) {
-            let cmd = format!(
-                "UID SORT RETURN (PARTIAL {}:{}) {} UTF-8 {keys}",
-                part.start + 1,
-                part.end,
-                self.sort_crit(c, req)
-            );
+            let cmd = Cmd::new("UID SORT RETURN")
+                .list(
+                    Cmd::fragment()
+                        .atom("PARTIAL")
+                        .range(part.start + 1, part.end),
+                )
+                .atom(self.sort_crit(c, req))
+                .atom("UTF-8")
+                .then(keys.clone());
             match c.command_raw(&cmd).await {
                 Ok(lines) => {
                     return Ok(lines
@@ -640,7 +645,7 @@ mod tests {
             ..SearchQuery::default()
         };
         assert_eq!(
-            q.keys(true, false),
+            q.keys(true, false).line().unwrap(),
             "SUBJECT {6+}\r\n季度 SUBJECT \"budget\\\\plan\""
         );
         let q = SearchQuery {
@@ -650,10 +655,13 @@ mod tests {
         };
         // The quote cannot close the string early: it is escaped.
         assert_eq!(
-            q.keys(true, false),
+            q.keys(true, false).line().unwrap(),
             "BODY \"x\\\"\" BODY \"OR\" BODY \"ALL\""
         );
-        assert_eq!(SearchQuery::default().keys(true, false), "ALL");
+        assert_eq!(
+            SearchQuery::default().keys(true, false).line().unwrap(),
+            "ALL"
+        );
     }
 
     #[test]
@@ -666,7 +674,7 @@ mod tests {
             ..SearchQuery::default()
         };
         assert_eq!(
-            q.keys(true, false),
+            q.keys(true, false).line().unwrap(),
             "UNSEEN FLAGGED SENTSINCE 1-Nov-2026 SENTBEFORE 24-Dec-2026"
         );
         let q = SearchQuery {
@@ -676,6 +684,8 @@ mod tests {
         };
         assert!(
             q.keys(true, false)
+                .line()
+                .unwrap()
                 .starts_with("TEXT \"x\" OR OR HEADER Content-Type")
         );
     }

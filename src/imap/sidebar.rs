@@ -20,11 +20,12 @@ use async_imap::imap_proto::Response;
 use super::{
     Account, Folder, Imap, ImapError,
     acl::{Namespaces, Rights, my_rights_in},
+    command::Cmd,
     conn::{Conn, Failure},
     folders::{self, ListCollector},
-    names::{mailbox_wire, quote},
+    names::mailbox_wire,
     quota::{Quota, QuotaCollector},
-    wire::{self, pipeline},
+    wire,
 };
 
 /// How long a remembered quota may be shown while no folder's content changed.
@@ -97,19 +98,19 @@ impl Imap {
         let mut commands = Vec::new();
         commands.extend(list.clone());
         if namespace {
-            commands.push("NAMESPACE".to_owned());
+            commands.push(Cmd::new("NAMESPACE"));
         }
         if let Some((_, wire)) = rights_of {
-            commands.push(format!("MYRIGHTS {}", quote(wire)));
+            commands.push(Cmd::new("MYRIGHTS").mailbox(wire));
         }
         if quota_now {
-            commands.push(QUOTA_COMMAND.to_owned());
+            commands.push(Cmd::new(QUOTA_COMMAND));
         }
-        // These commands may finish in any order (see `wire::pipeline`): each answer is
+        // These commands may finish in any order (see `Conn::pipeline`): each answer is
         // picked out of all the replies' lines by its kind.
         let mut list_status = Ok(());
         let mut all = Vec::new();
-        for (i, reply) in pipeline(c, &commands).await?.into_iter().enumerate() {
+        for (i, reply) in c.pipeline(&commands).await?.into_iter().enumerate() {
             if i == 0 && list.is_some() {
                 list_status = reply.status;
             }
@@ -161,7 +162,7 @@ impl Imap {
         {
             return Ok(q);
         }
-        let reply = pipeline(c, &[QUOTA_COMMAND.to_owned()]).await?;
+        let reply = c.pipeline(&[Cmd::new(QUOTA_COMMAND)]).await?;
         let q = reply.first().and_then(|r| quota_in(&r.lines));
         self.remember_quota(login_id, stamp, q).await;
         Ok(q)
@@ -177,34 +178,38 @@ impl Imap {
 
     /// The LIST command that returns every folder with its counts (RFC 5819), when the
     /// server has LIST-STATUS.
-    pub(super) fn list_status_command(&self, c: &Conn) -> Option<String> {
+    pub(super) fn list_status_command(&self, c: &Conn) -> Option<Cmd> {
         if !self.has(c, "LIST-STATUS") {
             return None;
         }
-        let mut ret = Vec::new();
+        let mut ret = Cmd::fragment();
         if self.has(c, "LIST-EXTENDED") {
-            ret.push("SUBSCRIBED");
+            ret = ret.atom("SUBSCRIBED");
         }
         if self.has(c, "SPECIAL-USE") {
-            ret.push("SPECIAL-USE");
+            ret = ret.atom("SPECIAL-USE");
         }
-        ret.push("STATUS (MESSAGES UNSEEN UIDNEXT)");
-        Some(format!("LIST \"\" \"*\" RETURN ({})", ret.join(" ")))
+        ret = ret.atom("STATUS (MESSAGES UNSEEN UIDNEXT)");
+        Some(Cmd::new("LIST \"\" \"*\" RETURN").list(ret))
     }
 
     /// The folder list on one connection: one LIST-STATUS when the server has it, else
     /// LIST, LSUB and a STATUS per folder.
     pub(super) async fn list_on(&self, c: &mut Conn) -> Result<Listing, Failure> {
         if let Some(cmd) = self.list_status_command(c) {
-            let reply = pipeline(c, &[cmd]).await?.into_iter().next();
+            let reply = c.pipeline(&[cmd]).await?.into_iter().next();
             let reply = reply.ok_or_else(missing_reply)?;
             return listing_of(reply.status, &reply.lines);
         }
         let mut col = ListCollector::default();
-        c.command("LIST \"\" \"*\"", |r| col.feed(r, false)).await?;
-        c.command("LSUB \"\" \"*\"", |r| col.feed(r, true)).await?;
+        c.command(&Cmd::new("LIST \"\" \"*\""), |r| col.feed(r, false))
+            .await?;
+        c.command(&Cmd::new("LSUB \"\" \"*\""), |r| col.feed(r, true))
+            .await?;
         for name in col.selectable_wire_names() {
-            let cmd = format!("STATUS {} (MESSAGES UNSEEN UIDNEXT)", quote(&name));
+            let cmd = Cmd::new("STATUS")
+                .mailbox(&name)
+                .atom("(MESSAGES UNSEEN UIDNEXT)");
             match c.command(&cmd, |r| col.feed(r, false)).await {
                 // A folder we may not open keeps zero counts.
                 Err(f) if !f.connection_ok() => return Err(f),

@@ -19,16 +19,16 @@ use async_imap::{
     imap_proto::{MailboxDatum, Response},
     types::Fetch,
 };
-use futures::TryStreamExt;
 use mail_parser::{HeaderValue, MessageParser};
 
 use super::{
-    Account, Imap, ImapError, MessageSummary, PageRequest, SUMMARY_ITEMS,
+    Account, Imap, ImapError, MessageSummary, PageRequest,
+    command::{Cmd, LiteralMode, SeqSet},
     conn::{Conn, Failure},
     fetch_by_uid,
     messages::{self, Window},
     names::mailbox_wire,
-    wire::{self, Value, string_arg},
+    wire::{self, Value},
 };
 
 /// At most this many messages of one thread are shown in the thread view (the newest).
@@ -110,16 +110,24 @@ impl ThreadIds {
 /// The SEARCH keys matching every message linked to `ids`: the messages with one of
 /// them as Message-ID (ancestors), and the ones referring to one of them (replies, and
 /// replies to replies, which keep the root in References). `None` for no ids.
-fn search_keys(ids: &[String], literal_plus: bool, literal_minus: bool) -> Option<String> {
+fn search_keys(ids: &[String], literal_plus: bool, literal_minus: bool) -> Option<Cmd> {
+    let literals = LiteralMode::from_caps(literal_plus, literal_minus);
     let mut keys = Vec::new();
     for id in ids {
-        let arg = string_arg(id, literal_plus, literal_minus);
-        keys.push(format!("HEADER Message-ID {arg}"));
-        keys.push(format!("HEADER References {arg}"));
-        keys.push(format!("HEADER In-Reply-To {arg}"));
+        for header in [
+            "HEADER Message-ID",
+            "HEADER References",
+            "HEADER In-Reply-To",
+        ] {
+            keys.push(Cmd::fragment().atom(header).text(id, literals));
+        }
     }
-    or_all(&keys)
+    or_all(keys)
 }
+
+/// The fetch items of a list row plus the headers that link a conversation.
+const SUMMARY_AND_LINKS: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE \
+     BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])";
 
 /// Summaries of `uids` together with their linking headers, in one FETCH.
 async fn fetch_with_links(
@@ -129,16 +137,7 @@ async fn fetch_with_links(
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let items = format!(
-        "{} BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])",
-        SUMMARY_ITEMS.trim_end_matches(')')
-    );
-    let fetched: Vec<Fetch> = c
-        .session()
-        .uid_fetch(messages::uid_set(uids), items)
-        .await?
-        .try_collect()
-        .await?;
+    let fetched: Vec<Fetch> = c.uid_fetch(&SeqSet::list(uids), SUMMARY_AND_LINKS).await?;
     Ok(fetched
         .iter()
         .filter_map(|f| {
@@ -159,16 +158,13 @@ fn clean_id(id: &str) -> Option<String> {
 }
 
 /// `OR a OR b c`: any of the keys. `None` for no keys.
-fn or_all(keys: &[String]) -> Option<String> {
-    let (last, rest) = keys.split_last()?;
-    let mut out = String::new();
-    for k in rest {
-        out.push_str("OR ");
-        out.push_str(k);
-        out.push(' ');
+fn or_all(mut keys: Vec<Cmd>) -> Option<Cmd> {
+    let last = keys.pop()?;
+    let mut out = Cmd::fragment();
+    for k in keys {
+        out = out.atom("OR").then(k);
     }
-    out.push_str(last);
-    Some(out)
+    Some(out.then(last))
 }
 
 /// A message related to another one (see [`Imap::conversation`]).
@@ -256,7 +252,8 @@ impl Imap {
                     Err(f) => return Err(f),
                 }
                 let mut uids = Vec::new();
-                c.command(&format!("UID SEARCH CHARSET UTF-8 {keys}"), |r| {
+                let search = Cmd::new("UID SEARCH CHARSET UTF-8").then(keys.clone());
+                c.command(&search, |r| {
                     if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
                         uids.extend_from_slice(ids);
                     }
@@ -315,7 +312,7 @@ impl Imap {
         };
         let mbox = c.examine(wire).await?;
         let lines = c
-            .command_raw(&format!("UID THREAD {algorithm} UTF-8 ALL"))
+            .command_raw(&Cmd::new("UID THREAD").atom(algorithm).atom("UTF-8 ALL"))
             .await?;
         let mut threads: Vec<Vec<u32>> = lines
             .iter()
@@ -386,13 +383,10 @@ impl Imap {
         let mut links = Vec::with_capacity(uids.len());
         if !uids.is_empty() {
             let fetched: Vec<Fetch> = c
-                .session()
                 .uid_fetch(
-                    messages::uid_set(&uids),
+                    &SeqSet::list(&uids),
                     "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])",
                 )
-                .await?
-                .try_collect()
                 .await?;
             for f in &fetched {
                 if let (Some(uid), Some(h)) = (f.uid, f.header()) {
@@ -525,7 +519,7 @@ mod tests {
         assert_eq!(t.all(), ["<r2@x>", "<root@x>", "<r1@x>"]);
         let none = ThreadIds::from_message(b"Subject: x\r\n\r\n");
         assert_eq!(none, ThreadIds::default());
-        assert_eq!(search_keys(&none.all(), true, false), None);
+        assert!(search_keys(&none.all(), true, false).is_none());
         assert_eq!(clean_id("<a b@x>"), None);
         assert_eq!(clean_id(&format!("<{}@x>", "a".repeat(300))), None);
         assert_eq!(clean_id("a@x").as_deref(), Some("<a@x>"));
@@ -535,11 +529,16 @@ mod tests {
     fn conversation_keys_are_quoted() {
         let t = ids("<a\"b@x>", &[], &[]);
         assert_eq!(
-            search_keys(&t.all(), true, false).unwrap(),
+            search_keys(&t.all(), true, false).unwrap().line().unwrap(),
             "OR HEADER Message-ID \"<a\\\"b@x>\" OR HEADER References \"<a\\\"b@x>\" \
              HEADER In-Reply-To \"<a\\\"b@x>\""
         );
-        assert_eq!(or_all(&["A".into()]).as_deref(), Some("A"));
+        let one = or_all(vec![Cmd::fragment().atom("A")]).unwrap();
+        assert_eq!(one.line(), Ok("A"));
+        assert!(
+            SUMMARY_AND_LINKS
+                .starts_with(super::super::listing::SUMMARY_ITEMS.trim_end_matches(')'))
+        );
     }
 
     #[test]

@@ -12,6 +12,13 @@
 //!   the reply ourselves with [`Transport::read_raw_line`]; whatever we read past the end
 //!   of our reply is kept and handed back to async-imap on its next read.
 //!
+//! - **No stalls waiting for ACKs.** Some servers (Cyrus) write a reply larger than their
+//!   4 KB output buffer in several pieces with Nagle's algorithm on: each later piece waits
+//!   until we acknowledge the earlier ones, and Linux delays that ACK by up to 40 ms when it
+//!   expects to piggyback it on our next command. [`connect_tcp`] turns Nagle off for our
+//!   own commands (`TCP_NODELAY`), and on Linux every read that returned data re-arms
+//!   `TCP_QUICKACK`, which the kernel clears by itself: that sends the pending ACK at once.
+//!
 //! It does not know IMAP beyond line and literal framing.
 
 use std::{
@@ -31,6 +38,27 @@ use tokio_rustls::{TlsConnector, client::TlsStream};
 /// Longest raw response we accept from [`Transport::read_raw_line`]. ESEARCH replies are
 /// a few hundred bytes; this only stops a broken server from filling memory.
 const MAX_RAW_LINE: usize = 4 * 1024 * 1024;
+
+/// Connects to `host:port` with the socket options described in the module doc.
+pub async fn connect_tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+    let tcp = TcpStream::connect((host, port)).await?;
+    // Commands are single small writes; do not let Nagle hold them back. A failure only
+    // costs speed, never correctness, so it is not an error.
+    let _ = tcp.set_nodelay(true);
+    quickack(&tcp);
+    Ok(tcp)
+}
+
+/// Asks the kernel to acknowledge received data right away (Linux; elsewhere nothing).
+/// Cheap: one `setsockopt`, and it sends an ACK only if one is pending.
+fn quickack(tcp: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = socket2::SockRef::from(tcp).set_tcp_quickack(true);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = tcp;
+}
 
 /// The socket itself.
 enum Io {
@@ -99,6 +127,14 @@ impl Transport {
             pushback_pos: 0,
             injection: None,
             pending_out: Vec::new(),
+        }
+    }
+
+    /// The TCP socket under the transport, plain or TLS.
+    fn tcp(&self) -> &TcpStream {
+        match &self.io {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref().0,
         }
     }
 
@@ -183,6 +219,7 @@ impl Transport {
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
+        quickack(self.tcp());
         self.pushback.extend_from_slice(&chunk[..n]);
         Ok(())
     }
@@ -254,10 +291,16 @@ impl AsyncRead for Transport {
             }
             return Poll::Ready(Ok(()));
         }
-        match &mut this.io {
+        let before = buf.filled().len();
+        let res = match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        // Data came in (under TLS: at least one record did): ACK it now, see module doc.
+        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            quickack(this.tcp());
         }
+        res
     }
 }
 
@@ -352,6 +395,51 @@ mod tests {
         let out = replace_once(b"LOGIN \"bob\" \"PH\"", b"\"PH\"", b"\"s3cret\"").unwrap();
         assert_eq!(out, b"LOGIN \"bob\" \"s3cret\"");
         assert!(replace_once(b"NOOP", b"\"PH\"", b"x").is_none());
+    }
+
+    /// The socket Mailroom talks IMAP over sends at once and acknowledges at once, after
+    /// every read (both read paths), also once the exchange looks interactive to the
+    /// kernel (which is when Linux starts delaying ACKs).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_socket_sends_and_acks_without_delay() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // A reply of 8 KB, one line: bigger than Cyrus's 4 KB output buffer.
+        let reply = format!("* OK {}\r\n", "x".repeat(8192));
+        let server = {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut line = [0u8; 64];
+                for _ in 0..6 {
+                    s.write_all(reply.as_bytes()).await.unwrap();
+                    // Wait for the client's next command.
+                    let _ = s.read(&mut line).await.unwrap();
+                }
+            })
+        };
+        let mut t = Transport::plain(connect_tcp("127.0.0.1", port).await.unwrap());
+        let sock = socket2::SockRef::from(t.tcp());
+        assert!(sock.tcp_nodelay().unwrap(), "TCP_NODELAY");
+        for round in 0..6 {
+            if round % 2 == 0 {
+                assert_eq!(t.read_raw_line().await.unwrap(), reply.as_bytes());
+            } else {
+                let mut got = vec![0u8; reply.len()];
+                t.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, reply.as_bytes());
+            }
+            let sock = socket2::SockRef::from(t.tcp());
+            assert!(
+                sock.tcp_quickack().unwrap(),
+                "TCP_QUICKACK after round {round}"
+            );
+            t.write_all(b"A1 NOOP\r\n").await.unwrap();
+            t.flush().await.unwrap();
+        }
+        server.await.unwrap();
     }
 
     #[tokio::test]

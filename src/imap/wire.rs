@@ -1,17 +1,13 @@
-//! Raw IMAP for the commands async-imap cannot parse (NAMESPACE, THREAD, ESEARCH) and for
-//! pipelining: reading untagged responses as values, writing user text as a safe
-//! argument, and sending several commands in one round trip.
+//! Raw IMAP replies for what async-imap cannot parse (NAMESPACE, THREAD, ESEARCH):
+//! untagged responses read as [`Value`] trees, and the [`Reply`] of one pipelined
+//! command (see `Conn::pipeline`).
 //!
 //! imap-proto has no parser for NAMESPACE or THREAD, and a reply it cannot parse wedges
 //! async-imap's buffer, so those replies are read as raw lines (see
-//! [`Conn::command_raw`]) and turned into [`Value`] trees here. Text a user typed (a
-//! search) is only ever sent through [`string_arg`]: a quoted string with `\` and `"`
-//! escaped, or a LITERAL+ literal for 8-bit text, never interpolated raw.
-//!
-//! The parsing and argument helpers are pure and unit-tested; [`pipeline`] is the one
-//! function here that talks to the server.
+//! [`super::conn::Conn::command_raw`]) and turned into [`Value`] trees here. Writing
+//! commands is `command`'s job. Everything here is pure and unit-tested.
 
-use super::{conn::Conn, conn::Failure, names::quote};
+use super::conn::Failure;
 
 /// Deepest list nesting we follow (a THREAD reply nests one level per branch); deeper
 /// input is refused rather than risking the stack.
@@ -196,30 +192,6 @@ pub fn sendable(text: &str) -> bool {
     !text.chars().any(char::is_control)
 }
 
-/// `text` as an IMAP string argument: a quoted string when it is printable ASCII, else a
-/// non-synchronizing literal (`{n+}` CRLF bytes, RFC 7888) when the server has LITERAL+
-/// (or LITERAL- and the text is short). Without either, 8-bit text goes quoted, which
-/// RFC 3501 does not allow but Dovecot, Cyrus and Courier accept: better than failing.
-///
-/// Callers check [`sendable`] first; a control character here would be a bug, so it is
-/// replaced by a space rather than sent.
-pub fn string_arg(text: &str, literal_plus: bool, literal_minus: bool) -> String {
-    let text: String = if sendable(text) {
-        text.to_owned()
-    } else {
-        text.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect()
-    };
-    let ascii = text.bytes().all(|b| (0x20..0x7f).contains(&b));
-    // RFC 7888: LITERAL- allows non-synchronizing literals of up to 4096 bytes.
-    if !ascii && (literal_plus || (literal_minus && text.len() <= 4096)) {
-        format!("{{{}+}}\r\n{text}", text.len())
-    } else {
-        quote(&text)
-    }
-}
-
 /// The reply to one pipelined command: its untagged lines and how it ended.
 #[derive(Debug)]
 pub struct Reply {
@@ -230,71 +202,8 @@ pub struct Reply {
     pub status: Result<(), Failure>,
 }
 
-/// Sends every command before reading any answer, then collects the replies: one round
-/// trip instead of one per command. Commands must be independent of each other's
-/// *results* (EXAMINE then SEARCH is fine: the server runs them in order).
-///
-/// A server may finish commands out of order (Dovecot runs a SEARCH beside a FETCH and
-/// completes it first), so completions are matched by tag in any order. Untagged lines
-/// are given to the oldest command still waiting, except ESEARCH lines, which carry
-/// their command's tag. Where replies of commands that may run side by side must be
-/// told apart, callers look at the lines of all replies and go by their kind.
-pub async fn pipeline(c: &mut Conn, commands: &[String]) -> Result<Vec<Reply>, Failure> {
-    let mut tags = Vec::with_capacity(commands.len());
-    for cmd in commands {
-        tags.push(c.session().run_command(cmd).await?.0);
-    }
-    let mut lines: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tags.len()];
-    let mut done: Vec<Option<Result<(), Failure>>> = tags.iter().map(|_| None).collect();
-    while let Some(oldest) = done.iter().position(Option::is_none) {
-        let line = c
-            .session()
-            .get_mut()
-            .read_raw_line()
-            .await
-            .map_err(|e| Failure::Lost(e.to_string()))?;
-        if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
-            return Err(Failure::Lost("the server closed the connection".into()));
-        }
-        let tagged = tags.iter().position(|t| {
-            let t = t.as_bytes();
-            line.len() > t.len() && line.starts_with(t) && line[t.len()] == b' '
-        });
-        match tagged {
-            Some(i) if done[i].is_none() => done[i] = Some(status_of(&line[tags[i].len() + 1..])),
-            _ => {
-                let owner = esearch_tag(&line)
-                    .and_then(|t| tags.iter().position(|x| *x == t))
-                    .unwrap_or(oldest);
-                lines[owner].push(line);
-            }
-        }
-    }
-    Ok(lines
-        .into_iter()
-        .zip(done)
-        .map(|(lines, status)| Reply {
-            lines,
-            status: status.unwrap_or(Ok(())),
-        })
-        .collect())
-}
-
-/// `OK …`, `NO …` or `BAD …` after a tag.
-fn status_of(rest: &[u8]) -> Result<(), Failure> {
-    let rest = String::from_utf8_lossy(rest);
-    let rest = rest.trim_end();
-    let (status, text) = rest.split_once(' ').unwrap_or((rest, ""));
-    let text: String = text.chars().take(200).collect();
-    match status.to_ascii_uppercase().as_str() {
-        "OK" => Ok(()),
-        "NO" => Err(Failure::Rejected { bad: false, text }),
-        _ => Err(Failure::Rejected { bad: true, text }),
-    }
-}
-
 /// The tag an `* ESEARCH (TAG "x") …` line names.
-fn esearch_tag(line: &[u8]) -> Option<String> {
+pub(super) fn esearch_tag(line: &[u8]) -> Option<String> {
     let line = std::str::from_utf8(line).ok()?;
     let head = line.get(..9)?;
     if !head.eq_ignore_ascii_case("* ESEARCH") {
@@ -319,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn esearch_correlators_and_tagged_statuses() {
+    fn esearch_correlators() {
         assert_eq!(
             esearch_tag(b"* ESEARCH (TAG \"A12\") UID MAX 4\r\n").as_deref(),
             Some("A12")
@@ -327,15 +236,6 @@ mod tests {
         assert_eq!(esearch_tag(b"* esearch (tag \"x\")").as_deref(), Some("x"));
         assert_eq!(esearch_tag(b"* ESEARCH UID MAX 4"), None);
         assert_eq!(esearch_tag(b"* 5 FETCH (UID 5)"), None);
-        assert!(status_of(b"OK done\r\n").is_ok());
-        assert!(matches!(
-            status_of(b"NO [NONEXISTENT] nope\r\n"),
-            Err(Failure::Rejected { bad: false, .. })
-        ));
-        assert!(matches!(
-            status_of(b"BAD what"),
-            Err(Failure::Rejected { bad: true, .. })
-        ));
     }
 
     #[test]
@@ -403,14 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn user_text_is_quoted_or_a_literal() {
-        assert_eq!(string_arg("plain text", true, false), "\"plain text\"");
-        assert_eq!(string_arg("a\"b\\", true, false), r#""a\"b\\""#);
-        assert_eq!(string_arg("中文", true, false), "{6+}\r\n中文");
-        assert_eq!(string_arg("中文", false, true), "{6+}\r\n中文");
-        assert_eq!(string_arg("中文", false, false), "\"中文\"");
-        // A control character never reaches the wire.
-        assert_eq!(string_arg("a\r\nb", true, false), "\"a  b\"");
+    fn sendable_text_has_no_control_characters() {
         assert!(sendable("报告 2026") && !sendable("a\u{0}") && !sendable("a\tb"));
     }
 }

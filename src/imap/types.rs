@@ -1,0 +1,180 @@
+//! The data types of the IMAP API: who asks ([`Account`]), what can go wrong
+//! ([`ImapError`]), folders, list requests and pages. No I/O.
+
+use crate::{config::Secret, model::Address};
+
+/// Who is asking: one web login.
+///
+/// `login_id` is a random id per login (not the cookie's session id) and keys the
+/// connection pool, so two logins of the same user never share a connection and a
+/// logout closes exactly that login's connections.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// Random per web login; keys the pool.
+    pub login_id: String,
+    /// The IMAP login name, as typed on the login form.
+    pub username: String,
+    /// Needed to reopen connections after an idle timeout or a server restart.
+    pub password: Secret,
+}
+
+/// Why an IMAP operation failed. The web layer picks the page to show from the variant;
+/// the strings are for logs and never contain the password.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImapError {
+    /// Wrong username or password (deliberately no difference between the two).
+    #[error("wrong username or password")]
+    AuthFailed,
+    /// Connecting, TLS or the connection itself failed: "the mail server is not reachable".
+    #[error("the mail server is not reachable: {0}")]
+    Unreachable(String),
+    /// The folder does not exist (or may not be opened).
+    #[error("no such folder")]
+    NoSuchMailbox,
+    /// The message (UID) is not, or no longer, in the folder.
+    #[error("no such message")]
+    NoSuchMessage,
+    /// A folder name that cannot be sent (empty, or with control characters).
+    #[error("invalid folder name")]
+    InvalidName,
+    /// The server said NO or BAD, or answered something we did not expect.
+    #[error("IMAP error: {0}")]
+    Protocol(String),
+}
+
+/// The role of a folder, from RFC 6154 SPECIAL-USE or, failing that, its well-known name.
+/// Lets the UI put the usual folders first and give them icons and translated names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SpecialUse {
+    /// `INBOX`, always present.
+    Inbox,
+    /// `\Drafts`: unfinished messages.
+    Drafts,
+    /// `\Sent`: copies of sent mail.
+    Sent,
+    /// `\Trash`: deleted messages.
+    Trash,
+    /// `\Junk`: spam.
+    Junk,
+    /// `\Archive`: filed away.
+    Archive,
+}
+
+/// One folder of the sidebar, in display order
+/// (see [`Imap::list_folders`](super::Imap::list_folders)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder {
+    /// Full UTF-8 name: what URLs carry and what every other call takes.
+    pub name: String,
+    /// The last path component, for display.
+    pub display_name: String,
+    /// The hierarchy separator (`/` or `.`); `None` for a flat namespace.
+    pub delimiter: Option<char>,
+    /// Nesting level, 0 for top-level folders: the UI indents by it.
+    pub depth: usize,
+    /// The folder's role, if it has one.
+    pub special: Option<SpecialUse>,
+    /// Messages without `\Seen` (0 for non-selectable folders).
+    pub unseen: u32,
+    /// Messages in the folder.
+    pub total: u32,
+    /// False for placeholders (`\Noselect`) that exist only to hold children.
+    pub selectable: bool,
+    /// Whether the user subscribed to it (some clients show only those).
+    pub subscribed: bool,
+}
+
+/// The order of a message list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// The Date header (INTERNALDATE when missing), as people expect.
+    #[default]
+    Date,
+    /// When the message arrived in this folder.
+    Arrival,
+    /// The sender's display name (or address).
+    From,
+    /// The subject without `Re:`/`Fwd:`.
+    Subject,
+    /// The message size in bytes.
+    Size,
+}
+
+/// Which page of a folder to show, and in what order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based; past the end means the last page.
+    pub page: u32,
+    /// Clamped to 1..=500.
+    pub per_page: u32,
+    /// The order of the whole list (pages are slices of it).
+    pub sort: SortKey,
+    /// True = newest / largest / Z first.
+    pub reverse: bool,
+}
+
+impl Default for PageRequest {
+    /// The inbox view: first page, newest first.
+    fn default() -> Self {
+        PageRequest {
+            page: 1,
+            per_page: 50,
+            sort: SortKey::Date,
+            reverse: true,
+        }
+    }
+}
+
+/// One page of a message list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessagePage {
+    /// Messages in the folder.
+    pub total: u32,
+    /// Together with a UID, identifies a message for good (links stay valid until the
+    /// server renumbers the folder, which changes this value).
+    pub uidvalidity: u32,
+    /// The page served (the request clamped to `1..=pages`).
+    pub page: u32,
+    /// At least 1, even for an empty folder.
+    pub pages: u32,
+    /// The page's messages, in the requested order.
+    pub messages: Vec<MessageSummary>,
+    /// Unread messages in the folder, counted right after the SELECT that gave `total`
+    /// (pipelined, no extra round trip): the sidebar shows this folder's counts from here
+    /// so that one page never shows two states of the folder. `None` if unknown.
+    pub unseen: Option<u32>,
+}
+
+/// One row of a message list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageSummary {
+    /// Stable id of the message within the folder (with [`MessagePage::uidvalidity`]).
+    pub uid: u32,
+    /// The first From address; `None` if the header is missing or empty.
+    pub from: Option<Address>,
+    /// All To addresses (groups flattened).
+    pub to: Vec<Address>,
+    /// RFC 2047 decoded.
+    pub subject: String,
+    /// The Date header, else INTERNALDATE.
+    pub date: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// RFC822.SIZE in bytes.
+    pub size: u32,
+    /// `\Seen`: read.
+    pub seen: bool,
+    /// `\Flagged`: starred.
+    pub flagged: bool,
+    /// `\Answered`: replied to.
+    pub answered: bool,
+    /// From BODYSTRUCTURE, so the list can show a paperclip without fetching bodies.
+    pub has_attachment: bool,
+}
+
+/// Pool numbers for one login, for tests and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Logged-in connections of this login waiting in the pool.
+    pub idle: usize,
+    /// Connections opened by this [`Imap`](super::Imap) since it was created (all logins).
+    pub opened_total: u64,
+}
