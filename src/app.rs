@@ -72,6 +72,8 @@ pub struct AppState {
     pub cookie_key: Key,
     /// Signs CSRF tokens and known-device entries.
     pub keys: Arc<crate::web::tokens::Keys>,
+    /// The ManageSieve endpoint for mail rules.
+    pub sieve: crate::sieve::Sieve,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -135,6 +137,9 @@ impl App {
             .context("cannot build the image proxy's HTTP client")?,
             cookie_key: key,
             keys,
+            sieve: crate::sieve::Sieve::new(config.sieve.clone())
+                .map_err(anyhow::Error::msg)
+                .context("invalid ManageSieve settings")?,
         };
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,

@@ -120,6 +120,10 @@ pub struct Config {
     /// Most bytes of parked compose forms in all (`MAILROOM_PARKED_BYTES_TOTAL`), so
     /// parking can never fill the disk.
     pub parked_bytes_total: u64,
+    /// The ManageSieve server for mail rules (`MAILROOM_SIEVE_HOST`/`_PORT`, default the IMAP
+    /// host and 4190; STARTTLS unless IMAP uses no TLS at all). `None` when
+    /// `MAILROOM_SIEVE_PORT=0` turns mail rules off.
+    pub sieve: Option<Endpoint>,
 }
 
 /// The TOML file's shape: every key optional, unknown keys an error.
@@ -153,6 +157,8 @@ struct FileConfig {
     http_max_connections: Option<usize>,
     parked_bytes_per_user: Option<u64>,
     parked_bytes_total: Option<u64>,
+    sieve_host: Option<String>,
+    sieve_port: Option<u16>,
 }
 
 /// Why the configuration could not be loaded.
@@ -292,7 +298,23 @@ impl Config {
                     message,
                 })?,
         };
+        let sieve_port = parsed(&env, "MAILROOM_SIEVE_PORT")?
+            .or(fc.sieve_port)
+            .unwrap_or(4190);
+        // ManageSieve has no implicit-TLS port: STARTTLS, as RFC 5804 §2.2 has it.
+        let sieve = (sieve_port != 0).then(|| Endpoint {
+            host: s("MAILROOM_SIEVE_HOST")
+                .or(fc.sieve_host)
+                .unwrap_or_else(|| imap.host.clone()),
+            port: sieve_port,
+            security: match imap.security {
+                Security::None => Security::None,
+                _ => Security::Starttls,
+            },
+            ca_file: imap.ca_file.clone(),
+        });
         Ok(Config {
+            sieve,
             listen,
             public_url,
             imap,
@@ -628,6 +650,43 @@ mod tests {
                 env(&[("MAILROOM_PARKED_BYTES_PER_USER", "lots")]),
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn sieve_endpoint() {
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_IMAP_HOST", "mail.example"),
+                ("MAILROOM_IMAP_CA_FILE", "/ca.pem"),
+            ]),
+        )
+        .unwrap();
+        let sieve = c.sieve.unwrap();
+        assert_eq!(sieve.host, "mail.example");
+        assert_eq!(sieve.port, 4190);
+        assert_eq!(sieve.security, Security::Starttls);
+        assert_eq!(
+            sieve.ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        let fc = Config::parse_file("sieve_host = \"sieve.example\"\nsieve_port = 2000\n").unwrap();
+        let c = Config::merge(
+            fc,
+            env(&[
+                ("MAILROOM_SIEVE_PORT", "4191"),
+                ("MAILROOM_IMAP_SECURITY", "none"),
+            ]),
+        )
+        .unwrap();
+        let sieve = c.sieve.unwrap();
+        assert_eq!((sieve.host.as_str(), sieve.port), ("sieve.example", 4191));
+        assert_eq!(sieve.security, Security::None);
+        let c = Config::merge(FileConfig::default(), env(&[("MAILROOM_SIEVE_PORT", "0")])).unwrap();
+        assert!(c.sieve.is_none());
+        assert!(
+            Config::merge(FileConfig::default(), env(&[("MAILROOM_SIEVE_PORT", "x")])).is_err()
         );
     }
 }

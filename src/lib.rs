@@ -13,6 +13,7 @@
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
 //! - [`smtp`]: sending mail through the submission server as the logged-in user.
+//! - [`sieve`]: mail rules kept on the server with ManageSieve (filters, vacation, forwarding).
 
 pub mod app;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod imap;
 pub mod mime;
 pub mod model;
 pub mod server;
+pub mod sieve;
 pub mod smtp;
 pub mod store;
 pub mod web;

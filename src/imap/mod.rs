@@ -63,6 +63,8 @@ pub use quota::Quota;
 pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
+/// Reused by the ManageSieve client ([`crate::sieve`]): the same TLS setup as IMAP.
+pub(crate) use transport::{Transport, tls_connector};
 
 use std::{
     sync::{

@@ -20,6 +20,7 @@ mod mailstack_selftest;
 mod message;
 mod mime_golden;
 mod quota_acl;
+mod rules;
 mod search;
 mod security;
 mod settings;
