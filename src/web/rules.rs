@@ -125,6 +125,27 @@ fn notice(saved: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// The page status: 422 when a form is shown again with errors.
+fn respond(page: impl IntoResponse, failed: bool) -> Response {
+    let mut res = page.into_response();
+    if failed {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+/// The layout of a rule page titled by catalog key `title`, and the folders it was built from.
+async fn layout(
+    state: &AppState,
+    ctx: &PageCtx,
+    account: &Account,
+    title: &str,
+) -> Result<(Layout, Vec<Folder>), AppError> {
+    let folders = sidebar_folders(state, ctx, account).await?;
+    let l = Layout::with_folders(ctx, ctx.tr.t(title), &account.username, &folders, None).await;
+    Ok((l, folders))
+}
+
 /// `?saved=` after a POST.
 #[derive(Deserialize)]
 pub struct SavedQuery {
@@ -270,12 +291,12 @@ async fn render_rules(
     errors: RuleErrors,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let folders = sidebar_folders(state, ctx, account).await?;
+    let (l, folders) = layout(state, ctx, account, "rules.title").await?;
     let filters = loaded.rules().map(|r| r.filters).unwrap_or_default();
     let n = filters.len();
     let failed = errors.any();
     let page = RulesPage {
-        l: Layout::with_folders(ctx, tr.t("rules.title"), &account.username, &folders, None).await,
+        l,
         notice,
         status: ScriptStatus::of(tr, loaded),
         rows: filters
@@ -294,11 +315,7 @@ async fn render_rules(
         form,
         errors,
     };
-    let mut res = page.into_response();
-    if failed {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    Ok(respond(page, failed))
 }
 
 /// `GET /settings/rules`.
@@ -604,28 +621,17 @@ async fn render_vacation(
     errors: VacationErrors,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let folders = sidebar_folders(state, ctx, account).await?;
+    let (l, _) = layout(state, ctx, account, "vacation.title").await?;
     let failed = errors.any();
     let page = VacationPage {
-        l: Layout::with_folders(
-            ctx,
-            tr.t("vacation.title"),
-            &account.username,
-            &folders,
-            None,
-        )
-        .await,
+        l,
         notice,
         status: ScriptStatus::of(tr, loaded),
         form,
         errors,
         addresses: other_addresses(state, &account.username).await?,
     };
-    let mut res = page.into_response();
-    if failed {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    Ok(respond(page, failed))
 }
 
 /// `GET /settings/vacation`.
@@ -795,27 +801,16 @@ async fn render_forwarding(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let folders = sidebar_folders(state, ctx, account).await?;
+    let (l, _) = layout(state, ctx, account, "forwarding.title").await?;
     let failed = error.is_some();
     let page = ForwardingPage {
-        l: Layout::with_folders(
-            ctx,
-            tr.t("forwarding.title"),
-            &account.username,
-            &folders,
-            None,
-        )
-        .await,
+        l,
         notice,
         status: ScriptStatus::of(tr, loaded),
         form,
         error,
     };
-    let mut res = page.into_response();
-    if failed {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    Ok(respond(page, failed))
 }
 
 /// `GET /settings/forwarding`.
@@ -975,7 +970,7 @@ async fn render_advanced(
     warnings: Option<String>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let folders = sidebar_folders(state, ctx, account).await?;
+    let (l, _) = layout(state, ctx, account, "advanced.title").await?;
     let failed = !errors.is_empty();
     let lines = if failed {
         script
@@ -992,14 +987,7 @@ async fn render_advanced(
         Vec::new()
     };
     let page = AdvancedPage {
-        l: Layout::with_folders(
-            ctx,
-            tr.t("advanced.title"),
-            &account.username,
-            &folders,
-            None,
-        )
-        .await,
+        l,
         notice,
         status: ScriptStatus::of(tr, loaded),
         scripts: loaded
@@ -1012,11 +1000,7 @@ async fn render_advanced(
         lines,
         warnings,
     };
-    let mut res = page.into_response();
-    if failed {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    Ok(respond(page, failed))
 }
 
 /// `GET /settings/rules/advanced`.

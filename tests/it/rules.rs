@@ -623,3 +623,63 @@ async fn a_dead_managesieve_server_gives_an_error_page_and_hides_the_links() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn another_users_rule_cannot_be_touched_and_a_future_vacation_stays_silent() {
+    let stack = MailStack::shared();
+    let owner = app("rules-owner").await;
+    let res = owner
+        .post_form(
+            "/settings/rules",
+            &[
+                ("field", "from"),
+                ("op", "contains"),
+                ("value", "x"),
+                ("action", "flag"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = owner.get("/settings/rules").await;
+    let id = page.attrs(".rules-list li", "id")[0]
+        .trim_start_matches("rule-")
+        .to_owned();
+
+    // Another user on the same app only ever sees and changes their own script.
+    let intruder = owner.other_browser(stack.add_user("rules-intruder"));
+    intruder.login().await;
+    let res = intruder
+        .post_form(&format!("/settings/rules/{id}/delete"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        owner.get("/settings/rules").await.texts(".rule-name"),
+        ["x"]
+    );
+
+    // A vacation that starts next year is saved but answers nobody yet.
+    let res = owner
+        .post_form(
+            "/settings/vacation",
+            &[
+                ("enabled", "1"),
+                ("subject", "later"),
+                ("body", "Away later."),
+                ("start", "2099-01-01"),
+                ("days", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let sender = stack.add_user("rules-early");
+    let (s, me) = (sender.address.as_str(), owner.user.address.as_str());
+    stack.deliver(s, &[me], &eml(s, me, "early", "")).await;
+    stack.wait_for_count(&owner.user, "INBOX", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(stack.count(&sender, "INBOX").await, 0);
+    // The rule survived the vacation save: all pages share one script.
+    assert_eq!(
+        owner.get("/settings/rules").await.texts(".rule-name"),
+        ["x"]
+    );
+}
