@@ -145,7 +145,7 @@ impl Sieve {
             .as_ref()
             .ok_or_else(|| SieveError::Unreachable("ManageSieve is turned off".into()))?;
         let (mut conn, secure) = connect(endpoint, &self.inner.tls).await?;
-        if !secure && !is_loopback(&endpoint.host) {
+        if !password_allowed(secure, &endpoint.host) {
             return Err(SieveError::InsecureAuth);
         }
         conn.authenticate_plain(&account.username, account.password.expose())
@@ -234,6 +234,11 @@ impl Sieve {
     }
 }
 
+/// SASL PLAIN sends the password as it is: only over TLS, or to this machine.
+fn password_allowed(secure: bool, host: &str) -> bool {
+    secure || is_loopback(host)
+}
+
 /// A host that is this machine: the password may go there without TLS.
 fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
@@ -293,5 +298,13 @@ mod tests {
         assert!(is_loopback("LOCALHOST"));
         assert!(!is_loopback("mail.example.test"));
         assert!(!is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn password_only_over_tls_or_to_loopback() {
+        assert!(password_allowed(true, "mail.example.test"));
+        assert!(password_allowed(false, "127.0.0.1"));
+        assert!(!password_allowed(false, "mail.example.test"));
+        assert!(!password_allowed(false, "192.0.2.7"));
     }
 }
