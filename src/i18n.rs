@@ -1133,6 +1133,32 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     // Mail rules (issue 12): filters, vacation, forwarding, the Sieve editor
     ("rules.title", "Filters", "过滤规则"),
+    ("rules.field.size_over", "Size is over", "大小超过"),
+    ("rules.field.size_under", "Size is under", "大小小于"),
+    (
+        "rules.error.size",
+        "Enter a size such as 500K or 2M.",
+        "请输入大小，例如 500K 或 2M。",
+    ),
+    ("rules.summary.and", " and ", "，并且 "),
+    ("rules.summary.or", " or ", "，或者 "),
+    ("rules.condition2", "And optionally", "可选的第二个条件"),
+    (
+        "rules.condition2.hint",
+        "Leave the value empty for a one-condition filter. For sizes, enter 500K or 2M as the value.",
+        "只需一个条件时请将值留空。按大小过滤时，值填写 500K 或 2M 等。",
+    ),
+    ("rules.match", "Combine", "组合方式"),
+    (
+        "rules.match.all",
+        "Both conditions must hold",
+        "两个条件都满足",
+    ),
+    (
+        "rules.match.any",
+        "Either condition is enough",
+        "满足任一条件即可",
+    ),
     (
         "rules.intro",
         "Filters sort mail on the mail server as it arrives, even while you are not logged in. They run in order, top to bottom.",

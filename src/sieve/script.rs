@@ -58,6 +58,10 @@ pub enum Field {
     Subject,
     /// Any header, by name.
     Header(String),
+    /// The message is larger than the value (`100K`, `2M`).
+    SizeOver,
+    /// The message is smaller than the value.
+    SizeUnder,
 }
 
 /// How the value is compared (Sieve's match types, case-insensitive for ASCII).
@@ -338,7 +342,10 @@ fn condition(c: &Condition) -> String {
         Op::Is => ":is",
         Op::Matches => ":matches",
     };
+    let size = |tag: &str| format!("size {tag} {}", c.value);
     let headers = match &c.field {
+        Field::SizeOver => return size(":over"),
+        Field::SizeUnder => return size(":under"),
         Field::From => "\"from\"".to_owned(),
         Field::To => "[\"to\", \"cc\"]".to_owned(),
         Field::Subject => "\"subject\"".to_owned(),
@@ -362,6 +369,12 @@ pub fn validate_keyword(k: &str) -> bool {
         && !k.starts_with('\\')
         && k.bytes()
             .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b))
+}
+
+/// A size for `size :over`: digits with an optional K, M or G (RFC 5228 §2.4.1).
+pub fn validate_size(s: &str) -> bool {
+    let digits = s.strip_suffix(['K', 'M', 'G']).unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A `YYYY-MM-DD` date.
@@ -406,6 +419,11 @@ mod tests {
                             op: Op::Matches,
                             value: "a*".into(),
                         },
+                        Condition {
+                            field: Field::SizeOver,
+                            op: Op::Contains,
+                            value: "100K".into(),
+                        },
                     ],
                     actions: vec![Action::Move("项目/2026".into()), Action::Flag, Action::Stop],
                 },
@@ -432,7 +450,7 @@ mod tests {
         assert!(text.contains(
             "require [\"vacation\", \"date\", \"relational\", \"copy\", \"imap4flags\", \"fileinto\", \"mailbox\"];"
         ), "{text}");
-        assert!(text.contains("if anyof (header :contains \"subject\" \"报告 \\\\ \\\"x\\\"\", header :matches \"X-Tag\" \"a*\") {\n  addflag \"\\\\Flagged\";\n  fileinto :create \"项目/2026\";\n  stop;\n}"), "{text}");
+        assert!(text.contains("if anyof (header :contains \"subject\" \"报告 \\\\ \\\"x\\\"\", header :matches \"X-Tag\" \"a*\", size :over 100K) {\n  addflag \"\\\\Flagged\";\n  fileinto :create \"项目/2026\";\n  stop;\n}"), "{text}");
         assert!(text.contains("# Filter: 项目 name\n"), "{text}");
         assert!(text.contains("vacation :days 3 :subject \"Away \\\"now\\\"\" :addresses [\"me@example.test\"] \"Back on Monday.\n回来再说。\";"));
         assert!(text.contains("redirect :copy \"a@example.test\";"));
@@ -484,6 +502,8 @@ mod tests {
         assert!(validate_keyword("$Work"));
         assert!(!validate_keyword("\\Seen"));
         assert!(!validate_keyword("two words"));
+        assert!(validate_size("100K") && validate_size("5"));
+        assert!(!validate_size("K") && !validate_size("1.5M") && !validate_size("1 M"));
         assert!(validate_date("2026-12-04"));
         assert!(!validate_date("2026-13-04"));
         assert!(!validate_date("4.12.2026"));

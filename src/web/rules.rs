@@ -175,6 +175,18 @@ pub struct RuleFields {
     #[serde(default)]
     target: String,
     keep: Option<String>,
+    /// `all` (the default) or `any`: how the two conditions combine.
+    #[serde(default, rename = "match")]
+    combine: String,
+    /// The optional second condition.
+    #[serde(default)]
+    field2: String,
+    #[serde(default)]
+    header2: String,
+    #[serde(default)]
+    op2: String,
+    #[serde(default)]
+    value2: String,
     /// "Stop here": later rules do not see the message.
     stop: Option<String>,
 }
@@ -186,6 +198,8 @@ pub struct RuleErrors {
     value: Option<&'static str>,
     target: Option<&'static str>,
     name: Option<&'static str>,
+    /// The second condition (any of its fields).
+    value2: Option<&'static str>,
     /// Above the form: the server refused, or the script cannot be changed.
     form: Option<String>,
 }
@@ -196,6 +210,7 @@ impl RuleErrors {
             || self.value.is_some()
             || self.target.is_some()
             || self.name.is_some()
+            || self.value2.is_some()
             || self.form.is_some()
     }
 }
@@ -231,6 +246,8 @@ fn field_label(tr: Tr, f: &Field) -> String {
         Field::To => tr.t("rules.field.to").to_owned(),
         Field::Subject => tr.t("rules.field.subject").to_owned(),
         Field::Header(name) => name.clone(),
+        Field::SizeOver => tr.t("rules.field.size_over").to_owned(),
+        Field::SizeUnder => tr.t("rules.field.size_under").to_owned(),
     }
 }
 
@@ -245,7 +262,12 @@ fn summary(tr: Tr, f: &Filter) -> String {
                 Op::Is => tr.t("rules.op.is"),
                 Op::Matches => tr.t("rules.op.matches"),
             };
-            format!("{} {op} “{}”", field_label(tr, &c.field), c.value)
+            match c.field {
+                Field::SizeOver | Field::SizeUnder => {
+                    format!("{} {}", field_label(tr, &c.field), c.value)
+                }
+                _ => format!("{} {op} “{}”", field_label(tr, &c.field), c.value),
+            }
         })
         .collect();
     let acts: Vec<String> = f
@@ -269,7 +291,12 @@ fn summary(tr: Tr, f: &Filter) -> String {
             Action::Stop => tr.t("rules.action.stop").to_owned(),
         })
         .collect();
-    format!("{} → {}", conds.join(", "), acts.join(", "))
+    let joiner = if f.any {
+        tr.t("rules.summary.or")
+    } else {
+        tr.t("rules.summary.and")
+    };
+    format!("{} → {}", conds.join(joiner), acts.join(", "))
 }
 
 /// Folder names a rule may file into.
@@ -344,44 +371,97 @@ pub async fn show(
     .await
 }
 
+/// Which field of a condition is wrong, with the catalog key of the message.
+enum CondError {
+    Header(&'static str),
+    Value(&'static str),
+}
+
+/// One condition from its four form fields.
+fn parse_condition(
+    field: &str,
+    header: &str,
+    op: &str,
+    value: &str,
+) -> Result<Condition, CondError> {
+    let value = value.trim();
+    let op = match op {
+        "contains" | "" => Op::Contains,
+        "is" => Op::Is,
+        "matches" => Op::Matches,
+        _ => return Err(CondError::Value("rules.error.op")),
+    };
+    let field = match field {
+        "from" => Field::From,
+        "to" => Field::To,
+        "subject" => Field::Subject,
+        "header" => {
+            let name = header.trim();
+            if !script::validate_header_name(name) {
+                return Err(CondError::Header("rules.error.header"));
+            }
+            Field::Header(name.to_owned())
+        }
+        "size_over" | "size_under" => {
+            let size = value.to_ascii_uppercase();
+            if !script::validate_size(&size) {
+                return Err(CondError::Value("rules.error.size"));
+            }
+            let field = if field == "size_over" {
+                Field::SizeOver
+            } else {
+                Field::SizeUnder
+            };
+            return Ok(Condition {
+                field,
+                op,
+                value: size,
+            });
+        }
+        _ => return Err(CondError::Header("rules.error.field")),
+    };
+    if value.is_empty() {
+        return Err(CondError::Value("rules.error.value_empty"));
+    }
+    if value.chars().count() > MAX_FIELD_CHARS || value.chars().any(char::is_control) {
+        return Err(CondError::Value("rules.error.value"));
+    }
+    Ok(Condition {
+        field,
+        op,
+        value: value.to_owned(),
+    })
+}
+
 /// Checks the new-rule form; `folders` are the folders a rule may file into.
 fn parse_rule(form: &RuleFields, folders: &[String], username: &str) -> Result<Filter, RuleErrors> {
     let mut errors = RuleErrors::default();
     let too_long = |s: &str| s.chars().count() > MAX_FIELD_CHARS;
     let one_line = |s: &str| !s.chars().any(char::is_control);
-    let field = match form.field.as_str() {
-        "from" => Some(Field::From),
-        "to" => Some(Field::To),
-        "subject" => Some(Field::Subject),
-        "header" => {
-            let name = form.header.trim();
-            if script::validate_header_name(name) {
-                Some(Field::Header(name.to_owned()))
-            } else {
-                errors.header = Some("rules.error.header");
-                None
-            }
+    let first = parse_condition(&form.field, &form.header, &form.op, &form.value);
+    let first = match first {
+        Ok(c) => Some(c),
+        Err(CondError::Header(k)) => {
+            errors.header = Some(k);
+            None
         }
-        _ => {
-            errors.header = Some("rules.error.field");
+        Err(CondError::Value(k)) => {
+            errors.value = Some(k);
             None
         }
     };
-    let op = match form.op.as_str() {
-        "contains" => Op::Contains,
-        "is" => Op::Is,
-        "matches" => Op::Matches,
-        _ => {
-            errors.value = Some("rules.error.op");
-            Op::Contains
+    // The optional second condition counts only when its value is filled in.
+    let second = if form.value2.trim().is_empty() {
+        None
+    } else {
+        match parse_condition(&form.field2, &form.header2, &form.op2, &form.value2) {
+            Ok(c) => Some(c),
+            Err(CondError::Header(k) | CondError::Value(k)) => {
+                errors.value2 = Some(k);
+                None
+            }
         }
     };
-    let value = form.value.trim();
-    if value.is_empty() {
-        errors.value = Some("rules.error.value_empty");
-    } else if too_long(value) || !one_line(value) {
-        errors.value = Some("rules.error.value");
-    }
     let name = form.name.trim();
     if too_long(name) || !one_line(name) {
         errors.name = Some("rules.error.name");
@@ -422,7 +502,7 @@ fn parse_rule(form: &RuleFields, folders: &[String], username: &str) -> Result<F
     if errors.any() {
         return Err(errors);
     }
-    let (Some(field), Some(action)) = (field, action) else {
+    let (Some(first), Some(action)) = (first, action) else {
         return Err(errors);
     };
     let mut actions = vec![action];
@@ -432,17 +512,13 @@ fn parse_rule(form: &RuleFields, folders: &[String], username: &str) -> Result<F
     Ok(Filter {
         id: crate::ids::random_token(6),
         name: if name.is_empty() {
-            value.to_owned()
+            first.value.clone()
         } else {
             name.to_owned()
         },
         enabled: true,
-        any: false,
-        conditions: vec![Condition {
-            field,
-            op,
-            value: value.to_owned(),
-        }],
+        any: form.combine == "any",
+        conditions: std::iter::once(first.clone()).chain(second).collect(),
         actions,
     })
 }

@@ -683,3 +683,77 @@ async fn another_users_rule_cannot_be_touched_and_a_future_vacation_stays_silent
         ["x"]
     );
 }
+
+#[tokio::test]
+async fn two_conditions_with_any_and_a_size_rule() {
+    let stack = MailStack::shared();
+    let app = app("rules-any").await;
+    let me = app.user.address.clone();
+    stack.create_mailbox(&app.user, "Big").await;
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("name", "big or urgent"),
+                ("field", "size_over"),
+                ("value", "20k"),
+                ("match", "any"),
+                ("field2", "subject"),
+                ("op2", "contains"),
+                ("value2", "紧急"),
+                ("action", "move"),
+                ("target", "Big"),
+                ("stop", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/settings/rules").await;
+    assert_eq!(
+        page.texts(".rule-summary"),
+        ["Size is over 20K or Subject contains “紧急” → Move to Big, Stop"]
+    );
+    // A bad second condition is reported and everything typed stays.
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("field", "from"),
+                ("value", "a"),
+                ("field2", "size_under"),
+                ("value2", "lots"),
+                ("action", "flag"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.texts("#rule-value2-error"),
+        ["Enter a size such as 500K or 2M."]
+    );
+    assert_eq!(res.attrs("#rule-value2", "value"), ["lots"]);
+
+    let big = format!("{}\r\n", "x".repeat(30_000));
+    let mut large = eml("x@example.test", &me, "plain", "");
+    large.extend_from_slice(big.as_bytes());
+    stack.deliver("x@example.test", &[&me], &large).await;
+    stack
+        .deliver(
+            "x@example.test",
+            &[&me],
+            &eml("x@example.test", &me, "=?UTF-8?B?57Sn5oCl?=", ""),
+        )
+        .await;
+    stack
+        .deliver(
+            "x@example.test",
+            &[&me],
+            &eml("x@example.test", &me, "small", ""),
+        )
+        .await;
+    stack.wait_for_count(&app.user, "Big", 2, WAIT).await;
+    stack.wait_for_count(&app.user, "INBOX", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stack.count(&app.user, "INBOX").await, 1);
+    assert_eq!(stack.count(&app.user, "Big").await, 2);
+}
