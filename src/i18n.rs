@@ -1133,6 +1133,10 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     // Mail rules (issue 12): filters, vacation, forwarding, the Sieve editor
     ("rules.title", "Filters", "过滤规则"),
+    ("rules.edit", "Edit", "编辑"),
+    ("rules.edit.title", "Edit filter", "编辑过滤规则"),
+    ("rules.edit.submit", "Save filter", "保存过滤规则"),
+    ("rules.edit.cancel", "Cancel", "取消"),
     ("rules.field.size_over", "Size is over", "大小超过"),
     ("rules.field.size_under", "Size is under", "大小小于"),
     (

@@ -150,6 +150,8 @@ async fn layout(
 #[derive(Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
+    /// The filters page: the id of the rule to load into the form.
+    edit: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -160,6 +162,9 @@ pub struct SavedQuery {
 pub struct RuleFields {
     #[serde(default)]
     csrf_token: String,
+    /// Set when an existing rule is edited.
+    #[serde(default)]
+    id: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -353,11 +358,20 @@ pub async fn show(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     let loaded = load(&state, &account).await?;
-    let form = RuleFields {
-        field: "from".into(),
-        op: "contains".into(),
-        action: "move".into(),
-        ..RuleFields::default()
+    let editing = q.edit.as_deref().and_then(|id| {
+        loaded
+            .rules()
+            .and_then(|r| r.filters.into_iter().find(|f| f.id == id))
+    });
+    let form = match editing {
+        Some(f) => fields_of(&f),
+        None if q.edit.is_some() => return Err(AppError::NotFound),
+        None => RuleFields {
+            field: "from".into(),
+            op: "contains".into(),
+            action: "move".into(),
+            ..RuleFields::default()
+        },
     };
     render_rules(
         &state,
@@ -369,6 +383,72 @@ pub async fn show(
         RuleErrors::default(),
     )
     .await
+}
+
+/// The form showing an existing rule, for editing. Rules made by the form have one or
+/// two conditions and one action (plus "stop"), so every one of them fits.
+fn fields_of(f: &Filter) -> RuleFields {
+    fn cond(c: Option<&Condition>) -> (String, String, String, String) {
+        let Some(c) = c else {
+            return (
+                "from".into(),
+                String::new(),
+                "contains".into(),
+                String::new(),
+            );
+        };
+        let (field, header) = match &c.field {
+            Field::From => ("from", String::new()),
+            Field::To => ("to", String::new()),
+            Field::Subject => ("subject", String::new()),
+            Field::Header(h) => ("header", h.clone()),
+            Field::SizeOver => ("size_over", String::new()),
+            Field::SizeUnder => ("size_under", String::new()),
+        };
+        let op = match c.op {
+            Op::Contains => "contains",
+            Op::Is => "is",
+            Op::Matches => "matches",
+        };
+        (field.into(), header, op.into(), c.value.clone())
+    }
+    let (field, header, op, value) = cond(f.conditions.first());
+    let (field2, header2, op2, value2) = cond(f.conditions.get(1));
+    let mut form = RuleFields {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        field,
+        header,
+        op,
+        value,
+        field2,
+        header2,
+        op2,
+        value2,
+        combine: if f.any { "any" } else { "all" }.into(),
+        ..RuleFields::default()
+    };
+    for a in &f.actions {
+        let (action, target) = match a {
+            Action::Move(t) => ("move", t.clone()),
+            Action::Copy(t) => ("copy", t.clone()),
+            Action::Read => ("read", String::new()),
+            Action::Flag => ("flag", String::new()),
+            Action::Label(k) => ("label", k.clone()),
+            Action::Forward { address, keep } => {
+                form.keep = keep.then(|| "1".to_owned());
+                ("forward", address.clone())
+            }
+            Action::Discard => ("discard", String::new()),
+            Action::Stop => {
+                form.stop = Some("1".into());
+                continue;
+            }
+        };
+        form.action = action.into();
+        form.target = target;
+    }
+    form
 }
 
 /// Which field of a condition is wrong, with the catalog key of the message.
@@ -546,14 +626,28 @@ pub async fn create(
         };
         return render_rules(&state, &ctx, &account, &loaded, None, form, errors).await;
     };
-    if rules.filters.len() >= MAX_FILTERS {
+    if form.id.is_empty() && rules.filters.len() >= MAX_FILTERS {
         let errors = RuleErrors {
             form: Some(ctx.tr.t("rules.error.too_many").to_owned()),
             ..RuleErrors::default()
         };
         return render_rules(&state, &ctx, &account, &loaded, None, form, errors).await;
     }
-    rules.filters.push(filter);
+    if form.id.is_empty() {
+        rules.filters.push(filter);
+    } else {
+        // Editing keeps the rule's place, id and on/off state.
+        let old = rules
+            .filters
+            .iter_mut()
+            .find(|f| f.id == form.id)
+            .ok_or(AppError::NotFound)?;
+        *old = Filter {
+            id: old.id.clone(),
+            enabled: old.enabled,
+            ..filter
+        };
+    }
     match save(&state, &account, &rules).await? {
         Ok(saved) => Ok(saved_redirect("/settings/rules", saved)),
         Err(message) => {

@@ -757,3 +757,56 @@ async fn two_conditions_with_any_and_a_size_rule() {
     assert_eq!(stack.count(&app.user, "INBOX").await, 1);
     assert_eq!(stack.count(&app.user, "Big").await, 2);
 }
+
+#[tokio::test]
+async fn a_rule_is_edited_in_place() {
+    let app = app("rules-edit").await;
+    for value in ["first", "second"] {
+        let res = app
+            .post_form(
+                "/settings/rules",
+                &[
+                    ("name", value),
+                    ("field", "subject"),
+                    ("op", "contains"),
+                    ("value", value),
+                    ("action", "flag"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+    }
+    let page = app.get("/settings/rules").await;
+    let hrefs = page.attrs(".rule-edit", "href");
+    let form = app.get(&hrefs[0]).await;
+    assert_eq!(form.attrs("#rule-value", "value"), ["first"]);
+    assert_eq!(
+        form.attrs("#rule-action option[selected]", "value"),
+        ["flag"]
+    );
+    let id = form.attrs("input[name=id]", "value")[0].clone();
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("id", &id),
+                ("name", "第一"),
+                ("field", "from"),
+                ("op", "is"),
+                ("value", "a@example.test"),
+                ("action", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/settings/rules").await;
+    assert_eq!(page.texts(".rule-name"), ["第一", "second"]);
+    assert_eq!(
+        page.texts(".rule-summary")[0],
+        "From is “a@example.test” → Mark as read"
+    );
+    assert_eq!(
+        app.get("/settings/rules?edit=nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
