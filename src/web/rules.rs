@@ -1243,6 +1243,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn forwarding_addresses() {
+        let form = |a: &str, enabled: bool| ForwardingFields {
+            addresses: a.into(),
+            enabled: enabled.then(|| "1".into()),
+            ..ForwardingFields::default()
+        };
+        let f =
+            parse_forwarding(&form("a@x.test, b@x.test\nA@x.test;", true), "me@x.test").unwrap();
+        assert_eq!(f.addresses, ["a@x.test", "b@x.test", "A@x.test"]);
+        assert!(!f.keep);
+        assert_eq!(
+            parse_forwarding(&form("", true), "me@x.test").unwrap_err(),
+            "forwarding.error.empty"
+        );
+        assert!(parse_forwarding(&form("", false), "me@x.test").is_ok());
+        assert_eq!(
+            parse_forwarding(&form("me@x.test", true), "me@x.test").unwrap_err(),
+            "rules.error.forward_self"
+        );
+        assert_eq!(
+            parse_forwarding(&form("a@@x", true), "me@x.test").unwrap_err(),
+            "forwarding.error.address"
+        );
+    }
+
+    #[test]
     fn checkscript_errors_keep_their_lines() {
         let e = script_errors(
             "line 3: error: unknown command 'fileinot'.\r\nerror: validation failed.\r\n",

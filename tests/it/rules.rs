@@ -810,3 +810,46 @@ async fn a_rule_is_edited_in_place() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn vacation_also_answers_mail_to_the_users_other_addresses() {
+    let stack = MailStack::shared();
+    let app = app("vac-alias").await;
+    let alias = format!("alias-{}", app.user.address);
+    let res = app
+        .post_form(
+            "/settings/identities",
+            &[("email", &alias), ("display_name", "Alias")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = app
+        .post_form(
+            "/settings/vacation",
+            &[
+                ("enabled", "1"),
+                ("subject", "Away"),
+                ("body", "Away."),
+                ("days", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/settings/vacation").await;
+    assert!(page.texts("#vacation-addresses")[0].contains(&alias));
+    let mut c = sieve(&app.user).await;
+    let text = c.get_script("mailroom").await.unwrap();
+    c.logout().await;
+    assert!(
+        text.contains(&format!(":addresses [\"{alias}\"]")),
+        "{text}"
+    );
+
+    // Mail addressed to the alias (delivered to the account) is answered.
+    let sender = stack.add_user("vac-alias-sender");
+    let (s, me) = (sender.address.as_str(), app.user.address.as_str());
+    stack
+        .deliver(s, &[me], &eml(s, &alias, "to the alias", ""))
+        .await;
+    stack.wait_for_count(&sender, "INBOX", 1, WAIT).await;
+}
