@@ -54,6 +54,14 @@ fn rand_id() -> String {
     mailroom::ids::random_token(9)
 }
 
+/// Another server hands `to` a message from `from` through Postfix's inbound port.
+async fn mail(from: &str, to: &str, subject: &str, extra: &str) {
+    let stack = MailStack::shared();
+    stack
+        .deliver(from, &[to], &eml(from, to, subject, extra))
+        .await;
+}
+
 /// Flags of every message in `mailbox`.
 async fn flags(user: &TestUser, mailbox: &str) -> Vec<Vec<String>> {
     let stack = MailStack::shared();
@@ -145,27 +153,9 @@ async fn filters_sort_flag_and_forward_mail_on_the_server() {
         }]
     );
 
-    stack
-        .deliver(
-            "x@example.test",
-            &[&me],
-            &eml("x@example.test", &me, "=?UTF-8?B?5a2j5bqm5oql5ZGK?= Q4", ""),
-        )
-        .await;
-    stack
-        .deliver(
-            "boss@example.test",
-            &[&me],
-            &eml("boss@example.test", &me, "hi", ""),
-        )
-        .await;
-    stack
-        .deliver(
-            "y@example.test",
-            &[&me],
-            &eml("y@example.test", &me, "pass on", "X-Forward-Me: yes\r\n"),
-        )
-        .await;
+    mail("x@example.test", &me, "=?UTF-8?B?5a2j5bqm5oql5ZGK?= Q4", "").await;
+    mail("boss@example.test", &me, "hi", "").await;
+    mail("y@example.test", &me, "pass on", "X-Forward-Me: yes\r\n").await;
     stack.wait_for_count(&app.user, "项目", 1, WAIT).await;
     stack.wait_for_count(&app.user, "INBOX", 2, WAIT).await;
     stack.wait_for_count(&other, "INBOX", 1, WAIT).await;
@@ -203,13 +193,7 @@ async fn filters_sort_flag_and_forward_mail_on_the_server() {
     let page = app.get("/settings/rules").await;
     assert_eq!(page.texts(".rule-name"), ["fwd", "boss"]);
     assert_eq!(page.texts(".rule.disabled .rule-name"), ["boss"]);
-    stack
-        .deliver(
-            "boss@example.test",
-            &[&me],
-            &eml("boss@example.test", &me, "again", ""),
-        )
-        .await;
+    mail("boss@example.test", &me, "again", "").await;
     stack.wait_for_count(&app.user, "INBOX", 3, WAIT).await;
     let inbox = flags(&app.user, "INBOX").await;
     assert_eq!(
@@ -380,20 +364,12 @@ async fn vacation_answers_once_and_never_a_list() {
     assert_eq!(page.texts("#vacation-body"), ["I am away.\n我不在。"]);
 
     let s = sender.address.as_str();
-    stack.deliver(s, &[&me], &eml(s, &me, "one", "")).await;
+    mail(s, &me, "one", "").await;
     stack.wait_for_count(&sender, "INBOX", 1, WAIT).await;
-    stack.deliver(s, &[&me], &eml(s, &me, "two", "")).await;
+    mail(s, &me, "two", "").await;
     let l = list.address.as_str();
-    stack
-        .deliver(
-            l,
-            &[&me],
-            &eml(l, &me, "list", "List-Id: <team.example.test>\r\n"),
-        )
-        .await;
-    stack
-        .deliver(l, &[&me], &eml(l, &me, "bulk", "Precedence: bulk\r\n"))
-        .await;
+    mail(l, &me, "list", "List-Id: <team.example.test>\r\n").await;
+    mail(l, &me, "bulk", "Precedence: bulk\r\n").await;
     stack.wait_for_count(&app.user, "INBOX", 4, WAIT).await;
     // Give a (wrong) second reply time to arrive before asserting there is none.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -449,13 +425,7 @@ async fn forwarding_with_and_without_a_copy() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    stack
-        .deliver(
-            "x@example.test",
-            &[&me],
-            &eml("x@example.test", &me, "copy kept", ""),
-        )
-        .await;
+    mail("x@example.test", &me, "copy kept", "").await;
     stack.wait_for_count(&to, "INBOX", 1, WAIT).await;
     stack.wait_for_count(&app.user, "INBOX", 1, WAIT).await;
 
@@ -468,13 +438,7 @@ async fn forwarding_with_and_without_a_copy() {
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let page = app.get("/settings/forwarding").await;
     assert!(page.attrs("#forwarding-keep[checked]", "name").is_empty());
-    stack
-        .deliver(
-            "x@example.test",
-            &[&me],
-            &eml("x@example.test", &me, "no copy", ""),
-        )
-        .await;
+    mail("x@example.test", &me, "no copy", "").await;
     stack.wait_for_count(&to, "INBOX", 2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(stack.count(&app.user, "INBOX").await, 1, "no copy kept");
@@ -673,7 +637,7 @@ async fn another_users_rule_cannot_be_touched_and_a_future_vacation_stays_silent
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let sender = stack.add_user("rules-early");
     let (s, me) = (sender.address.as_str(), owner.user.address.as_str());
-    stack.deliver(s, &[me], &eml(s, me, "early", "")).await;
+    mail(s, me, "early", "").await;
     stack.wait_for_count(&owner.user, "INBOX", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(stack.count(&sender, "INBOX").await, 0);
@@ -737,20 +701,8 @@ async fn two_conditions_with_any_and_a_size_rule() {
     let mut large = eml("x@example.test", &me, "plain", "");
     large.extend_from_slice(big.as_bytes());
     stack.deliver("x@example.test", &[&me], &large).await;
-    stack
-        .deliver(
-            "x@example.test",
-            &[&me],
-            &eml("x@example.test", &me, "=?UTF-8?B?57Sn5oCl?=", ""),
-        )
-        .await;
-    stack
-        .deliver(
-            "x@example.test",
-            &[&me],
-            &eml("x@example.test", &me, "small", ""),
-        )
-        .await;
+    mail("x@example.test", &me, "=?UTF-8?B?57Sn5oCl?=", "").await;
+    mail("x@example.test", &me, "small", "").await;
     stack.wait_for_count(&app.user, "Big", 2, WAIT).await;
     stack.wait_for_count(&app.user, "INBOX", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
