@@ -689,6 +689,20 @@ OK \"PUTSCRIPT completed.\"\r\n"
         ));
     }
 
+    #[tokio::test]
+    async fn bytes_after_the_starttls_reply_are_refused() {
+        // Plaintext sent ahead of the handshake could pose as the server's TLS answers.
+        let replies =
+            format!("{GREETING}OK \"Begin TLS negotiation now.\"\r\n\"SASL\" \"PLAIN\"\r\n");
+        let (c, _t) = client(&replies).await;
+        let err = c.unwrap().starttls().await.unwrap_err();
+        assert!(matches!(err, SieveError::Protocol(_)), "{err:?}");
+        let replies = format!("{GREETING}OK \"Begin TLS negotiation now.\"\r\n");
+        let (c, mut t) = client(&replies).await;
+        assert!(c.unwrap().starttls().await.is_ok());
+        assert_eq!(sent(&mut t).await, "STARTTLS\r\n");
+    }
+
     #[test]
     fn strings_are_quoted_or_literal() {
         let mut out = Vec::new();
