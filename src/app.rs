@@ -137,7 +137,7 @@ impl App {
             .context("cannot build the image proxy's HTTP client")?,
             cookie_key: key,
             keys,
-            sieve: crate::sieve::Sieve::new(config.sieve.clone())
+            sieve: crate::sieve::Sieve::new(config.sieve.clone(), config.sieve_timeout)
                 .map_err(anyhow::Error::msg)
                 .context("invalid ManageSieve settings")?,
         };

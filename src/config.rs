@@ -124,6 +124,9 @@ pub struct Config {
     /// host and 4190; STARTTLS unless IMAP uses no TLS at all). `None` when
     /// `MAILROOM_SIEVE_PORT=0` turns mail rules off.
     pub sieve: Option<Endpoint>,
+    /// How long one ManageSieve operation may take before the page says the server is
+    /// unreachable. Not read from the environment; tests shorten it.
+    pub sieve_timeout: Duration,
 }
 
 /// The TOML file's shape: every key optional, unknown keys an error.
@@ -315,6 +318,7 @@ impl Config {
         });
         Ok(Config {
             sieve,
+            sieve_timeout: Duration::from_secs(20),
             listen,
             public_url,
             imap,

@@ -32,8 +32,6 @@ use crate::{
 
 /// The one script Mailroom writes.
 pub const SCRIPT_NAME: &str = "mailroom";
-/// How long one operation (connect, log in, its commands) may take.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the settings page waits to learn whether the server speaks ManageSieve.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long that answer is remembered.
@@ -52,6 +50,8 @@ struct Inner {
     /// `None`: the site turned the feature off.
     endpoint: Option<Endpoint>,
     tls: TlsConnector,
+    /// How long one operation (connect, log in, its commands) may take.
+    timeout: Duration,
     /// The last probe's answer and when it was taken.
     probe: Mutex<Option<(Instant, bool)>>,
 }
@@ -98,12 +98,13 @@ pub enum Saved {
 }
 
 impl Sieve {
-    /// Prepares the endpoint (`None` turns mail rules off).
-    pub fn new(endpoint: Option<Endpoint>) -> Result<Sieve, String> {
+    /// Prepares the endpoint (`None` turns mail rules off); `timeout` bounds each operation.
+    pub fn new(endpoint: Option<Endpoint>, timeout: Duration) -> Result<Sieve, String> {
         let ca = endpoint.as_ref().and_then(|e| e.ca_file.as_deref());
         Ok(Sieve {
             inner: Arc::new(Inner {
                 tls: tls_connector(ca)?,
+                timeout,
                 endpoint,
                 probe: Mutex::new(None),
             }),
@@ -128,7 +129,11 @@ impl Sieve {
             return ok;
         }
         let ok = matches!(
-            timeout(PROBE_TIMEOUT, connect(endpoint, &self.inner.tls)).await,
+            timeout(
+                PROBE_TIMEOUT.min(self.inner.timeout),
+                connect(endpoint, &self.inner.tls)
+            )
+            .await,
             Ok(Ok(_))
         );
         if let Ok(mut guard) = self.inner.probe.lock() {
@@ -165,7 +170,7 @@ impl Sieve {
             conn.logout().await;
             result
         };
-        timeout(OPERATION_TIMEOUT, work).await.map_err(|_| {
+        timeout(self.inner.timeout, work).await.map_err(|_| {
             SieveError::Unreachable("the ManageSieve server did not answer in time".into())
         })?
     }

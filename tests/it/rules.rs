@@ -805,3 +805,37 @@ async fn vacation_also_answers_mail_to_the_users_other_addresses() {
         .await;
     stack.wait_for_count(&sender, "INBOX", 1, WAIT).await;
 }
+
+#[tokio::test]
+async fn a_silent_managesieve_server_times_out_into_the_error_page() {
+    let stack = MailStack::shared();
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let app = TestApp::spawn_with(stack, stack.add_user("rules-slow"), |c| {
+        if let Some(s) = c.sieve.as_mut() {
+            s.port = port;
+        }
+        c.sieve_timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.login().await;
+    assert_eq!(
+        app.get("/settings/rules").await.status,
+        StatusCode::BAD_GATEWAY
+    );
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[("field", "from"), ("value", "x"), ("action", "flag")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_GATEWAY);
+    assert!(app.get("/settings").await.texts("#rules-unavailable").len() == 1);
+}
