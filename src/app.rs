@@ -73,6 +73,8 @@ pub struct AppState {
     pub keys: Arc<crate::web::tokens::Keys>,
     /// The last readiness probe, shared by `/readyz` callers.
     pub readiness: Arc<crate::health::Readiness>,
+    /// The ManageSieve endpoint for mail rules.
+    pub sieve: crate::sieve::Sieve,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -135,6 +137,9 @@ impl App {
             cookie_key: key,
             keys,
             readiness: Arc::default(),
+            sieve: crate::sieve::Sieve::new(config.sieve.clone(), config.sieve_timeout)
+                .map_err(anyhow::Error::msg)
+                .context("invalid ManageSieve settings")?,
         };
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,

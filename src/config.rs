@@ -126,6 +126,13 @@ pub struct Config {
     pub log: String,
     /// Human-readable lines or JSON objects.
     pub log_format: LogFormat,
+    /// The ManageSieve server for mail rules (`MAILROOM_SIEVE_HOST`/`_PORT`, default the IMAP
+    /// host and 4190; STARTTLS unless IMAP uses no TLS at all). `None` when
+    /// `MAILROOM_SIEVE_PORT=0` turns mail rules off.
+    pub sieve: Option<Endpoint>,
+    /// How long one ManageSieve operation may take before the page says the server is
+    /// unreachable. Not read from the environment; tests shorten it.
+    pub sieve_timeout: Duration,
 }
 
 /// The log filter when none is set.
@@ -174,6 +181,8 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<LogFormat>,
     shutdown_timeout: Option<u64>,
+    sieve_host: Option<String>,
+    sieve_port: Option<u16>,
 }
 
 /// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
@@ -377,7 +386,24 @@ impl Config {
                 },
             )?,
         };
+        let sieve_port = parsed(&env, "MAILROOM_SIEVE_PORT")?
+            .or(fc.sieve_port)
+            .unwrap_or(4190);
+        // ManageSieve has no implicit-TLS port: STARTTLS, as RFC 5804 §2.2 has it.
+        let sieve = (sieve_port != 0).then(|| Endpoint {
+            host: s("MAILROOM_SIEVE_HOST")
+                .or(fc.sieve_host)
+                .unwrap_or_else(|| imap.host.clone()),
+            port: sieve_port,
+            security: match imap.security {
+                Security::None => Security::None,
+                _ => Security::Starttls,
+            },
+            ca_file: imap.ca_file.clone(),
+        });
         Ok(Config {
+            sieve,
+            sieve_timeout: Duration::from_secs(20),
             listen,
             public_url,
             imap,
@@ -814,6 +840,8 @@ mod tests {
             "MAILROOM_LOG" => "mailroom=debug",
             "MAILROOM_LOG_FORMAT" => "json",
             "MAILROOM_SHUTDOWN_TIMEOUT" => "5",
+            "MAILROOM_SIEVE_HOST" => "sieve.example",
+            "MAILROOM_SIEVE_PORT" => "14190",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()
@@ -937,6 +965,43 @@ mod tests {
                 env(&[("MAILROOM_PARKED_BYTES_PER_USER", "lots")]),
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn sieve_endpoint() {
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[
+                ("MAILROOM_IMAP_HOST", "mail.example"),
+                ("MAILROOM_IMAP_CA_FILE", "/ca.pem"),
+            ]),
+        )
+        .unwrap();
+        let sieve = c.sieve.unwrap();
+        assert_eq!(sieve.host, "mail.example");
+        assert_eq!(sieve.port, 4190);
+        assert_eq!(sieve.security, Security::Starttls);
+        assert_eq!(
+            sieve.ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        let fc = Config::parse_file("sieve_host = \"sieve.example\"\nsieve_port = 2000\n").unwrap();
+        let c = Config::merge(
+            fc,
+            env(&[
+                ("MAILROOM_SIEVE_PORT", "4191"),
+                ("MAILROOM_IMAP_SECURITY", "none"),
+            ]),
+        )
+        .unwrap();
+        let sieve = c.sieve.unwrap();
+        assert_eq!((sieve.host.as_str(), sieve.port), ("sieve.example", 4191));
+        assert_eq!(sieve.security, Security::None);
+        let c = Config::merge(FileConfig::default(), env(&[("MAILROOM_SIEVE_PORT", "0")])).unwrap();
+        assert!(c.sieve.is_none());
+        assert!(
+            Config::merge(FileConfig::default(), env(&[("MAILROOM_SIEVE_PORT", "x")])).is_err()
         );
     }
 }

@@ -116,6 +116,19 @@ impl From<tower_sessions::session::Error> for AppError {
     }
 }
 
+impl From<crate::sieve::SieveError> for AppError {
+    fn from(e: crate::sieve::SieveError) -> Self {
+        use crate::sieve::SieveError;
+        match e {
+            // IMAP accepted the password, so a refusal here is the rules server's problem.
+            SieveError::Unreachable(_) | SieveError::AuthFailed => {
+                AppError::Unreachable(e.to_string())
+            }
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         AppError::Internal(anyhow::Error::new(e))

@@ -16,6 +16,7 @@
 //! - [`smtp`]: sending mail through the submission server as the logged-in user.
 //! - [`send`]: the send workflow (claim, SMTP, Sent copy, flags, drafts, contacts), apart
 //!   from HTTP, for the compose handler and background workers alike.
+//! - [`sieve`]: mail rules kept on the server with ManageSieve (filters, vacation, forwarding).
 
 pub mod app;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod mime;
 pub mod model;
 pub mod send;
 pub mod server;
+pub mod sieve;
 pub mod smtp;
 pub mod store;
 pub mod web;

@@ -69,6 +69,8 @@ pub use quota::Quota;
 pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
+/// Reused by the ManageSieve client ([`crate::sieve`]): the same TLS setup as IMAP.
+pub(crate) use transport::{Transport, tls_connector};
 
 pub use self::client::Imap;
 pub use self::compose::{Appended, MessageFlag};

@@ -36,6 +36,7 @@ mod ops;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
 mod resume;
+mod rules;
 mod search;
 pub mod session;
 mod settings;
@@ -120,6 +121,23 @@ pub fn router<S: SessionStore + Clone>(
         // Remote content: the image proxy and the trusted senders (issue 5)
         .route("/proxy", get(proxy::image))
         .route("/settings/remote", get(trusted::show).post(trusted::update))
+        // Mail rules kept on the server with ManageSieve (issue 12): filters, vacation
+        // reply, forwarding, the raw script
+        .route("/settings/rules", get(rules::show).post(rules::create))
+        .route("/settings/rules/activate", post(rules::activate))
+        .route(
+            "/settings/rules/advanced",
+            get(rules::advanced_show).post(rules::advanced_update),
+        )
+        .route("/settings/rules/{id}/{verb}", post(rules::change))
+        .route(
+            "/settings/vacation",
+            get(rules::vacation_show).post(rules::vacation_update),
+        )
+        .route(
+            "/settings/forwarding",
+            get(rules::forwarding_show).post(rules::forwarding_update),
+        )
         // Static assets, compiled into the binary
         .route("/static/{file}", get(assets::serve))
         // Inside page_context (it needs the PageCtx): namespaces, quota, folder rights.

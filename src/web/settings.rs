@@ -128,6 +128,8 @@ pub struct SettingsPage {
     identities: Vec<IdentityForm>,
     add: IdentityForm,
     langs: Vec<(&'static str, &'static str, bool)>,
+    /// The server speaks ManageSieve: link the mail-rule pages (else say why they are missing).
+    rules_available: bool,
 }
 
 /// The user's identities as the page lists them: stored ones, plus the login identity
@@ -195,6 +197,7 @@ async fn render(
             .iter()
             .map(|l| (l.tag(), l.native_name(), *l == tr.lang()))
             .collect(),
+        rules_available: state.sieve.available().await,
     };
     Ok(page.into_response())
 }

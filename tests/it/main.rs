@@ -22,6 +22,7 @@ mod message;
 mod mime_golden;
 mod ops;
 mod quota_acl;
+mod rules;
 mod search;
 mod security;
 mod send;

@@ -46,7 +46,13 @@ async fn settings_save_name_signature_and_more_from_addresses() {
     );
     assert_eq!(
         page.attrs("#more a", "href"),
-        vec!["/settings/remote", "/folders"]
+        vec![
+            "/settings/remote",
+            "/folders",
+            "/settings/rules",
+            "/settings/vacation",
+            "/settings/forwarding"
+        ]
     );
     assert_eq!(
         page.attrs("#language select[name=lang] option[selected]", "value"),

@@ -141,6 +141,13 @@ pub fn config_for(stack: &MailStack, data_dir: &std::path::Path) -> Config {
         security: Security::Starttls,
         ca_file: Some(stack.ca_file.clone()),
     };
+    // ManageSieve with STARTTLS, as a site would run it (none on Cyrus).
+    c.sieve = (stack.sieve_port != 0).then(|| Endpoint {
+        host: "127.0.0.1".into(),
+        port: stack.sieve_port,
+        security: Security::Starttls,
+        ca_file: Some(stack.ca_file.clone()),
+    });
     c
 }
 

@@ -57,6 +57,9 @@ pub struct MailStack {
     pub submission_port: u16,
     /// Postfix inbound SMTP: no AUTH; mail for example.test is delivered, other domains dropped.
     pub smtp_port: u16,
+    /// ManageSieve (RFC 5804): STARTTLS offered, AUTHENTICATE PLAIN also without TLS.
+    /// Delivery runs each user's active Sieve script. 0 on Cyrus.
+    pub sieve_port: u16,
     /// The CA that signed the servers' certificate (valid for 127.0.0.1, localhost and
     /// mail.example.test); clients must trust this file.
     pub ca_file: PathBuf,
@@ -158,6 +161,7 @@ impl MailStack {
                         imaps_port: ports[1],
                         submission_port: 0,
                         smtp_port: 0,
+                        sieve_port: 0,
                         private: false,
                         server: Server::Cyrus,
                         _tempdir: None,
@@ -204,7 +208,7 @@ impl MailStack {
         // `up` fails with "Address already in use" and we try other ports.
         let mut last_error = String::new();
         for _attempt in 0..5 {
-            let ports = pick_free_ports(4);
+            let ports = pick_free_ports(5);
             let mut cmd = script();
             cmd.arg("up")
                 .arg(&dir)
@@ -212,6 +216,7 @@ impl MailStack {
                 .env("MAILSTACK_IMAPS_PORT", ports[1].to_string())
                 .env("MAILSTACK_SUBMISSION_PORT", ports[2].to_string())
                 .env("MAILSTACK_SMTP_PORT", ports[3].to_string())
+                .env("MAILSTACK_SIEVE_PORT", ports[4].to_string())
                 .env("MAILSTACK_OWNER_PID", std::process::id().to_string())
                 // MAILSTACK_KEEP=1 keeps the state dir (logs, mail) for a post-mortem.
                 .env(
@@ -232,6 +237,7 @@ impl MailStack {
                         imaps_port: ports[1],
                         submission_port: ports[2],
                         smtp_port: ports[3],
+                        sieve_port: ports[4],
                         private,
                         server: Server::Dovecot,
                         _tempdir: if keep {

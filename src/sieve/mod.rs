@@ -1,0 +1,315 @@
+//! Mail rules kept on the mail server: ManageSieve (RFC 5804) with the user's own login.
+//!
+//! The server runs the rules as mail arrives, so they work while nobody is logged in.
+//! Mailroom writes one script, [`SCRIPT_NAME`], and leaves the user's other scripts alone.
+//! - [`client`]: the protocol on a byte stream (unit-tested against recorded replies).
+//! - [`script`]: the rule model, written as readable Sieve and read back.
+//! - this file: connecting (TCP, STARTTLS or TLS as configured, the same TLS setup as
+//!   IMAP), logging in, and the few operations the settings pages need, each under one
+//!   timeout so a slow server gives an error page rather than a hung request.
+//!
+//! The password goes out with SASL PLAIN only over TLS, or to a loopback address.
+
+pub mod client;
+pub mod script;
+
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use rustls::pki_types::ServerName;
+use tokio::{net::TcpStream, time::timeout};
+use tokio_rustls::TlsConnector;
+
+use self::client::Client;
+pub use self::client::{ScriptEntry, SieveError};
+use crate::{
+    config::{Endpoint, Security},
+    imap::{Account, Transport, tls_connector},
+};
+
+/// The one script Mailroom writes.
+pub const SCRIPT_NAME: &str = "mailroom";
+/// How long the settings page waits to learn whether the server speaks ManageSieve.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long that answer is remembered.
+const PROBE_MEMORY: Duration = Duration::from_secs(60);
+
+/// A logged-in ManageSieve connection.
+pub type Conn = Client<Transport>;
+
+/// The ManageSieve endpoint and its TLS setup; cheap to clone.
+#[derive(Clone)]
+pub struct Sieve {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None`: the site turned the feature off.
+    endpoint: Option<Endpoint>,
+    tls: TlsConnector,
+    /// How long one operation (connect, log in, its commands) may take.
+    timeout: Duration,
+    /// The last probe's answer and when it was taken.
+    probe: Mutex<Option<(Instant, bool)>>,
+}
+
+impl std::fmt::Debug for Sieve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sieve")
+            .field("endpoint", &self.inner.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The user's scripts as the settings pages need them.
+#[derive(Debug)]
+pub struct State {
+    pub scripts: Vec<ScriptEntry>,
+    /// Mailroom's script: `None` when there is none yet.
+    pub ours: Option<script::Parsed>,
+    /// Its text, for the advanced editor.
+    pub ours_text: Option<String>,
+    pub ours_active: bool,
+    /// Another script that is active (name, text): replacing it needs the user's consent.
+    pub other_active: Option<(String, String)>,
+}
+
+impl State {
+    /// The rules to edit; `None` when Mailroom's script is foreign (edited by hand).
+    pub fn rules(&self) -> Option<script::Rules> {
+        match &self.ours {
+            None => Some(script::Rules::default()),
+            Some(script::Parsed::Ours(r)) => Some(r.clone()),
+            Some(script::Parsed::Foreign) => None,
+        }
+    }
+}
+
+/// What saving did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Stored and active.
+    Active,
+    /// Stored, but another script stays active until the user agrees to replace it.
+    Inactive,
+}
+
+impl Sieve {
+    /// Prepares the endpoint (`None` turns mail rules off); `timeout` bounds each operation.
+    pub fn new(endpoint: Option<Endpoint>, timeout: Duration) -> Result<Sieve, String> {
+        let ca = endpoint.as_ref().and_then(|e| e.ca_file.as_deref());
+        Ok(Sieve {
+            inner: Arc::new(Inner {
+                tls: tls_connector(ca)?,
+                timeout,
+                endpoint,
+                probe: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Whether the site configured a ManageSieve server at all.
+    pub fn configured(&self) -> bool {
+        self.inner.endpoint.is_some()
+    }
+
+    /// Whether the server greets as a ManageSieve server; remembered for a minute, so
+    /// the settings page does not connect on every view.
+    pub async fn available(&self) -> bool {
+        let Some(endpoint) = &self.inner.endpoint else {
+            return false;
+        };
+        if let Ok(guard) = self.inner.probe.lock()
+            && let Some((at, ok)) = *guard
+            && at.elapsed() < PROBE_MEMORY
+        {
+            return ok;
+        }
+        let ok = matches!(
+            timeout(
+                PROBE_TIMEOUT.min(self.inner.timeout),
+                connect(endpoint, &self.inner.tls)
+            )
+            .await,
+            Ok(Ok(_))
+        );
+        if let Ok(mut guard) = self.inner.probe.lock() {
+            *guard = Some((Instant::now(), ok));
+        }
+        ok
+    }
+
+    /// Connects and logs in as `account`.
+    async fn session(&self, account: &Account) -> Result<Conn, SieveError> {
+        let endpoint = self
+            .inner
+            .endpoint
+            .as_ref()
+            .ok_or_else(|| SieveError::Unreachable("ManageSieve is turned off".into()))?;
+        let (mut conn, secure) = connect(endpoint, &self.inner.tls).await?;
+        if !password_allowed(secure, &endpoint.host) {
+            return Err(SieveError::InsecureAuth);
+        }
+        conn.authenticate_plain(&account.username, account.password.expose())
+            .await?;
+        Ok(conn)
+    }
+
+    /// Runs `op` on a fresh logged-in connection under the operation timeout.
+    async fn with<T>(
+        &self,
+        account: &Account,
+        op: impl AsyncFnOnce(&mut Conn) -> Result<T, SieveError>,
+    ) -> Result<T, SieveError> {
+        let work = async {
+            let mut conn = self.session(account).await?;
+            let result = op(&mut conn).await;
+            conn.logout().await;
+            result
+        };
+        timeout(self.inner.timeout, work).await.map_err(|_| {
+            SieveError::Unreachable("the ManageSieve server did not answer in time".into())
+        })?
+    }
+
+    /// Reads the script list, Mailroom's script and any other active script.
+    pub async fn load(&self, account: &Account) -> Result<State, SieveError> {
+        self.with(account, async |conn| {
+            let scripts = conn.list_scripts().await?;
+            let mut state = State {
+                ours: None,
+                ours_text: None,
+                ours_active: false,
+                other_active: None,
+                scripts: Vec::new(),
+            };
+            for s in &scripts {
+                if s.name == SCRIPT_NAME {
+                    let text = conn.get_script(&s.name).await?;
+                    state.ours = Some(script::parse(&text));
+                    state.ours_text = Some(text);
+                    state.ours_active = s.active;
+                } else if s.active {
+                    let text = conn.get_script(&s.name).await?;
+                    state.other_active = Some((s.name.clone(), text));
+                }
+            }
+            state.scripts = scripts;
+            Ok(state)
+        })
+        .await
+    }
+
+    /// Stores `text` as Mailroom's script. It becomes active unless another script is
+    /// active and `replace_other` is false.
+    pub async fn save(
+        &self,
+        account: &Account,
+        text: &str,
+        replace_other: bool,
+    ) -> Result<Saved, SieveError> {
+        self.with(account, async |conn| {
+            let scripts = conn.list_scripts().await?;
+            conn.put_script(SCRIPT_NAME, text).await?;
+            let other = scripts.iter().any(|s| s.active && s.name != SCRIPT_NAME);
+            if other && !replace_other {
+                return Ok(Saved::Inactive);
+            }
+            if !scripts.iter().any(|s| s.active && s.name == SCRIPT_NAME) {
+                conn.set_active(SCRIPT_NAME).await?;
+            }
+            Ok(Saved::Active)
+        })
+        .await
+    }
+
+    /// Makes Mailroom's script the active one (the user agreed to replace another).
+    pub async fn activate(&self, account: &Account) -> Result<(), SieveError> {
+        self.with(account, async |conn| conn.set_active(SCRIPT_NAME).await)
+            .await
+    }
+
+    /// Compiles `text` on the server without storing it; `Ok` carries warnings.
+    pub async fn check(&self, account: &Account, text: &str) -> Result<Option<String>, SieveError> {
+        self.with(account, async |conn| conn.check_script(text).await)
+            .await
+    }
+}
+
+/// SASL PLAIN sends the password as it is: only over TLS, or to this machine.
+fn password_allowed(secure: bool, host: &str) -> bool {
+    secure || is_loopback(host)
+}
+
+/// A host that is this machine: the password may go there without TLS.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// TCP, then TLS or STARTTLS as configured, and the greeting. Also says whether the
+/// channel is encrypted.
+async fn connect(endpoint: &Endpoint, tls: &TlsConnector) -> Result<(Conn, bool), SieveError> {
+    let addr = format!("{}:{}", endpoint.host, endpoint.port);
+    let unreachable = |what: &str, e: &dyn std::fmt::Display| {
+        SieveError::Unreachable(format!("{what} {addr}: {e}"))
+    };
+    let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+        .await
+        .map_err(|e| unreachable("cannot connect to", &e))?;
+    let _ = tcp.set_nodelay(true);
+    let server_name = || {
+        ServerName::try_from(endpoint.host.clone())
+            .map_err(|e| unreachable("invalid TLS server name for", &e))
+    };
+    match endpoint.security {
+        Security::Tls => {
+            let t = Transport::tls(tcp, tls, server_name()?)
+                .await
+                .map_err(|e| unreachable("TLS handshake failed with", &e))?;
+            Ok((Client::start(t).await?, true))
+        }
+        Security::None => Ok((Client::start(Transport::plain(tcp)).await?, false)),
+        Security::Starttls => {
+            let plain = Client::start(Transport::plain(tcp)).await?;
+            let transport = plain.starttls().await?;
+            let tcp = transport
+                .into_plain_tcp()
+                .ok_or_else(|| unreachable("unexpected data after STARTTLS from", &"?"))?;
+            let t = Transport::tls(tcp, tls, server_name()?)
+                .await
+                .map_err(|e| unreachable("TLS handshake failed with", &e))?;
+            Ok((Client::after_starttls(t).await?, true))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("::1"));
+        assert!(is_loopback("[::1]"));
+        assert!(is_loopback("LOCALHOST"));
+        assert!(!is_loopback("mail.example.test"));
+        assert!(!is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn password_only_over_tls_or_to_loopback() {
+        assert!(password_allowed(true, "mail.example.test"));
+        assert!(password_allowed(false, "127.0.0.1"));
+        assert!(!password_allowed(false, "mail.example.test"));
+        assert!(!password_allowed(false, "192.0.2.7"));
+    }
+}
