@@ -294,3 +294,46 @@ async fn sigterm_finishes_requests_in_flight_and_tells_the_supervisor() {
         .expect("wait");
     assert!(status.success(), "{status}");
 }
+
+/// The packaging keeps what the README promises: the image build never sees build output,
+/// databases or the key; dependencies build in a layer of their own; the systemd unit is
+/// sandboxed and waits for Mailroom's readiness notice.
+#[test]
+fn packaging_keeps_secrets_out_and_sandboxes_the_service() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let ignore = read(".dockerignore");
+    for pattern in ["target/", "data/", "**/secret.key", "**/*.db"] {
+        assert!(
+            ignore.lines().any(|l| l.trim() == pattern),
+            "{pattern} not ignored"
+        );
+    }
+    let dockerfile = read("Dockerfile");
+    let lock = dockerfile
+        .find("COPY Cargo.toml Cargo.lock")
+        .expect("manifest copied first");
+    let sources = dockerfile.find("COPY src").expect("sources copied");
+    assert!(lock < sources, "dependencies are not a layer of their own");
+    assert!(
+        !dockerfile.contains("COPY . ."),
+        "the whole context is copied"
+    );
+    let unit = read("contrib/mailroom.service");
+    for line in [
+        "Type=notify",
+        "DynamicUser=yes",
+        "StateDirectory=mailroom",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+    ] {
+        assert!(unit.lines().any(|l| l.trim() == line), "{line} missing");
+    }
+    let compose = read("docker-compose.yml");
+    assert!(
+        compose.contains("image: postgres:"),
+        "no PostgreSQL service"
+    );
+    assert!(compose.contains("MAILROOM_DATABASE_URL: \"postgres://"));
+}
