@@ -122,6 +122,8 @@ pub struct Config {
     pub parked_bytes_total: u64,
     /// How long requests in flight get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout: Duration,
+    /// Who may read `GET /metrics` (`MAILROOM_METRICS`).
+    pub metrics: MetricsAccess,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
     /// Human-readable lines or JSON objects.
@@ -181,6 +183,7 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<LogFormat>,
     shutdown_timeout: Option<u64>,
+    metrics: Option<String>,
     sieve_host: Option<String>,
     sieve_port: Option<u16>,
 }
@@ -198,6 +201,28 @@ impl OneOrList {
         match self {
             OneOrList::One(s) => s.split(',').collect(),
             OneOrList::List(l) => l.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Who may read `GET /metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Nobody: the route answers 404 (the default).
+    Off,
+    /// Any client (behind a proxy that keeps it private).
+    Everyone,
+    /// Clients from these addresses or ranges only.
+    From(Vec<ipnet::IpNet>),
+}
+
+impl std::str::FromStr for MetricsAccess {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "0" | "off" | "false" | "no" => Ok(MetricsAccess::Off),
+            "1" | "on" | "true" | "yes" => Ok(MetricsAccess::Everyone),
+            _ => parse_networks(s.split(',')).map(MetricsAccess::From),
         }
     }
 }
@@ -468,6 +493,13 @@ impl Config {
             parked_bytes_total: parsed(&env, "MAILROOM_PARKED_BYTES_TOTAL")?
                 .or(fc.parked_bytes_total)
                 .unwrap_or(1024 * 1024 * 1024),
+            metrics: match s("MAILROOM_METRICS").or(fc.metrics) {
+                Some(v) => v.parse().map_err(|message| ConfigError::Env {
+                    name: "MAILROOM_METRICS".to_owned(),
+                    message,
+                })?,
+                None => MetricsAccess::Off,
+            },
             shutdown_timeout: secs(
                 parsed(&env, "MAILROOM_SHUTDOWN_TIMEOUT")?.or(fc.shutdown_timeout),
                 30,
@@ -840,6 +872,7 @@ mod tests {
             "MAILROOM_LOG" => "mailroom=debug",
             "MAILROOM_LOG_FORMAT" => "json",
             "MAILROOM_SHUTDOWN_TIMEOUT" => "5",
+            "MAILROOM_METRICS" => "127.0.0.1, 10.0.0.0/8",
             "MAILROOM_SIEVE_HOST" => "sieve.example",
             "MAILROOM_SIEVE_PORT" => "14190",
             other => panic!("add an example value for {other} to this test"),

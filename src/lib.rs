@@ -25,6 +25,7 @@ pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod imap;
+pub mod metrics;
 pub mod mime;
 pub mod model;
 pub mod send;

@@ -105,6 +105,19 @@ impl Cmd {
         Cmd::default()
     }
 
+    /// The command's name for counting: its first word, two for `UID …` (always a
+    /// fixed string of ours: user text comes later in the line).
+    pub fn name(&self) -> &str {
+        let mut words = self.line.splitn(3, ' ');
+        match (words.next(), words.next()) {
+            (Some(uid), Some(verb)) if uid.eq_ignore_ascii_case("UID") => {
+                &self.line[..uid.len() + 1 + verb.len()]
+            }
+            (Some(verb), _) => verb,
+            _ => "",
+        }
+    }
+
     /// Whether nothing has been added.
     pub fn is_empty(&self) -> bool {
         self.line.is_empty()

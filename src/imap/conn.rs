@@ -141,6 +141,8 @@ pub struct Conn {
     session: Session<Transport>,
     /// Capabilities after login, upper-cased.
     caps: Vec<String>,
+    /// Counts this connection in the metrics while it lives.
+    _counted: crate::metrics::ImapConnection,
 }
 
 impl Conn {
@@ -186,6 +188,7 @@ impl Conn {
     pub async fn examine(&mut self, wire_name: &str) -> Result<Mailbox, Failure> {
         // async-imap quotes the name itself (escaping `\` and `"`); `wire_name` has been
         // checked by `names::mailbox_wire`.
+        crate::metrics::imap_command("EXAMINE");
         let res = self.session.examine(wire_name).await;
         res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))
     }
@@ -193,6 +196,7 @@ impl Conn {
     /// SELECT (read-write): where we change something, and for the message list (see
     /// the `imap` module doc).
     pub async fn select(&mut self, wire_name: &str) -> Result<Mailbox, Failure> {
+        crate::metrics::imap_command("SELECT");
         let res = self.session.select(wire_name).await;
         res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))
     }
@@ -206,6 +210,7 @@ impl Conn {
     /// async-imap's FETCH and SELECT, whose arguments are typed, below).
     async fn send(&mut self, cmd: &Cmd) -> Result<String, Failure> {
         let line = cmd.line().map_err(Failure::Fail)?;
+        crate::metrics::imap_command(cmd.name());
         Ok(self.session.run_command(line).await?.0)
     }
 
@@ -278,6 +283,7 @@ impl Conn {
         set: &SeqSet,
         items: &'static str,
     ) -> Result<Vec<Fetch>, Failure> {
+        crate::metrics::imap_command("UID FETCH");
         let stream = self.session.uid_fetch(set.as_str(), items).await?;
         Ok(stream.try_collect().await?)
     }
@@ -288,6 +294,7 @@ impl Conn {
         set: &SeqSet,
         items: &'static str,
     ) -> Result<Vec<Fetch>, Failure> {
+        crate::metrics::imap_command("FETCH");
         let stream = self.session.fetch(set.as_str(), items).await?;
         Ok(stream.try_collect().await?)
     }
@@ -299,6 +306,7 @@ impl Conn {
         items: &'static str,
     ) -> Result<impl futures::Stream<Item = Result<Fetch, AsyncImapError>> + Send + '_, Failure>
     {
+        crate::metrics::imap_command("UID FETCH");
         Ok(self.session.uid_fetch(set.as_str(), items).await?)
     }
 
@@ -530,7 +538,11 @@ async fn login(
             Capability::Atom(a) => a.to_ascii_uppercase(),
         })
         .collect();
-    Ok(Conn { session, caps })
+    Ok(Conn {
+        session,
+        caps,
+        _counted: crate::metrics::ImapConnection::open(),
+    })
 }
 
 #[cfg(test)]

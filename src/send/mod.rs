@@ -234,6 +234,12 @@ impl Mailer {
             return Err(SendError::Unclaimed);
         }
         let outcome = self.deliver_claimed(account, letter).await;
+        crate::metrics::send(match &outcome {
+            Ok(Outcome::Sent(_)) => "sent",
+            Ok(Outcome::SavedAsDraft { .. }) => "draft",
+            Ok(Outcome::Refused(_)) => "refused",
+            Ok(Outcome::NotSaved { .. }) | Err(_) => "failed",
+        });
         if !matches!(outcome, Ok(Outcome::Sent(_))) {
             // Nothing went out: the same message may be sent again.
             ticket.release(self).await?;

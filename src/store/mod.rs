@@ -46,6 +46,11 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// The pool's connections: (open, idle), for the metrics.
+pub fn pool_state(db: &Db) -> (u32, u32) {
+    with_pool!(db, pool => (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX)))
+}
+
 /// Whether the database answers a trivial query (readiness checks).
 pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))

@@ -148,6 +148,7 @@ pub async fn login(
         throttle::Attempt::Allowed(ticket) => ticket,
         throttle::Attempt::Refused { retry_after } => {
             tracing::info!(client = %client, "login throttled");
+            crate::metrics::login("throttled");
             let message = refused_message(ctx.tr, retry_after);
             let page = LoginPage::with_message(&ctx, username.clone(), next.clone(), Some(message));
             let mut res = page.into_response();
@@ -162,6 +163,7 @@ pub async fn login(
         // Same answer as a wrong password (and counted as one): length says nothing about
         // an account.
         throttle::failed(&state.db, ticket).await?;
+        crate::metrics::login("failed");
         return Ok(again("login.failed"));
     }
     let account = Account {
@@ -170,9 +172,13 @@ pub async fn login(
         password: Secret::new(form.password),
     };
     match state.imap.login(&account).await {
-        Ok(()) => throttle::succeeded(&state.db, ticket).await?,
+        Ok(()) => {
+            throttle::succeeded(&state.db, ticket).await?;
+            crate::metrics::login("ok");
+        }
         Err(ImapError::AuthFailed) => {
             tracing::info!(username = %username, client = %client, "login failed");
+            crate::metrics::login("failed");
             throttle::failed(&state.db, ticket).await?;
             return Ok(again("login.failed"));
         }

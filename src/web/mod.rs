@@ -60,6 +60,7 @@ pub fn router<S: SessionStore + Clone>(
         // Health and home
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/", get(mailbox::home))
         // Login and logout
         .route("/login", get(auth::login_form).post(auth::login))
@@ -140,6 +141,7 @@ pub fn router<S: SessionStore + Clone>(
         )
         // Static assets, compiled into the binary
         .route("/static/{file}", get(assets::serve))
+        .route_layer(middleware::from_fn(ops::tag_route))
         // Inside page_context (it needs the PageCtx): namespaces, quota, folder rights.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -169,6 +171,7 @@ pub fn router<S: SessionStore + Clone>(
         // A body that stalls is abandoned (the header-read timeout is in `server`).
         .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(ops::count_requests))
         .with_state(state)
 }
 

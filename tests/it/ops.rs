@@ -337,3 +337,53 @@ fn packaging_keeps_secrets_out_and_sandboxes_the_service() {
     );
     assert!(compose.contains("MAILROOM_DATABASE_URL: \"postgres://"));
 }
+
+/// `GET /metrics`: 404 unless `MAILROOM_METRICS` lets the caller in; then requests by
+/// route pattern (never by path), logins, IMAP commands and connections, the database pool.
+#[tokio::test]
+async fn metrics_are_private_unless_allowed_and_count_by_route() {
+    use mailroom::config::MetricsAccess;
+    let stack = MailStack::shared();
+    let off = TestApp::spawn("metrics-off").await;
+    let page = off.get("/metrics").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("mailroom_"), "{}", page.body);
+
+    let elsewhere = TestApp::spawn_with(stack, stack.add_user("metrics-far"), |c| {
+        c.metrics = MetricsAccess::From(vec!["10.0.0.0/8".parse().expect("net")]);
+    })
+    .await;
+    assert_eq!(
+        elsewhere.get("/metrics").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let app = TestApp::spawn_with(stack, stack.add_user("metrics-on"), |c| {
+        c.metrics = MetricsAccess::From(vec!["127.0.0.1/32".parse().expect("net")]);
+    })
+    .await;
+    app.login().await;
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
+    let secret_path = format!("/no-such-page-{}", rand::random::<u32>());
+    assert_eq!(app.get(&secret_path).await.status, StatusCode::NOT_FOUND);
+    let page = app.get("/metrics").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.header("content-type").starts_with("text/plain"));
+    let body = &page.body;
+    for line in [
+        "mailroom_http_requests_total{route=\"/mail/{mailbox}\",method=\"GET\",status=\"200\"}",
+        "mailroom_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}",
+        "mailroom_http_request_duration_seconds_bucket{le=",
+        "mailroom_logins_total{outcome=\"ok\"}",
+        "mailroom_imap_commands_total{command=\"LIST\"}",
+        "mailroom_imap_connections_opened_total ",
+        "mailroom_imap_connections ",
+        "mailroom_db_connections{state=\"idle\"}",
+    ] {
+        assert!(
+            body.lines().any(|l| l.starts_with(line)),
+            "{line} missing:\n{body}"
+        );
+    }
+    assert!(!body.contains(&secret_path), "a path became a label");
+}
