@@ -746,8 +746,12 @@ fn value_serializes_plainly(value: &str) -> bool {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(unsigned.len());
         let (number, unit) = unsigned.split_at(number_len);
+        // `e` right after a number, unless a letter follows (`em`, `ex`): `3e`, `3e-x`,
+        // `0e.` all read as an exponent or a unit the serializer must escape.
+        let mut u = unit.chars();
         number.bytes().any(|b| b.is_ascii_digit())
-            && (unit.eq_ignore_ascii_case("e") || unit.starts_with("e-") || unit.starts_with("E-"))
+            && matches!(u.next(), Some('e' | 'E'))
+            && !u.next().is_some_and(|c| c.is_ascii_alphabetic())
     });
     plain_chars && one_quote_kind && !exponent_like
 }
@@ -1170,6 +1174,8 @@ mod tests {
             "width: 3e",
             "width: 3e-x",
             "width: 1E-5px",
+            "margin:0e. 0 10px 0",
+            "margin: 1e5px",
             "color: red\u{1}",
         ] {
             let out = clean(&format!(r#"<p style="{input}">x</p>"#));
