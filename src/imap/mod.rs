@@ -60,7 +60,9 @@ pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use open::OpenedMessage;
 pub use quota::Quota;
-pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
+pub use search::{
+    SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError, TextIndex,
+};
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
 
@@ -315,6 +317,9 @@ struct Inner {
     quota_memo: moka::future::Cache<String, sidebar::QuotaMemo>,
     /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
     ignored_caps: std::sync::RwLock<Vec<String>>,
+    /// Whether the server answers text searches from a full-text index, once seen
+    /// (see `search::TextIndex`).
+    text_index: search::TextIndexMemo,
 }
 
 impl std::fmt::Debug for Imap {
@@ -392,6 +397,7 @@ impl Imap {
                     .time_to_live(QUOTA_RECHECK)
                     .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
+                text_index: search::TextIndexMemo::default(),
             }),
         };
         imap.ensure_reaper();
