@@ -254,11 +254,10 @@ impl SearchQuery {
 
 /// Whether the server answers searches in the message text from a full-text index.
 ///
-/// Servers announce nothing standard for it. RFC 6203's `SEARCH=FUZZY` comes only with
-/// some index backends (Dovecot with `fts_solr` or `fts_flatcurve`, Cyrus with Xapian);
-/// Dovecot 2.3 with Debian's `fts_xapian` announces nothing. So, without the capability,
+/// Servers announce nothing reliable for it: RFC 6203's `SEARCH=FUZZY` is announced by
+/// Cyrus 3.6 with no index at all, and not by Dovecot 2.3 with Debian's `fts_xapian`. So
 /// one search tells: does the folder's first message contain `:` in its text? A server
-/// that scans the raw message always finds one (every header line has one); a word index
+/// that reads the raw message always finds one (every header line has one); a word index
 /// never holds a lone punctuation mark, so it finds nothing. One message is searched, so
 /// the question costs one quick round trip, once per server (see [`Imap::text_index`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,14 +366,7 @@ impl Imap {
     /// `exists` messages (see [`TextIndex`] for how).
     async fn probe_text_index(&self, c: &mut Conn, exists: u32) -> Result<(), Failure> {
         let memo = &self.inner.text_index;
-        if memo.get().is_some() {
-            return Ok(());
-        }
-        if self.has(c, "SEARCH=FUZZY") {
-            memo.set(TextIndex::Indexed);
-            return Ok(());
-        }
-        if exists == 0 {
+        if memo.get().is_some() || exists == 0 {
             return Ok(());
         }
         let mut found = false;

@@ -769,3 +769,9 @@ async fn hostile_search_text_without_an_index() {
 async fn hostile_search_text_with_an_index() {
     hostile_queries(MailStack::fts(), "hostile-search-fts").await;
 }
+
+/// Cyrus 3.6 announces `SEARCH=FUZZY` without any index: the notice must still show.
+#[tokio::test]
+async fn default_scope_on_cyrus_which_scans_message_text() {
+    default_scope_and_text_search(MailStack::cyrus(), false).await;
+}
