@@ -124,6 +124,12 @@ impl MailStack {
         })
     }
 
+    /// [`MailStack::start_private`] with a full-text index (`fts`: `MAILSTACK_FTS`'s value,
+    /// e.g. `xapian`), for benchmarks that compare both.
+    pub fn start_private_fts(fts: &str) -> MailStack {
+        Self::start_with(true, Some(fts))
+    }
+
     /// One Cyrus IMAP server per test process, started on first use (see the module doc).
     /// Its `submission_port` and `smtp_port` are 0: there is no SMTP.
     pub fn cyrus() -> &'static MailStack {
