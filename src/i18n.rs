@@ -996,7 +996,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("search.label", "Search this folder", "搜索此文件夹"),
     ("search.placeholder", "Search mail", "搜索邮件"),
     ("search.field", "Search in", "搜索范围"),
-    ("search.field.headers", "Subject, from, to", "主题、发件人、收件人"),
+    (
+        "search.field.headers",
+        "Subject, from, to",
+        "主题、发件人、收件人",
+    ),
     (
         "search.field.all",
         "Everywhere, message text too",

@@ -22,8 +22,8 @@ use crate::{
     error::AppError,
     i18n::Tr,
     imap::{
-        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText, SearchTextError,
-        TextIndex,
+        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText,
+        SearchTextError, TextIndex,
     },
     web::{
         actions::{ActionBar, Place, notice_text},

@@ -316,7 +316,10 @@ async fn all_folders_search_shows_each_results_folder() {
 
     // Only this folder without the option… ("milestone" is in the message text.)
     let page = app
-        .get(&search_url("INBOX", &[("q", "milestone"), ("field", "all")]))
+        .get(&search_url(
+            "INBOX",
+            &[("q", "milestone"), ("field", "all")],
+        ))
         .await;
     assert_eq!(subjects(&page), vec!["in inbox"]);
     assert!(page.texts("td.folder").is_empty(), "no folder column");
