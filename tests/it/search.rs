@@ -614,6 +614,21 @@ async fn scope_app(stack: &'static MailStack, prefix: &str) -> TestApp {
 /// text, with the "may be slow" notice exactly when the server has no full-text index.
 async fn default_scope_and_text_search(stack: &'static MailStack, indexed: bool) {
     let app = scope_app(stack, if indexed { "scope-fts" } else { "scope" }).await;
+    // First of all (nothing known about the server yet), across all folders.
+    let page = app
+        .get(&search_url(
+            "INBOX",
+            &[("q", "pineapple"), ("field", "all"), ("all_folders", "1")],
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(subjects(&page), vec!["Lunch"]);
+    assert_eq!(
+        page.texts(".search-slow").len(),
+        usize::from(!indexed),
+        "{}",
+        page.body
+    );
     // Found in subject, sender or recipients, never only in the message text.
     let cases: &[(&str, &[&str])] = &[
         ("budget", &["Quarterly budget"]),
