@@ -81,7 +81,7 @@ pub struct Place {
     pub sort: Option<String>,
     /// Search text.
     pub q: Option<String>,
-    /// Where to search (`headers` by default: subject, from, to, cc; `subject`, `from`,
+    /// Where to search (`headers` by default: subject, from, to; `subject`, `from`,
     /// `to`; `all` and `body` include the message text).
     pub field: Option<String>,
     /// Search filter: unread only.

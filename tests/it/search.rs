@@ -610,7 +610,7 @@ async fn scope_app(stack: &'static MailStack, prefix: &str) -> TestApp {
     app
 }
 
-/// The default scope (subject, from, to, cc) and the one-click search in the message
+/// The default scope (subject, from, to) and the one-click search in the message
 /// text, with the "may be slow" notice exactly when the server has no full-text index.
 async fn default_scope_and_text_search(stack: &'static MailStack, indexed: bool) {
     let app = scope_app(stack, if indexed { "scope-fts" } else { "scope" }).await;
@@ -633,7 +633,8 @@ async fn default_scope_and_text_search(stack: &'static MailStack, indexed: bool)
     let cases: &[(&str, &[&str])] = &[
         ("budget", &["Quarterly budget"]),
         ("alice.w", &["Lunch", "Quarterly budget"]),
-        ("auditor", &["项目进度报告"]),
+        // Cc is left to the search everywhere (it would cost a quarter more).
+        ("auditor", &[]),
         ("boss", &["项目进度报告"]),
         ("项目", &["项目进度报告"]),
         ("张伟", &["项目进度报告"]),
@@ -664,6 +665,7 @@ async fn default_scope_and_text_search(stack: &'static MailStack, indexed: bool)
     for (q, expected) in [
         ("pineapple", vec!["Lunch"]),
         ("季度预算", vec!["项目进度报告"]),
+        ("auditor", vec!["项目进度报告"]),
         ("budget", vec!["Lunch", "Quarterly budget"]),
     ] {
         let page = app.get(&search_url("INBOX", &[("q", q)])).await;
