@@ -1,5 +1,5 @@
-//! Search benchmark (issue 4, item 3): searching a 10,000-message folder by subject and
-//! by body text, timed and with its IMAP round trips counted, beside the raw IMAP floor
+//! Search benchmark (issue 4, item 3; issue 10, item 2): searching a 10,000-message folder
+//! in the default scope (subject, from, to), everywhere, by subject and by body text, timed and with its IMAP round trips counted, beside the raw IMAP floor
 //! for the same commands.
 //!
 //! Everything talks to a private Dovecot through a small counting proxy on loopback, so
@@ -11,7 +11,8 @@
 //! - the raw floor on one logged-in connection: `EXAMINE` + `UID SORT RETURN (PARTIAL)`
 //!   + `UID FETCH` of the page, and for all folders the pipelined counts plus the page.
 //!
-//! Run with `cargo bench --bench search` (release build). Under `cargo test` it only
+//! Run with `cargo bench --bench search` (release build); `MAILSTACK_FTS=xapian` runs it
+//! against a Dovecot with a full-text index. Under `cargo test` it only
 //! checks that it builds and exits at once.
 
 mod common;
@@ -174,7 +175,11 @@ async fn main() {
         println!("search: run with `cargo bench --bench search` (skipped under cargo test)");
         return;
     }
-    let stack = MailStack::start_private();
+    // MAILSTACK_FTS=xapian: the same on a Dovecot with a full-text index.
+    let stack = match std::env::var("MAILSTACK_FTS") {
+        Ok(fts) if !fts.is_empty() => MailStack::start_private_fts(&fts),
+        _ => MailStack::start_private(),
+    };
     let user = stack.add_user("bench-search");
     // 10,000 messages: `alpha` in 1 subject in 10, `omega` in 1 body in 7, Chinese in a
     // few of each; dates spread over a year so sorting has work to do.
@@ -251,6 +256,16 @@ async fn main() {
     };
     for (name, q, n) in [
         (
+            "Imap::search default scope \"alpha\" (subject/from/to), page 1",
+            query(SearchField::Headers, "alpha"),
+            1,
+        ),
+        (
+            "Imap::search everywhere \"alpha\" (TEXT, the old default), page 1",
+            query(SearchField::All, "alpha"),
+            1,
+        ),
+        (
             "Imap::search subject \"alpha\" (1,000 hits), page 1",
             query(SearchField::Subject, "alpha"),
             1,
@@ -313,6 +328,14 @@ async fn main() {
     let web = Web::start_logged_in(proxy, &user.address, &user.password, |_| {}).await;
     for (name, path) in [
         (
+            "GET /mail/INBOX?q=alpha (default: subject/from/to)",
+            "/mail/INBOX?q=alpha",
+        ),
+        (
+            "GET /mail/INBOX?q=alpha&field=all (message text too)",
+            "/mail/INBOX?q=alpha&field=all",
+        ),
+        (
             "GET /mail/INBOX?q=alpha&field=subject",
             "/mail/INBOX?q=alpha&field=subject",
         ),
@@ -347,6 +370,18 @@ async fn main() {
         (
             "floor: EXAMINE + UID SORT PARTIAL + FETCH (subject alpha)",
             "SUBJECT \"alpha\"",
+        ),
+        (
+            "floor: same, subject or from alpha (Roundcube's default)",
+            "OR SUBJECT \"alpha\" FROM \"alpha\"",
+        ),
+        (
+            "floor: same, subject/from/to alpha (our default)",
+            "OR OR SUBJECT \"alpha\" FROM \"alpha\" TO \"alpha\"",
+        ),
+        (
+            "floor: same, subject/from/to/cc alpha (Cc too)",
+            "OR OR OR SUBJECT \"alpha\" FROM \"alpha\" TO \"alpha\" CC \"alpha\"",
         ),
         (
             "floor: EXAMINE + UID SORT PARTIAL + FETCH (body omega)",

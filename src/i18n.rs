@@ -996,7 +996,16 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("search.label", "Search this folder", "搜索此文件夹"),
     ("search.placeholder", "Search mail", "搜索邮件"),
     ("search.field", "Search in", "搜索范围"),
-    ("search.field.all", "Anywhere", "全部"),
+    (
+        "search.field.headers",
+        "Subject, from, to",
+        "主题、发件人、收件人",
+    ),
+    (
+        "search.field.all",
+        "Everywhere, message text too",
+        "全部（含正文）",
+    ),
     ("search.field.subject", "Subject", "主题"),
     ("search.field.from", "From", "发件人"),
     ("search.field.to", "To", "收件人"),
@@ -1041,6 +1050,16 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "search.error.date_order",
         "The start date must be before the end date.",
         "起始日期必须早于截止日期。",
+    ),
+    (
+        "search.include_text",
+        "Search the message text too",
+        "同时搜索邮件正文",
+    ),
+    (
+        "search.slow",
+        "This server has no full-text index: searching the message text reads every message and may be slow in large folders.",
+        "此服务器没有全文索引：搜索邮件正文需要逐封读取，在大文件夹中可能较慢。",
     ),
     ("search.view_threads", "Group by conversation", "按会话分组"),
     (

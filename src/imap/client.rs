@@ -73,6 +73,9 @@ pub(super) struct Inner {
     pub(super) quota_memo: moka::future::Cache<String, sidebar::QuotaMemo>,
     /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
     pub(super) ignored_caps: std::sync::RwLock<Vec<String>>,
+    /// Whether the server answers text searches from a full-text index, once seen
+    /// (see `search::TextIndex`).
+    pub(super) text_index: super::search::TextIndexMemo,
 }
 
 impl std::fmt::Debug for Imap {
@@ -111,6 +114,7 @@ impl Imap {
                     .time_to_live(QUOTA_RECHECK)
                     .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
+                text_index: super::search::TextIndexMemo::default(),
             }),
         };
         imap.ensure_reaper();

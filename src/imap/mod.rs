@@ -66,7 +66,9 @@ pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use open::OpenedMessage;
 pub use quota::Quota;
-pub use search::{SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError};
+pub use search::{
+    SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError, TextIndex,
+};
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
 /// Reused by the ManageSieve client ([`crate::sieve`]): the same TLS setup as IMAP.

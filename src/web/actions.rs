@@ -81,7 +81,8 @@ pub struct Place {
     pub sort: Option<String>,
     /// Search text.
     pub q: Option<String>,
-    /// Where to search (`subject`, `from`, `to`, `body`; anywhere by default).
+    /// Where to search (`headers` by default: subject, from, to; `subject`, `from`,
+    /// `to`; `all` and `body` include the message text).
     pub field: Option<String>,
     /// Search filter: unread only.
     pub unread: Option<String>,

@@ -6,6 +6,11 @@
 //! folder page. What it sends is checked here: bad dates or text with control characters
 //! bring the form back with the user's input and a message beside the field, never an
 //! error page. Searching itself is `imap::search`; grouping is `imap::threads`.
+//!
+//! The default scope is subject, sender and recipients, which servers answer quickly; a
+//! results page offers the same search in the message text too in one click, and a
+//! search in the message text says when the server has no full-text index to make it
+//! quick (`imap::TextIndex`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,7 +22,8 @@ use crate::{
     error::AppError,
     i18n::Tr,
     imap::{
-        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText, SearchTextError,
+        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText,
+        SearchTextError, TextIndex,
     },
     web::{
         actions::{ActionBar, Place, notice_text},
@@ -71,7 +77,7 @@ impl SearchBox {
             view_href: format!("{href}?view=threads"),
             view_label: tr.t("search.view_threads"),
             action: href,
-            field: SearchField::All.param(),
+            field: SearchField::default().param(),
             fields: SearchField::ALL
                 .iter()
                 .map(|f| (f.param(), tr.t(&format!("search.field.{}", f.param()))))
@@ -177,6 +183,10 @@ pub struct SearchPage {
     /// The actions toolbar, for results from one folder (its checkboxes belong to it).
     bar: Option<ActionBar>,
     notice: Option<String>,
+    /// The same search in the message text too, when it did not look there.
+    text_href: Option<String>,
+    /// "Searching the message text may be slow here", when the server has no index.
+    slow_notice: Option<&'static str>,
     page_label: String,
     prev_href: Option<String>,
     next_href: Option<String>,
@@ -344,6 +354,20 @@ async fn search(
         next.list_href(mailbox, None)
     };
     let invalid = parsed.query.is_none();
+    let searched_text = parsed
+        .query
+        .as_ref()
+        .filter(|q| !q.text.is_empty())
+        .map(|q| q.field.reads_text());
+    let text_href = (searched_text == Some(false)).then(|| {
+        let mut everywhere = place.clone();
+        everywhere.field = Some(SearchField::All.param().to_owned());
+        everywhere.page = None;
+        everywhere.list_href(mailbox, None)
+    });
+    let slow_notice = (searched_text == Some(true)
+        && state.imap.text_index() == Some(TextIndex::Scan))
+    .then(|| tr.t("search.slow"));
     Ok(SearchPage {
         l,
         heading,
@@ -355,6 +379,8 @@ async fn search(
         rows,
         bar,
         notice,
+        text_href,
+        slow_notice,
         page_label: tr.tf("page.of", &[&page, &pages]),
         prev_href: (page > 1).then(|| link(page - 1)),
         next_href: (page < pages).then(|| link(page + 1)),

@@ -166,23 +166,35 @@ async fn search_by_each_field_including_chinese_text() {
 async fn search_text_cannot_change_the_command() {
     let app = seeded_app("search-inject").await;
     // Interpolated raw, this would read `TEXT x" OR ALL` (or worse, with a line break);
-    // sent as quoted strings it is three words no message contains together.
-    for q in ["x\" OR ALL", "\\\" ALL", "budget\" ALL \""] {
-        let page = app.get(&search_url("INBOX", &[("q", q)])).await;
-        assert_eq!(page.status, StatusCode::OK, "{q}: {}", page.body);
-        assert!(
-            subjects(&page).is_empty(),
-            "{q:?} matched {:?}",
-            subjects(&page)
-        );
+    // sent as quoted strings it is three words no message contains together. In the
+    // default scope (headers) and with the message text.
+    for field in ["headers", "all"] {
+        for q in ["x\" OR ALL", "\\\" ALL", "budget\" ALL \""] {
+            let page = app
+                .get(&search_url("INBOX", &[("q", q), ("field", field)]))
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{q}: {}", page.body);
+            assert!(
+                subjects(&page).is_empty(),
+                "{q:?} in {field} matched {:?}",
+                subjects(&page)
+            );
+        }
     }
-    // A quoted phrase must match as a whole.
+    // A quoted phrase must match as a whole (in the message text: the default scope
+    // does not look there).
     let page = app
-        .get(&search_url("INBOX", &[("q", "\"budget later\"")]))
+        .get(&search_url(
+            "INBOX",
+            &[("q", "\"budget later\""), ("field", "body")],
+        ))
         .await;
     assert_eq!(subjects(&page), vec!["Lunch"]);
     let page = app
-        .get(&search_url("INBOX", &[("q", "\"later budget\"")]))
+        .get(&search_url(
+            "INBOX",
+            &[("q", "\"later budget\""), ("field", "body")],
+        ))
         .await;
     assert!(subjects(&page).is_empty());
 }
@@ -302,8 +314,13 @@ async fn all_folders_search_shows_each_results_folder() {
         .await;
     app.login().await;
 
-    // Only this folder without the option…
-    let page = app.get(&search_url("INBOX", &[("q", "milestone")])).await;
+    // Only this folder without the option… ("milestone" is in the message text.)
+    let page = app
+        .get(&search_url(
+            "INBOX",
+            &[("q", "milestone"), ("field", "all")],
+        ))
+        .await;
     assert_eq!(subjects(&page), vec!["in inbox"]);
     assert!(page.texts("td.folder").is_empty(), "no folder column");
 
@@ -311,7 +328,7 @@ async fn all_folders_search_shows_each_results_folder() {
     let page = app
         .get(&search_url(
             "INBOX",
-            &[("q", "milestone"), ("all_folders", "1")],
+            &[("q", "milestone"), ("field", "all"), ("all_folders", "1")],
         ))
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -478,7 +495,15 @@ async fn the_search_box_is_on_every_folder_page() {
         vec![String::new()]
     );
     let fields = page.attrs("select[name=field] option", "value");
-    assert_eq!(fields, vec!["all", "subject", "from", "to", "body"]);
+    assert_eq!(
+        fields,
+        vec!["headers", "subject", "from", "to", "all", "body"]
+    );
+    // Subject, from and to are searched unless the user asks for the message text.
+    assert_eq!(
+        page.attrs("select[name=field] option[selected]", "value"),
+        vec!["headers"]
+    );
     // The plain list is not a results page.
     assert_eq!(page.texts("table.messages td.subject").len(), 3);
 }
@@ -545,4 +570,228 @@ async fn without_esort_or_esearch_the_results_are_the_same() {
         assert_eq!(all.total, 30, "without {ignored:?}");
         assert!(all.hits.iter().all(|h| h.mailbox == "INBOX"));
     }
+}
+
+/// Three messages whose words sit in one place each: the subject, a sender or recipient
+/// (Chinese names too), or only the message text. Logged in on `stack`. Bodies end with a
+/// line break, as real mail does: fts_xapian 1.5.5 leaves the last word of a body without
+/// one out of its index.
+async fn scope_app(stack: &'static MailStack, prefix: &str) -> TestApp {
+    let user = stack.add_user(prefix);
+    let zhang = "=?UTF-8?B?5byg5Lyf?= <zhang@corp.test>"; // 张伟
+    let emls = [
+        message(
+            "Quarterly budget",
+            "Alice Wong <alice.w@corp.test>",
+            "team@corp.test",
+            "Mon, 02 Nov 2026 09:00:00 +0000",
+            "The numbers are in the spreadsheet.\r\n",
+        ),
+        message(
+            "项目进度报告",
+            zhang,
+            "boss@corp.test\r\nCc: auditor@corp.test",
+            "Tue, 03 Nov 2026 09:00:00 +0000",
+            "请查看附件中的季度预算，谢谢。\r\n",
+        ),
+        message(
+            "Lunch",
+            "Bob <bob@corp.test>",
+            "alice.w@corp.test",
+            "Wed, 04 Nov 2026 09:00:00 +0000",
+            "Let us talk about the budget later. Pineapple pizza?\r\n",
+        ),
+    ];
+    for eml in &emls {
+        stack.append(&user, "INBOX", eml, &[]).await;
+    }
+    let app = TestApp::spawn_with(stack, user, |_| {}).await;
+    app.login().await;
+    app
+}
+
+/// The default scope (subject, from, to) and the one-click search in the message
+/// text, with the "may be slow" notice exactly when the server has no full-text index.
+async fn default_scope_and_text_search(stack: &'static MailStack, indexed: bool) {
+    let app = scope_app(stack, if indexed { "scope-fts" } else { "scope" }).await;
+    // First of all (nothing known about the server yet), across all folders.
+    let page = app
+        .get(&search_url(
+            "INBOX",
+            &[("q", "pineapple"), ("field", "all"), ("all_folders", "1")],
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(subjects(&page), vec!["Lunch"]);
+    assert_eq!(
+        page.texts(".search-slow").len(),
+        usize::from(!indexed),
+        "{}",
+        page.body
+    );
+    // Found in subject, sender or recipients, never only in the message text.
+    let cases: &[(&str, &[&str])] = &[
+        ("budget", &["Quarterly budget"]),
+        ("alice.w", &["Lunch", "Quarterly budget"]),
+        // Cc is left to the search everywhere (it would cost a quarter more).
+        ("auditor", &[]),
+        ("boss", &["项目进度报告"]),
+        ("项目", &["项目进度报告"]),
+        ("张伟", &["项目进度报告"]),
+        ("pineapple", &[]),
+        ("季度预算", &[]),
+    ];
+    for (q, expected) in cases {
+        let page = app.get(&search_url("INBOX", &[("q", q)])).await;
+        assert_eq!(page.status, StatusCode::OK, "{q}: {}", page.body);
+        assert_eq!(subjects(&page), *expected, "default scope, {q:?}");
+        // The form says where it looked; nothing about slowness: headers are quick.
+        assert_eq!(
+            page.attrs("select[name=field] option[selected]", "value"),
+            vec!["headers"]
+        );
+        assert!(page.texts(".search-slow").is_empty(), "{q:?}");
+        // One click searches the message text too: same words, same filters.
+        let links = page.attrs("a.search-text", "href");
+        assert_eq!(links.len(), 1, "{q:?}: {}", page.body);
+        assert!(links[0].contains("field=all"), "{links:?}");
+        assert_eq!(
+            page.texts("a.search-text"),
+            vec!["Search the message text too"]
+        );
+    }
+
+    // Words only in the message text are found by the one click.
+    for (q, expected) in [
+        ("pineapple", vec!["Lunch"]),
+        ("季度预算", vec!["项目进度报告"]),
+        ("auditor", vec!["项目进度报告"]),
+        ("budget", vec!["Lunch", "Quarterly budget"]),
+    ] {
+        let page = app.get(&search_url("INBOX", &[("q", q)])).await;
+        let link = page.attrs("a.search-text", "href").remove(0);
+        let page = app.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK, "{link}: {}", page.body);
+        assert_eq!(subjects(&page), expected, "text scope, {q:?}");
+        assert_eq!(
+            page.attrs("form.search input[name=q]", "value"),
+            vec![q.to_string()]
+        );
+        assert_eq!(
+            page.attrs("select[name=field] option[selected]", "value"),
+            vec!["all"]
+        );
+        // Already looking everywhere: no link to do so.
+        assert!(page.texts("a.search-text").is_empty());
+        let slow = page.texts(".search-slow");
+        if indexed {
+            assert!(slow.is_empty(), "index, yet {slow:?}");
+        } else {
+            assert_eq!(slow.len(), 1, "no index, no notice: {}", page.body);
+            assert!(slow[0].contains("may be slow"), "{slow:?}");
+        }
+    }
+    // The text-only choice says so too, and in Chinese.
+    let page = app
+        .get_with(
+            &search_url("INBOX", &[("q", "pineapple"), ("field", "body")]),
+            &[("Accept-Language", "zh-CN")],
+        )
+        .await;
+    assert_eq!(subjects(&page), vec!["Lunch"]);
+    assert_eq!(page.texts(".search-slow").len(), usize::from(!indexed));
+    if !indexed {
+        assert!(page.texts(".search-slow")[0].contains("全文索引"));
+    }
+    let page = app
+        .get_with(
+            &search_url("INBOX", &[("q", "pineapple")]),
+            &[("Accept-Language", "zh-CN")],
+        )
+        .await;
+    assert_eq!(page.texts("a.search-text"), vec!["同时搜索邮件正文"]);
+}
+
+#[tokio::test]
+async fn default_scope_without_a_full_text_index() {
+    default_scope_and_text_search(MailStack::shared(), false).await;
+}
+
+#[tokio::test]
+async fn default_scope_with_a_full_text_index() {
+    default_scope_and_text_search(MailStack::fts(), true).await;
+}
+
+/// Hostile search text: quotes, backslashes, an attempt to end the command, line breaks
+/// and very long text. Each is searched for as text or refused with a message beside the
+/// field; none changes anything on the server.
+async fn hostile_queries(stack: &'static MailStack, prefix: &str) {
+    let app = scope_app(stack, prefix).await;
+    // A lone quote opens an empty phrase: no words, so like an empty search it shows the
+    // whole folder (the filters alone).
+    let page = app.get(&search_url("INBOX", &[("q", "\"")])).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(subjects(&page).len(), 3);
+    for field in ["headers", "all"] {
+        for q in [
+            "\\",
+            "\\\"\\\\",
+            "x\" ) UID STORE 1:* +FLAGS (\\Deleted",
+            "budget\" OR ALL \"",
+            "{5+}",
+        ] {
+            let page = app
+                .get(&search_url("INBOX", &[("q", q), ("field", field)]))
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{q:?}: {}", page.body);
+            assert!(subjects(&page).is_empty(), "{q:?} in {field}");
+            assert!(page.texts(".search .field-error").is_empty(), "{q:?}");
+            assert_eq!(
+                page.attrs("form.search input[name=q]", "value"),
+                vec![q.to_string()]
+            );
+        }
+    }
+    let long = "长".repeat(1000);
+    for (q, message) in [
+        (
+            "x\r\nA1 UID STORE 1:* +FLAGS (\\Deleted)",
+            "control characters",
+        ),
+        ("budget\n", "control characters"),
+        (long.as_str(), "too long"),
+        (&"a".repeat(201), "too long"),
+    ] {
+        let page = app.get(&search_url("INBOX", &[("q", q)])).await;
+        assert_eq!(page.status, StatusCode::OK, "{q:?}: {}", page.body);
+        let errors = page.texts(".search .field-error");
+        assert_eq!(errors.len(), 1, "{q:?}: {errors:?}");
+        assert!(errors[0].contains(message), "{q:?}: {errors:?}");
+        assert!(subjects(&page).is_empty());
+    }
+    // Nothing was flagged or deleted, and searching still works.
+    let mut s = stack.imap(&app.user).await;
+    s.select("INBOX").await.expect("SELECT");
+    let deleted = s.uid_search("DELETED").await.expect("SEARCH");
+    assert!(deleted.is_empty(), "{deleted:?}");
+    assert_eq!(s.uid_search("ALL").await.expect("SEARCH").len(), 3);
+    let _ = s.logout().await;
+    let page = app.get(&search_url("INBOX", &[("q", "budget")])).await;
+    assert_eq!(subjects(&page), vec!["Quarterly budget"]);
+}
+
+#[tokio::test]
+async fn hostile_search_text_without_an_index() {
+    hostile_queries(MailStack::shared(), "hostile-search").await;
+}
+
+#[tokio::test]
+async fn hostile_search_text_with_an_index() {
+    hostile_queries(MailStack::fts(), "hostile-search-fts").await;
+}
+
+/// Cyrus 3.6 announces `SEARCH=FUZZY` without any index: the notice must still show.
+#[tokio::test]
+async fn default_scope_on_cyrus_which_scans_message_text() {
+    default_scope_and_text_search(MailStack::cyrus(), false).await;
 }

@@ -16,6 +16,10 @@
 //!   IMAP only (no SMTP: seed with APPEND), and Debian's default namespace: personal
 //!   folders are `INBOX.`-prefixed with `.` as separator (see [`MailStack::folder`]).
 //!
+//! - [`MailStack::fts`]: Dovecot + Postfix like the shared stack, but Dovecot keeps a
+//!   full-text index (`fts` + `fts_xapian`, `MAILSTACK_FTS=xapian` in `scripts/mailstack`),
+//!   so searches in the message text take the indexed path; one per test process.
+//!
 //! Each test should create its own users with [`MailStack::add_user`], so tests sharing a
 //! stack never see each other's mail.
 
@@ -112,6 +116,23 @@ impl MailStack {
         Self::start(true)
     }
 
+    /// One Dovecot + Postfix with a full-text index per test process, started on first use
+    /// (see the module doc).
+    pub fn fts() -> &'static MailStack {
+        static FTS: OnceLock<MailStack> = OnceLock::new();
+        FTS.get_or_init(|| {
+            let stack = Self::start_with(false, Some("xapian"));
+            eprintln!("mailstack: full-text stack in {}", stack.dir.display());
+            stack
+        })
+    }
+
+    /// [`MailStack::start_private`] with a full-text index (`fts`: `MAILSTACK_FTS`'s value,
+    /// e.g. `xapian`), for benchmarks that compare both.
+    pub fn start_private_fts(fts: &str) -> MailStack {
+        Self::start_with(true, Some(fts))
+    }
+
     /// One Cyrus IMAP server per test process, started on first use (see the module doc).
     /// Its `submission_port` and `smtp_port` are 0: there is no SMTP.
     pub fn cyrus() -> &'static MailStack {
@@ -186,6 +207,11 @@ impl MailStack {
     }
 
     fn start(private: bool) -> MailStack {
+        Self::start_with(private, None)
+    }
+
+    /// `fts`: the full-text index backend (`MAILSTACK_FTS`), or none.
+    fn start_with(private: bool, fts: Option<&str>) -> MailStack {
         let _ = rustls::crypto::ring::default_provider().install_default();
         for bin in ["/usr/sbin/dovecot", "/usr/sbin/postfix", "/usr/bin/doveadm"] {
             assert!(
@@ -217,6 +243,7 @@ impl MailStack {
                 .env("MAILSTACK_SUBMISSION_PORT", ports[2].to_string())
                 .env("MAILSTACK_SMTP_PORT", ports[3].to_string())
                 .env("MAILSTACK_SIEVE_PORT", ports[4].to_string())
+                .env("MAILSTACK_FTS", fts.unwrap_or(""))
                 .env("MAILSTACK_OWNER_PID", std::process::id().to_string())
                 // MAILSTACK_KEEP=1 keeps the state dir (logs, mail) for a post-mortem.
                 .env(
