@@ -792,17 +792,22 @@ pub async fn change(
     // Fixed on the first application, so applying it again changes nothing more.
     let mut enabled = form.enabled.as_deref().map(|v| v == "1");
     let mut neighbour = (!form.neighbour.is_empty()).then(|| form.neighbour.clone());
+    let mut deleted = false;
     let change = |rules: &mut Rules| -> Result<(), &'static str> {
-        if verb == "delete" {
-            rules.filters.retain(|f| f.id != id);
-            return Ok(());
-        }
-        let i = rules
-            .filters
-            .iter()
-            .position(|f| f.id == id)
-            .ok_or("rules.error.gone")?;
+        let Some(i) = rules.filters.iter().position(|f| f.id == id) else {
+            // Gone before the first try: deleted elsewhere (or never this user's).
+            // Gone on a later try: this delete already happened.
+            return if deleted {
+                Ok(())
+            } else {
+                Err("rules.error.gone")
+            };
+        };
         match verb.as_str() {
+            "delete" => {
+                rules.filters.remove(i);
+                deleted = true;
+            }
             "toggle" => {
                 let on = *enabled.get_or_insert(!rules.filters[i].enabled);
                 rules.filters[i].enabled = on;
@@ -840,7 +845,7 @@ pub async fn change(
             )));
         }
     };
-    // The rule was deleted elsewhere: show the list as it is now, saying so.
+    // No such rule (deleted elsewhere): the list as it is now, saying so, as a 404.
     let loaded = load(&state, &account).await?;
     let errors = RuleErrors {
         form: Some(message),
@@ -852,7 +857,9 @@ pub async fn change(
         action: "move".into(),
         ..RuleFields::default()
     };
-    render_rules(&state, &ctx, &account, &loaded, None, form, errors).await
+    let mut res = render_rules(&state, &ctx, &account, &loaded, None, form, errors).await?;
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    Ok(res)
 }
 
 /// `POST /settings/rules/activate`: the user agreed to replace the active script.
