@@ -1164,6 +1164,33 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "请输入大小，例如 500K 或 2M。",
     ),
     ("rules.summary.and", " and ", "，并且 "),
+    ("rules.action2", "And also (optional)", "同时（可选）"),
+    ("rules.action.none", "Nothing more", "无其他操作"),
+    (
+        "rules.error.discard_alone",
+        "“Delete for good” cannot be combined with another action.",
+        "“永久删除”不能与其他操作组合。",
+    ),
+    (
+        "rules.error.same_action",
+        "The second action is the same as the first.",
+        "第二个操作与第一个相同。",
+    ),
+    (
+        "rules.error.gone",
+        "This filter was deleted in another window, so nothing was saved. Your input is kept below; saving it adds it as a new filter.",
+        "该过滤规则已在另一个窗口中被删除，未保存任何内容。您的输入保留在下方；再次保存将把它添加为新规则。",
+    ),
+    (
+        "rules.saved_merged",
+        "Saved on the mail server. The rules had also been changed in another window; both changes are kept.",
+        "已保存到邮件服务器。规则也在另一个窗口中被修改过；两处修改都已保留。",
+    ),
+    (
+        "advanced.error.changed",
+        "The rules were changed elsewhere since you opened this editor, so nothing was saved. Your text is kept below; reload the page to see the newer script.",
+        "自您打开此编辑器以来，规则已在别处被修改，未保存任何内容。您的文本保留在下方；重新加载页面可查看较新的脚本。",
+    ),
     ("rules.summary.or", " or ", "，或者 "),
     ("rules.condition2", "And optionally", "可选的第二个条件"),
     (

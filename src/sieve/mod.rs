@@ -14,6 +14,7 @@ pub mod client;
 pub mod script;
 
 use std::{
+    collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -54,6 +55,37 @@ struct Inner {
     timeout: Duration,
     /// The last probe's answer and when it was taken.
     probe: Mutex<Option<(Instant, bool)>>,
+    /// One lock per user: saves of one user in this process run one after another.
+    saving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How often [`Sieve::update`] starts over when the script changes under it.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// A short fingerprint of Mailroom's script text (`None`: no script yet). The forms carry
+/// it, so a save can tell whether the script changed since the form was shown.
+pub fn version(text: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let normalized = text.map(|t| t.replace("\r\n", "\n"));
+    let digest = Sha256::digest(normalized.as_deref().unwrap_or("").as_bytes());
+    let tag = if text.is_some() { "s" } else { "n" };
+    format!("{tag}{}", hex::encode(&digest[..8]))
+}
+
+/// What [`Sieve::update`] did.
+#[derive(Debug)]
+pub enum Update<E> {
+    /// The change is in the script on the server.
+    Saved {
+        saved: Saved,
+        /// The script had changed since `base` (another window or instance saved):
+        /// the change was applied onto that newer script.
+        merged: bool,
+    },
+    /// The change could not be applied to the script as it is now.
+    Refused(E),
+    /// Mailroom's script was edited by hand: it is not rewritten.
+    Foreign,
 }
 
 impl std::fmt::Debug for Sieve {
@@ -107,6 +139,7 @@ impl Sieve {
                 timeout,
                 endpoint,
                 probe: Mutex::new(None),
+                saving: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -226,6 +259,88 @@ impl Sieve {
         .await
     }
 
+    /// Changes Mailroom's rules without losing a change saved meanwhile elsewhere.
+    ///
+    /// ManageSieve has no "write only if unchanged", so this reads the script, lets
+    /// `change` edit the rules, reads the script again right before PUTSCRIPT and reads it
+    /// back afterwards. Whenever the script is not what this save expected (another
+    /// browser or Mailroom instance wrote in between), it starts over from the newer
+    /// script, so `change` must be safe to apply again (see the rules page). Saves of one
+    /// user in this process also take turns. `base` is the [`version`] the form was built
+    /// from, to report a merge.
+    pub async fn update<E>(
+        &self,
+        account: &Account,
+        base: &str,
+        mut change: impl FnMut(&mut script::Rules) -> Result<(), E>,
+    ) -> Result<Update<E>, SieveError> {
+        let lock = self.user_lock(&account.username);
+        let _turn = lock.lock().await;
+        self.with(account, async |conn| {
+            let mut merged = false;
+            for _ in 0..UPDATE_ATTEMPTS {
+                let scripts = conn.list_scripts().await?;
+                let exists = scripts.iter().any(|s| s.name == SCRIPT_NAME);
+                let text = if exists {
+                    Some(conn.get_script(SCRIPT_NAME).await?)
+                } else {
+                    None
+                };
+                let current = version(text.as_deref());
+                merged |= !base.is_empty() && current != base;
+                let rules = match text.as_deref().map(script::parse) {
+                    None => script::Rules::default(),
+                    Some(script::Parsed::Ours(r)) => r,
+                    Some(script::Parsed::Foreign) => return Ok(Update::Foreign),
+                };
+                let mut changed = rules.clone();
+                if let Err(e) = change(&mut changed) {
+                    return Ok(Update::Refused(e));
+                }
+                let other = scripts.iter().any(|s| s.active && s.name != SCRIPT_NAME);
+                let saved = if other {
+                    Saved::Inactive
+                } else {
+                    Saved::Active
+                };
+                if changed == rules && exists {
+                    // Already there (applied by an earlier attempt, or nothing to do).
+                    return Ok(Update::Saved { saved, merged });
+                }
+                let out = script::generate(&changed);
+                if exists && conn.get_script(SCRIPT_NAME).await? != text.clone().unwrap_or_default()
+                {
+                    continue;
+                }
+                conn.put_script(SCRIPT_NAME, &out).await?;
+                if !other && !scripts.iter().any(|s| s.active && s.name == SCRIPT_NAME) {
+                    conn.set_active(SCRIPT_NAME).await?;
+                }
+                // Read back: a different text means someone wrote right after us, and
+                // their write may have been built on the script before ours.
+                if version(Some(&conn.get_script(SCRIPT_NAME).await?)) == version(Some(&out)) {
+                    return Ok(Update::Saved { saved, merged });
+                }
+                merged = true;
+            }
+            Err(SieveError::Unreachable(
+                "the rules kept changing while saving; try again".into(),
+            ))
+        })
+        .await
+    }
+
+    /// This user's save lock.
+    fn user_lock(&self, username: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = match self.inner.saving.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Locks nobody holds are dropped, so the map stays as small as the active savers.
+        map.retain(|_, l| Arc::strong_count(l) > 1);
+        map.entry(username.to_owned()).or_default().clone()
+    }
+
     /// Makes Mailroom's script the active one (the user agreed to replace another).
     pub async fn activate(&self, account: &Account) -> Result<(), SieveError> {
         self.with(account, async |conn| conn.set_active(SCRIPT_NAME).await)
@@ -294,6 +409,15 @@ async fn connect(endpoint: &Endpoint, tls: &TlsConnector) -> Result<(Conn, bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_tell_scripts_apart() {
+        assert_eq!(version(Some("a\r\nb")), version(Some("a\nb")));
+        assert_ne!(version(Some("a")), version(Some("b")));
+        // No script and an empty script differ: the empty one was saved by someone.
+        assert_ne!(version(None), version(Some("")));
+        assert_eq!(version(None).len(), 17);
+    }
 
     #[test]
     fn loopback_hosts() {

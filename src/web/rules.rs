@@ -3,8 +3,13 @@
 //! (`/settings/rules/advanced`). The rules live on the mail server ([`crate::sieve`]); these
 //! handlers only read the form, change the [`Rules`] and hand the script to the server.
 //!
-//! Every save reads the script first and writes it whole, so all three pages share one
-//! script. A form the server or the checks here refuse is shown again with what was typed;
+//! Every save goes through [`sieve::Sieve::update`]: it reads the script, applies the one
+//! change the form asked for and writes it whole, starting over from the newer script when
+//! another browser or Mailroom instance saved in between, so neither change is lost. The
+//! changes here are therefore written to be applied again safely (an added rule keeps its
+//! id, a toggle carries the state the user asked for, a move names its neighbour). The
+//! forms carry the [`sieve::version`] they were built from, to tell the user about a
+//! merge and to stop the raw editor from overwriting newer rules. A form the server or the checks here refuse is shown again with what was typed;
 //! a server that cannot be reached gives the error page. When Mailroom's script was edited
 //! by hand, the forms refuse to overwrite it; when another script is active, saving keeps
 //! it active and the page asks before replacing it.
@@ -90,28 +95,42 @@ async fn load(state: &AppState, account: &Account) -> Result<sieve::State, AppEr
     Ok(state.sieve.load(account).await?)
 }
 
-/// Saves `rules`; a script the server refuses comes back as its message.
-async fn save(
+/// What a save through [`save`] ended in, when it did not fail outright.
+enum Outcome<E> {
+    /// Stored; `merged` when another save had changed the script since the form was shown.
+    Saved(sieve::Saved, bool),
+    /// The change does not fit the script as it is now.
+    Refused(E),
+    /// Mailroom's script was edited by hand.
+    Foreign,
+    /// The server refused the script, with its message.
+    Rejected(String),
+}
+
+/// Applies `change` to the rules on the server (see [`sieve::Sieve::update`]); `base` is
+/// the version the form was built from.
+async fn save<E>(
     state: &AppState,
     account: &Account,
-    rules: &Rules,
-) -> Result<Result<sieve::Saved, String>, AppError> {
-    match state
-        .sieve
-        .save(account, &script::generate(rules), false)
-        .await
-    {
-        Ok(saved) => Ok(Ok(saved)),
-        Err(SieveError::Rejected { message, .. }) => Ok(Err(message)),
+    base: &str,
+    change: impl FnMut(&mut Rules) -> Result<(), E>,
+) -> Result<Outcome<E>, AppError> {
+    match state.sieve.update(account, base, change).await {
+        Ok(sieve::Update::Saved { saved, merged }) => Ok(Outcome::Saved(saved, merged)),
+        Ok(sieve::Update::Refused(e)) => Ok(Outcome::Refused(e)),
+        Ok(sieve::Update::Foreign) => Ok(Outcome::Foreign),
+        Err(SieveError::Rejected { message, .. }) => Ok(Outcome::Rejected(message)),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Where a successful save goes, saying whether the script is active.
-fn saved_redirect(path: &str, saved: sieve::Saved) -> Response {
+/// Where a successful save goes, saying whether the script is active and whether another
+/// window's change was kept alongside.
+fn saved_redirect(path: &str, saved: sieve::Saved, merged: bool) -> Response {
     let flag = match saved {
-        sieve::Saved::Active => "1",
         sieve::Saved::Inactive => "inactive",
+        sieve::Saved::Active if merged => "merged",
+        sieve::Saved::Active => "1",
     };
     Redirect::to(&format!("{path}?saved={flag}")).into_response()
 }
@@ -120,6 +139,7 @@ fn saved_redirect(path: &str, saved: sieve::Saved) -> Response {
 fn notice(saved: Option<&str>) -> Option<&'static str> {
     match saved {
         Some("inactive") => Some("rules.saved_inactive"),
+        Some("merged") => Some("rules.saved_merged"),
         Some(_) => Some("rules.saved"),
         None => None,
     }
@@ -180,6 +200,15 @@ pub struct RuleFields {
     #[serde(default)]
     target: String,
     keep: Option<String>,
+    /// The optional second action (`""`: none), its target and its keep box.
+    #[serde(default)]
+    action2: String,
+    #[serde(default)]
+    target2: String,
+    keep2: Option<String>,
+    /// The [`sieve::version`] of the script the form was built from.
+    #[serde(default)]
+    version: String,
     /// `all` (the default) or `any`: how the two conditions combine.
     #[serde(default, rename = "match")]
     combine: String,
@@ -205,6 +234,8 @@ pub struct RuleErrors {
     name: Option<&'static str>,
     /// The second condition (any of its fields).
     value2: Option<&'static str>,
+    /// The second action, or how it combines with the first.
+    target2: Option<&'static str>,
     /// Above the form: the server refused, or the script cannot be changed.
     form: Option<String>,
 }
@@ -216,6 +247,7 @@ impl RuleErrors {
             || self.target.is_some()
             || self.name.is_some()
             || self.value2.is_some()
+            || self.target2.is_some()
             || self.form.is_some()
     }
 }
@@ -228,6 +260,9 @@ pub struct RuleRow {
     enabled: bool,
     first: bool,
     last: bool,
+    /// The ids of the rules above and below, so "up" and "down" name what they pass.
+    prev: String,
+    next: String,
 }
 
 /// `templates/pages/rules.html`.
@@ -242,6 +277,8 @@ pub struct RulesPage {
     folders: Vec<String>,
     form: RuleFields,
     errors: RuleErrors,
+    /// The [`sieve::version`] of the script shown, carried by every form.
+    version: String,
 }
 
 /// The text of one field's choice, for summaries.
@@ -341,11 +378,18 @@ async fn render_rules(
                 enabled: f.enabled,
                 first: i == 0,
                 last: i + 1 == n,
+                prev: i
+                    .checked_sub(1)
+                    .and_then(|p| filters.get(p))
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default(),
+                next: filters.get(i + 1).map(|p| p.id.clone()).unwrap_or_default(),
             })
             .collect(),
         folders: folder_choices(&folders),
         form,
         errors,
+        version: sieve::version(loaded.ours_text.as_deref()),
     };
     Ok(respond(page, failed))
 }
@@ -386,7 +430,7 @@ pub async fn show(
 }
 
 /// The form showing an existing rule, for editing. Rules made by the form have one or
-/// two conditions and one action (plus "stop"), so every one of them fits.
+/// two conditions and one or two actions (plus "stop"), so every one of them fits.
 fn fields_of(f: &Filter) -> RuleFields {
     fn cond(c: Option<&Condition>) -> (String, String, String, String) {
         let Some(c) = c else {
@@ -428,15 +472,17 @@ fn fields_of(f: &Filter) -> RuleFields {
         combine: if f.any { "any" } else { "all" }.into(),
         ..RuleFields::default()
     };
+    let mut n = 0;
     for a in &f.actions {
+        let mut keep = None;
         let (action, target) = match a {
             Action::Move(t) => ("move", t.clone()),
             Action::Copy(t) => ("copy", t.clone()),
             Action::Read => ("read", String::new()),
             Action::Flag => ("flag", String::new()),
             Action::Label(k) => ("label", k.clone()),
-            Action::Forward { address, keep } => {
-                form.keep = keep.then(|| "1".to_owned());
+            Action::Forward { address, keep: k } => {
+                keep = k.then(|| "1".to_owned());
                 ("forward", address.clone())
             }
             Action::Discard => ("discard", String::new()),
@@ -445,10 +491,41 @@ fn fields_of(f: &Filter) -> RuleFields {
                 continue;
             }
         };
-        form.action = action.into();
-        form.target = target;
+        if n == 0 {
+            (form.action, form.target, form.keep) = (action.into(), target, keep);
+        } else {
+            (form.action2, form.target2, form.keep2) = (action.into(), target, keep);
+        }
+        n += 1;
     }
     form
+}
+
+/// One action from its form fields, or the catalog key of what is wrong with it.
+fn parse_action(
+    action: &str,
+    target: &str,
+    keep: bool,
+    folders: &[String],
+    username: &str,
+) -> Result<Action, &'static str> {
+    let target = target.trim();
+    match action {
+        "move" | "copy" if !folders.iter().any(|f| f == target) => Err("rules.error.folder"),
+        "move" => Ok(Action::Move(target.to_owned())),
+        "copy" => Ok(Action::Copy(target.to_owned())),
+        "read" => Ok(Action::Read),
+        "flag" => Ok(Action::Flag),
+        "label" if script::validate_keyword(target) => Ok(Action::Label(target.to_owned())),
+        "label" => Err("rules.error.label"),
+        "forward" => match address::parse_email(target) {
+            Ok(a) if a.eq_ignore_ascii_case(username) => Err("rules.error.forward_self"),
+            Ok(a) => Ok(Action::Forward { address: a, keep }),
+            Err(_) => Err("rules.error.address"),
+        },
+        "discard" => Ok(Action::Discard),
+        _ => Err("rules.error.action"),
+    }
 }
 
 /// Which field of a condition is wrong, with the catalog key of the message.
@@ -546,46 +623,40 @@ fn parse_rule(form: &RuleFields, folders: &[String], username: &str) -> Result<F
     if too_long(name) || !one_line(name) {
         errors.name = Some("rules.error.name");
     }
-    let target = form.target.trim();
     let keep = form.keep.is_some();
-    let action = match form.action.as_str() {
-        "move" | "copy" if !folders.iter().any(|f| f == target) => {
-            errors.target = Some("rules.error.folder");
-            None
-        }
-        "move" => Some(Action::Move(target.to_owned())),
-        "copy" => Some(Action::Copy(target.to_owned())),
-        "read" => Some(Action::Read),
-        "flag" => Some(Action::Flag),
-        "label" if script::validate_keyword(target) => Some(Action::Label(target.to_owned())),
-        "label" => {
-            errors.target = Some("rules.error.label");
-            None
-        }
-        "forward" => match address::parse_email(target) {
-            Ok(a) if a.eq_ignore_ascii_case(username) => {
-                errors.target = Some("rules.error.forward_self");
+    let action = parse_action(&form.action, &form.target, keep, folders, username)
+        .map_err(|k| errors.target = Some(k))
+        .ok();
+    // The optional second action counts only when one is chosen.
+    let action2 = if form.action2.is_empty() {
+        None
+    } else {
+        let keep2 = form.keep2.is_some();
+        match parse_action(&form.action2, &form.target2, keep2, folders, username) {
+            Ok(a) => Some(a),
+            Err(k) => {
+                errors.target2 = Some(k);
                 None
             }
-            Ok(a) => Some(Action::Forward { address: a, keep }),
-            Err(_) => {
-                errors.target = Some("rules.error.address");
-                None
-            }
-        },
-        "discard" => Some(Action::Discard),
-        _ => {
-            errors.target = Some("rules.error.action");
-            None
         }
     };
+    if let (Some(a), Some(b)) = (&action, &action2) {
+        if matches!(a, Action::Discard) || matches!(b, Action::Discard) {
+            // "Delete for good" cancels filing and flagging; with another action it
+            // would do something other than what the form says.
+            errors.target2 = Some("rules.error.discard_alone");
+        } else if a == b {
+            errors.target2 = Some("rules.error.same_action");
+        }
+    }
     if errors.any() {
         return Err(errors);
     }
     let (Some(first), Some(action)) = (first, action) else {
         return Err(errors);
     };
-    let mut actions = vec![action];
+    // Order does not matter here: the script sets flags before it files (see `script`).
+    let mut actions: Vec<Action> = std::iter::once(action).chain(action2).collect();
     if form.stop.is_some() {
         actions.push(Action::Stop);
     }
@@ -611,53 +682,96 @@ pub async fn create(
     Form(form): Form<RuleFields>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    let loaded = load(&state, &account).await?;
+    if !state.sieve.configured() {
+        return Err(AppError::NotFound);
+    }
     let folders = folder_choices(&sidebar_folders(&state, &ctx, &account).await?);
     let filter = match parse_rule(&form, &folders, &account.username) {
         Ok(f) => f,
         Err(errors) => {
+            let loaded = load(&state, &account).await?;
             return render_rules(&state, &ctx, &account, &loaded, None, form, errors).await;
         }
     };
-    let Some(mut rules) = loaded.rules() else {
-        let errors = RuleErrors {
-            form: Some(ctx.tr.t("rules.error.foreign").to_owned()),
-            ..RuleErrors::default()
-        };
-        return render_rules(&state, &ctx, &account, &loaded, None, form, errors).await;
-    };
-    if form.id.is_empty() && rules.filters.len() >= MAX_FILTERS {
-        let errors = RuleErrors {
-            form: Some(ctx.tr.t("rules.error.too_many").to_owned()),
-            ..RuleErrors::default()
-        };
-        return render_rules(&state, &ctx, &account, &loaded, None, form, errors).await;
-    }
-    if form.id.is_empty() {
-        rules.filters.push(filter);
-    } else {
+    // Applied to the newest rules, perhaps more than once (see `sieve::Sieve::update`):
+    // a new rule is added once, by its id; an edit replaces the rule with that id.
+    let change = |rules: &mut Rules| -> Result<(), &'static str> {
+        if form.id.is_empty() {
+            if rules.filters.iter().any(|f| f.id == filter.id) {
+                return Ok(());
+            }
+            if rules.filters.len() >= MAX_FILTERS {
+                return Err("rules.error.too_many");
+            }
+            rules.filters.push(filter.clone());
+            return Ok(());
+        }
         // Editing keeps the rule's place, id and on/off state.
         let old = rules
             .filters
             .iter_mut()
             .find(|f| f.id == form.id)
-            .ok_or(AppError::NotFound)?;
+            .ok_or("rules.error.gone")?;
         *old = Filter {
             id: old.id.clone(),
             enabled: old.enabled,
-            ..filter
+            ..filter.clone()
         };
-    }
-    match save(&state, &account, &rules).await? {
-        Ok(saved) => Ok(saved_redirect("/settings/rules", saved)),
-        Err(message) => {
-            let errors = RuleErrors {
-                form: Some(ctx.tr.tf("rules.error.server", &[&message])),
-                ..RuleErrors::default()
-            };
-            render_rules(&state, &ctx, &account, &loaded, None, form, errors).await
+        Ok(())
+    };
+    let outcome = save(&state, &account, &form.version, change).await?;
+    let mut form = form;
+    let message = match outcome {
+        Outcome::Saved(saved, merged) => {
+            return Ok(saved_redirect("/settings/rules", saved, merged));
         }
+        Outcome::Refused(key) => {
+            if key == "rules.error.gone" {
+                // Deleted in another window: saving the form again adds it anew.
+                form.id.clear();
+            }
+            ctx.tr.t(key).to_owned()
+        }
+        Outcome::Foreign => ctx.tr.t("rules.error.foreign").to_owned(),
+        Outcome::Rejected(message) => ctx.tr.tf("rules.error.server", &[&message]),
+    };
+    let errors = RuleErrors {
+        form: Some(message),
+        ..RuleErrors::default()
+    };
+    let loaded = load(&state, &account).await?;
+    render_rules(&state, &ctx, &account, &loaded, None, form, errors).await
+}
+
+/// The list buttons' form: besides the token, what the user saw when clicking.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeFields {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    version: String,
+    /// Toggle: the state asked for (`1` on, `0` off), so a second click elsewhere does
+    /// not flip it back.
+    enabled: Option<String>,
+    /// Up and down: the rule to pass.
+    #[serde(default)]
+    neighbour: String,
+}
+
+/// Puts rule `id` right before (`after` false) or after `neighbour`; nothing when either
+/// is gone, which also makes doing it twice harmless.
+fn place(rules: &mut Rules, id: &str, neighbour: &str, after: bool) {
+    let Some(i) = rules.filters.iter().position(|f| f.id == id) else {
+        return;
+    };
+    if !rules.filters.iter().any(|f| f.id == neighbour) || id == neighbour {
+        return;
     }
+    let rule = rules.filters.remove(i);
+    let Some(j) = rules.filters.iter().position(|f| f.id == neighbour) else {
+        return;
+    };
+    rules.filters.insert(if after { j + 1 } else { j }, rule);
 }
 
 /// `POST /settings/rules/{id}/{verb}`: `toggle`, `delete`, `up` or `down`.
@@ -666,34 +780,86 @@ pub async fn change(
     ctx: PageCtx,
     CurrentUser(account): CurrentUser,
     Path((id, verb)): Path<(String, String)>,
-    Form(form): Form<crate::web::layout::CsrfForm>,
+    Form(form): Form<ChangeFields>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    let loaded = load(&state, &account).await?;
-    let Some(mut rules) = loaded.rules() else {
-        return Err(AppError::BadRequest("rules.error.foreign"));
-    };
-    let i = rules
-        .filters
-        .iter()
-        .position(|f| f.id == id)
-        .ok_or(AppError::NotFound)?;
-    match verb.as_str() {
-        "toggle" => rules.filters[i].enabled = !rules.filters[i].enabled,
-        "delete" => {
-            rules.filters.remove(i);
+    if !matches!(verb.as_str(), "toggle" | "delete" | "up" | "down") {
+        return Err(AppError::NotFound);
+    }
+    if !state.sieve.configured() {
+        return Err(AppError::NotFound);
+    }
+    // Fixed on the first application, so applying it again changes nothing more.
+    let mut enabled = form.enabled.as_deref().map(|v| v == "1");
+    let mut neighbour = (!form.neighbour.is_empty()).then(|| form.neighbour.clone());
+    let mut deleted = false;
+    let change = |rules: &mut Rules| -> Result<(), &'static str> {
+        let Some(i) = rules.filters.iter().position(|f| f.id == id) else {
+            // Gone before the first try: deleted elsewhere (or never this user's).
+            // Gone on a later try: this delete already happened.
+            return if deleted {
+                Ok(())
+            } else {
+                Err("rules.error.gone")
+            };
+        };
+        match verb.as_str() {
+            "delete" => {
+                rules.filters.remove(i);
+                deleted = true;
+            }
+            "toggle" => {
+                let on = *enabled.get_or_insert(!rules.filters[i].enabled);
+                rules.filters[i].enabled = on;
+            }
+            "up" => {
+                let other = neighbour.get_or_insert_with(|| {
+                    i.checked_sub(1)
+                        .map(|p| rules.filters[p].id.clone())
+                        .unwrap_or_default()
+                });
+                place(rules, &id, other, false);
+            }
+            _ => {
+                let other = neighbour.get_or_insert_with(|| {
+                    rules
+                        .filters
+                        .get(i + 1)
+                        .map(|f| f.id.clone())
+                        .unwrap_or_default()
+                });
+                place(rules, &id, other, true);
+            }
         }
-        "up" if i > 0 => rules.filters.swap(i, i - 1),
-        "down" if i + 1 < rules.filters.len() => rules.filters.swap(i, i + 1),
-        "up" | "down" => {}
-        _ => return Err(AppError::NotFound),
-    }
-    match save(&state, &account, &rules).await? {
-        Ok(saved) => Ok(saved_redirect("/settings/rules", saved)),
-        Err(message) => Err(AppError::Internal(anyhow::anyhow!(
-            "the server refused Mailroom's own script: {message}"
-        ))),
-    }
+        Ok(())
+    };
+    let message = match save(&state, &account, &form.version, change).await? {
+        Outcome::Saved(saved, merged) => {
+            return Ok(saved_redirect("/settings/rules", saved, merged));
+        }
+        Outcome::Refused(key) => ctx.tr.t(key).to_owned(),
+        Outcome::Foreign => return Err(AppError::BadRequest("rules.error.foreign")),
+        Outcome::Rejected(message) => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "the server refused Mailroom's own script: {message}"
+            )));
+        }
+    };
+    // No such rule (deleted elsewhere): the list as it is now, saying so, as a 404.
+    let loaded = load(&state, &account).await?;
+    let errors = RuleErrors {
+        form: Some(message),
+        ..RuleErrors::default()
+    };
+    let form = RuleFields {
+        field: "from".into(),
+        op: "contains".into(),
+        action: "move".into(),
+        ..RuleFields::default()
+    };
+    let mut res = render_rules(&state, &ctx, &account, &loaded, None, form, errors).await?;
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    Ok(res)
 }
 
 /// `POST /settings/rules/activate`: the user agreed to replace the active script.
@@ -907,32 +1073,32 @@ pub async fn vacation_update(
     Form(form): Form<VacationFields>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    let loaded = load(&state, &account).await?;
+    if !state.sieve.configured() {
+        return Err(AppError::NotFound);
+    }
     let mut vacation = match parse_vacation(&form) {
         Ok(v) => v,
         Err(errors) => {
+            let loaded = load(&state, &account).await?;
             return render_vacation(&state, &ctx, &account, &loaded, None, form, errors).await;
         }
     };
-    let Some(mut rules) = loaded.rules() else {
-        let errors = VacationErrors {
-            form: Some(ctx.tr.t("rules.error.foreign").to_owned()),
-            ..VacationErrors::default()
-        };
-        return render_vacation(&state, &ctx, &account, &loaded, None, form, errors).await;
-    };
     vacation.addresses = other_addresses(&state, &account.username).await?;
-    rules.vacation = Some(vacation);
-    match save(&state, &account, &rules).await? {
-        Ok(saved) => Ok(saved_redirect("/settings/vacation", saved)),
-        Err(message) => {
-            let errors = VacationErrors {
-                form: Some(ctx.tr.tf("rules.error.server", &[&message])),
-                ..VacationErrors::default()
-            };
-            render_vacation(&state, &ctx, &account, &loaded, None, form, errors).await
-        }
-    }
+    let change = |rules: &mut Rules| -> Result<(), ()> {
+        rules.vacation = Some(vacation.clone());
+        Ok(())
+    };
+    let message = match save(&state, &account, "", change).await? {
+        Outcome::Saved(saved, _) => return Ok(saved_redirect("/settings/vacation", saved, false)),
+        Outcome::Refused(()) | Outcome::Foreign => ctx.tr.t("rules.error.foreign").to_owned(),
+        Outcome::Rejected(message) => ctx.tr.tf("rules.error.server", &[&message]),
+    };
+    let errors = VacationErrors {
+        form: Some(message),
+        ..VacationErrors::default()
+    };
+    let loaded = load(&state, &account).await?;
+    render_vacation(&state, &ctx, &account, &loaded, None, form, errors).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1054,26 +1220,30 @@ pub async fn forwarding_update(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     let tr = ctx.tr;
-    let loaded = load(&state, &account).await?;
+    if !state.sieve.configured() {
+        return Err(AppError::NotFound);
+    }
     let forwarding = match parse_forwarding(&form, &account.username) {
         Ok(f) => f,
         Err(key) => {
             let error = Some(tr.t(key).to_owned());
+            let loaded = load(&state, &account).await?;
             return render_forwarding(&state, &ctx, &account, &loaded, None, form, error).await;
         }
     };
-    let Some(mut rules) = loaded.rules() else {
-        let error = Some(tr.t("rules.error.foreign").to_owned());
-        return render_forwarding(&state, &ctx, &account, &loaded, None, form, error).await;
+    let change = |rules: &mut Rules| -> Result<(), ()> {
+        rules.forwarding = Some(forwarding.clone());
+        Ok(())
     };
-    rules.forwarding = Some(forwarding);
-    match save(&state, &account, &rules).await? {
-        Ok(saved) => Ok(saved_redirect("/settings/forwarding", saved)),
-        Err(message) => {
-            let error = Some(tr.tf("rules.error.server", &[&message]));
-            render_forwarding(&state, &ctx, &account, &loaded, None, form, error).await
+    let error = match save(&state, &account, "", change).await? {
+        Outcome::Saved(saved, _) => {
+            return Ok(saved_redirect("/settings/forwarding", saved, false));
         }
-    }
+        Outcome::Refused(()) | Outcome::Foreign => tr.t("rules.error.foreign").to_owned(),
+        Outcome::Rejected(message) => tr.tf("rules.error.server", &[&message]),
+    };
+    let loaded = load(&state, &account).await?;
+    render_forwarding(&state, &ctx, &account, &loaded, None, form, Some(error)).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1086,6 +1256,9 @@ pub struct AdvancedFields {
     csrf_token: String,
     #[serde(default)]
     script: String,
+    /// The [`sieve::version`] of the script the editor was opened on.
+    #[serde(default)]
+    version: String,
 }
 
 /// One line of the script, numbered, marked when the server reported an error there.
@@ -1110,6 +1283,8 @@ pub struct AdvancedPage {
     /// The script with numbered lines, shown when there are errors.
     lines: Vec<NumberedLine>,
     warnings: Option<String>,
+    /// The [`sieve::version`] of the script on the server when the page was built.
+    version: String,
 }
 
 /// Splits a CHECKSCRIPT error text into messages with their line numbers
@@ -1169,6 +1344,7 @@ async fn render_advanced(
         errors,
         lines,
         warnings,
+        version: sieve::version(loaded.ours_text.as_deref()),
     };
     Ok(respond(page, failed))
 }
@@ -1204,6 +1380,12 @@ pub async fn advanced_update(
         let errors = vec![(None, ctx.tr.t("advanced.error.too_long").to_owned())];
         return render_advanced(&state, &ctx, &account, &loaded, None, script, errors, None).await;
     }
+    if !form.version.is_empty() && form.version != sieve::version(loaded.ours_text.as_deref()) {
+        // The whole script is replaced here, so a newer one would be lost: the user
+        // sees the text they typed and decides.
+        let errors = vec![(None, ctx.tr.t("advanced.error.changed").to_owned())];
+        return render_advanced(&state, &ctx, &account, &loaded, None, script, errors, None).await;
+    }
     let warnings = match state.sieve.check(&account, &script).await {
         Ok(w) => w,
         Err(SieveError::Rejected { message, .. }) => {
@@ -1214,7 +1396,9 @@ pub async fn advanced_update(
         Err(e) => return Err(e.into()),
     };
     match state.sieve.save(&account, &script, false).await {
-        Ok(saved) if warnings.is_none() => Ok(saved_redirect("/settings/rules/advanced", saved)),
+        Ok(saved) if warnings.is_none() => {
+            Ok(saved_redirect("/settings/rules/advanced", saved, false))
+        }
         Ok(_) => {
             let loaded = load(&state, &account).await?;
             let n = Some("rules.saved");
@@ -1343,5 +1527,107 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.target, Some("rules.error.forward_self"));
+    }
+
+    fn two(action: &str, target: &str, action2: &str, target2: &str) -> RuleFields {
+        RuleFields {
+            action2: action2.into(),
+            target2: target2.into(),
+            ..fields("subject", "contains", "x", action, target)
+        }
+    }
+
+    #[test]
+    fn a_second_action_is_checked_and_combined() {
+        let folders = vec!["INBOX".to_owned(), "项目".to_owned()];
+        let f = parse_rule(&two("move", "项目", "read", ""), &folders, "me@x").unwrap();
+        assert_eq!(f.actions, [Action::Move("项目".into()), Action::Read]);
+        // The script marks the message read before it files it, so the copy in 项目 is read.
+        let text = script::generate(&Rules {
+            filters: vec![f.clone()],
+            ..Rules::default()
+        });
+        assert!(
+            text.contains("  addflag \"\\\\Seen\";\n  fileinto :create \"项目\";\n}"),
+            "{text}"
+        );
+        // It round-trips through the edit form.
+        let form = fields_of(&f);
+        assert_eq!(
+            (form.action.as_str(), form.target.as_str()),
+            ("move", "项目")
+        );
+        assert_eq!((form.action2.as_str(), form.target2.as_str()), ("read", ""));
+        let again = parse_rule(&form, &folders, "me@x").unwrap();
+        assert_eq!(again.actions, f.actions);
+
+        let mut fwd = two("flag", "", "forward", "a@x.test");
+        fwd.keep2 = Some("1".into());
+        fwd.stop = Some("1".into());
+        let f = parse_rule(&fwd, &folders, "me@x").unwrap();
+        assert_eq!(
+            f.actions,
+            [
+                Action::Flag,
+                Action::Forward {
+                    address: "a@x.test".into(),
+                    keep: true
+                },
+                Action::Stop
+            ]
+        );
+        let form = fields_of(&f);
+        assert_eq!(form.keep, None);
+        assert_eq!(form.keep2.as_deref(), Some("1"));
+        assert_eq!(form.stop.as_deref(), Some("1"));
+
+        // No second action: one action, as before.
+        let f = parse_rule(&two("flag", "", "", "junk"), &folders, "me@x").unwrap();
+        assert_eq!(f.actions, [Action::Flag]);
+
+        let e = parse_rule(&two("move", "项目", "discard", ""), &folders, "me@x").unwrap_err();
+        assert_eq!(e.target2, Some("rules.error.discard_alone"));
+        let e = parse_rule(&two("discard", "", "read", ""), &folders, "me@x").unwrap_err();
+        assert_eq!(e.target2, Some("rules.error.discard_alone"));
+        let e = parse_rule(&two("read", "", "read", ""), &folders, "me@x").unwrap_err();
+        assert_eq!(e.target2, Some("rules.error.same_action"));
+        let e = parse_rule(&two("read", "", "copy", "Nope"), &folders, "me@x").unwrap_err();
+        assert_eq!(e.target2, Some("rules.error.folder"));
+        assert_eq!(e.target, None);
+        let e = parse_rule(&two("read", "", "bogus", ""), &folders, "me@x").unwrap_err();
+        assert_eq!(e.target2, Some("rules.error.action"));
+    }
+
+    fn rule(id: &str) -> Filter {
+        Filter {
+            id: id.into(),
+            name: id.into(),
+            enabled: true,
+            any: false,
+            conditions: Vec::new(),
+            actions: vec![Action::Read],
+        }
+    }
+
+    fn ids(r: &Rules) -> Vec<&str> {
+        r.filters.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    #[test]
+    fn moving_a_rule_past_its_neighbour_is_safe_to_repeat() {
+        let mut r = Rules {
+            filters: vec![rule("a"), rule("b"), rule("c")],
+            ..Rules::default()
+        };
+        place(&mut r, "c", "b", false);
+        assert_eq!(ids(&r), ["a", "c", "b"]);
+        place(&mut r, "c", "b", false);
+        assert_eq!(ids(&r), ["a", "c", "b"], "applied again: no change");
+        place(&mut r, "a", "b", true);
+        assert_eq!(ids(&r), ["c", "b", "a"]);
+        place(&mut r, "a", "gone", false);
+        place(&mut r, "gone", "a", false);
+        place(&mut r, "a", "a", false);
+        assert_eq!(ids(&r), ["c", "b", "a"]);
     }
 }

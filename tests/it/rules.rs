@@ -839,3 +839,240 @@ async fn a_silent_managesieve_server_times_out_into_the_error_page() {
     assert_eq!(res.status, StatusCode::BAD_GATEWAY);
     assert!(app.get("/settings").await.texts("#rules-unavailable").len() == 1);
 }
+
+#[tokio::test]
+async fn one_rule_marks_read_and_moves_and_a_bad_combination_is_refused() {
+    let stack = MailStack::shared();
+    let app = app("rules-two-acts").await;
+    let me = app.user.address.clone();
+    stack.create_mailbox(&app.user, "归档").await;
+
+    // "Delete for good" with another action is refused, and the typed input is kept.
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("name", "组合"),
+                ("field", "subject"),
+                ("op", "contains"),
+                ("value", "newsletter"),
+                ("action", "move"),
+                ("target", "归档"),
+                ("action2", "discard"),
+                ("target2", "typed"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(
+        res.texts("#rule-target2-error"),
+        ["“Delete for good” cannot be combined with another action."]
+    );
+    assert_eq!(res.attrs("#rule-target", "value"), ["归档"]);
+    assert_eq!(res.attrs("#rule-target2", "value"), ["typed"]);
+    assert_eq!(
+        res.attrs("#rule-action2 option[selected]", "value"),
+        ["discard"]
+    );
+    assert!(scripts(&app.user).await.is_empty(), "nothing was written");
+
+    // A bad folder in the second action is shown next to it.
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("field", "subject"),
+                ("op", "contains"),
+                ("value", "newsletter"),
+                ("action", "read"),
+                ("action2", "copy"),
+                ("target2", "Nope"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.texts("#rule-target2-error"),
+        ["Choose one of your folders."]
+    );
+    assert!(res.texts("#rule-target-error").is_empty());
+
+    let res = app
+        .post_form(
+            "/settings/rules",
+            &[
+                ("name", "组合"),
+                ("field", "subject"),
+                ("op", "contains"),
+                ("value", "newsletter"),
+                ("action", "move"),
+                ("target", "归档"),
+                ("action2", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/settings/rules").await;
+    assert_eq!(
+        page.texts(".rule-summary"),
+        ["Subject contains “newsletter” → Move to 归档, Mark as read"]
+    );
+    // The edit form shows both actions.
+    let form = app.get(&page.attrs(".rule-edit", "href")[0]).await;
+    assert_eq!(
+        form.attrs("#rule-action option[selected]", "value"),
+        ["move"]
+    );
+    assert_eq!(form.attrs("#rule-target", "value"), ["归档"]);
+    assert_eq!(
+        form.attrs("#rule-action2 option[selected]", "value"),
+        ["read"]
+    );
+    let mut c = sieve(&app.user).await;
+    let text = c.get_script("mailroom").await.unwrap();
+    c.logout().await;
+    assert!(
+        text.contains("  addflag \"\\\\Seen\";\n  fileinto :create \"归档\";\n"),
+        "the flag is set before filing: {text}"
+    );
+
+    mail("x@example.test", &me, "Weekly newsletter", "").await;
+    mail("x@example.test", &me, "something else", "").await;
+    stack.wait_for_count(&app.user, "归档", 1, WAIT).await;
+    stack.wait_for_count(&app.user, "INBOX", 1, WAIT).await;
+    let filed = flags(&app.user, "归档").await;
+    assert_eq!(filed.len(), 1);
+    assert!(filed[0].iter().any(|f| f.contains("Seen")), "{filed:?}");
+    let inbox = flags(&app.user, "INBOX").await;
+    assert!(
+        !inbox[0].iter().any(|f| f.contains("Seen")),
+        "the other message stays unread: {inbox:?}"
+    );
+}
+
+/// A rule form's fields with the version the page was built from.
+fn flag_rule<'a>(value: &'a str, version: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", value),
+        ("field", "subject"),
+        ("op", "contains"),
+        ("value", value),
+        ("action", "flag"),
+        ("version", version),
+    ]
+}
+
+#[tokio::test]
+async fn two_browsers_saving_at_once_lose_no_rule() {
+    let a = app("rules-race").await;
+    let b = a.other_browser(a.user.clone());
+    b.login().await;
+
+    // Both open the page, then both add a rule from what they saw.
+    let version = |p: &crate::common::app::Page| {
+        p.attrs("#rules-add input[name=version]", "value")[0].clone()
+    };
+    let va = version(&a.get("/settings/rules").await);
+    let vb = version(&b.get("/settings/rules").await);
+    assert_eq!(va, vb);
+    let res = a
+        .post_form("/settings/rules", &flag_rule("from-a", &va))
+        .await;
+    assert_eq!(res.location(), "/settings/rules?saved=1", "{}", res.body);
+    let res = b
+        .post_form("/settings/rules", &flag_rule("from-b", &vb))
+        .await;
+    assert_eq!(
+        res.location(),
+        "/settings/rules?saved=merged",
+        "{}",
+        res.body
+    );
+    let page = b.get("/settings/rules?saved=merged").await;
+    assert_eq!(
+        page.texts(".notice"),
+        [
+            "Saved on the mail server. The rules had also been changed in another window; both changes are kept."
+        ]
+    );
+    assert_eq!(page.texts(".rule-name"), ["from-a", "from-b"]);
+
+    // Truly at the same moment, from the same stale page.
+    let v = version(&page);
+    let fa = flag_rule("same-time-a", &v);
+    let fb = flag_rule("same-time-b", &v);
+    let (ra, rb) = tokio::join!(
+        a.post_form("/settings/rules", &fa),
+        b.post_form("/settings/rules", &fb)
+    );
+    assert_eq!(ra.status, StatusCode::SEE_OTHER, "{}", ra.body);
+    assert_eq!(rb.status, StatusCode::SEE_OTHER, "{}", rb.body);
+    let mut c = sieve(&a.user).await;
+    let text = c.get_script("mailroom").await.unwrap();
+    c.logout().await;
+    for name in ["from-a", "from-b", "same-time-a", "same-time-b"] {
+        assert!(
+            text.contains(&format!("# Filter: {name}\n")),
+            "{name}: {text}"
+        );
+    }
+
+    // A deletes "from-a" while B edits it: B is told, and keeps what it typed.
+    let page = a.get("/settings/rules").await;
+    let ids = page.attrs(".rules-list li", "id");
+    let id_a = ids[0].trim_start_matches("rule-").to_owned();
+    let form = b.get(&format!("/settings/rules?edit={id_a}")).await;
+    let vb = version(&form);
+    let res = a
+        .post_form(&format!("/settings/rules/{id_a}/delete"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let mut edit = flag_rule("edited-a", &vb);
+    edit.push(("id", &id_a));
+    let res = b.post_form("/settings/rules", &edit).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(
+        res.texts("#rules-form-error")[0].starts_with("This filter was deleted in another window"),
+        "{:?}",
+        res.texts("#rules-form-error")
+    );
+    assert_eq!(res.attrs("#rule-value", "value"), ["edited-a"]);
+    assert!(res.attrs("#rules-add input[name=id]", "value").is_empty());
+    let page = b.get("/settings/rules").await;
+    let mut names = page.texts(".rule-name");
+    names.sort();
+    assert_eq!(names, ["from-b", "same-time-a", "same-time-b"]);
+
+    // A toggle from a stale page sets the state the user saw the button for: two
+    // "disable" clicks leave the rule disabled, not enabled again.
+    let ids = page.attrs(".rules-list li", "id");
+    let id = ids[0].trim_start_matches("rule-").to_owned();
+    let toggle = [("enabled", "0"), ("version", "stale")];
+    for browser in [&a, &b] {
+        let res = browser
+            .post_form(&format!("/settings/rules/{id}/toggle"), &toggle)
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+    }
+    let page = a.get("/settings/rules").await;
+    assert_eq!(page.texts(".rule.disabled .rule-name").len(), 1);
+
+    // The raw editor replaces the whole script: from a stale page it refuses, text kept.
+    let editor = b.get("/settings/rules/advanced").await;
+    let stale = editor.attrs("input[name=version]", "value")[0].clone();
+    let res = a
+        .post_form("/settings/rules", &flag_rule("newer", &v))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = b
+        .post_form(
+            "/settings/rules/advanced",
+            &[("script", "keep;\r\n"), ("version", &stale)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(res.body.contains("The rules were changed elsewhere"));
+    assert!(res.body.contains("keep;"));
+    let page = a.get("/settings/rules").await;
+    assert!(page.texts(".rule-name").contains(&"newer".to_owned()));
+}
