@@ -289,7 +289,6 @@ impl TextIndexMemo {
     }
 }
 
-
 /// One result of a search across folders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchHit {
