@@ -828,7 +828,7 @@ async fn empty_trash_asks_first_then_removes_everything() {
 }
 
 /// A chromedriver of this test's own, stopped (by its PID) on drop.
-struct Chromedriver {
+pub(crate) struct Chromedriver {
     child: std::process::Child,
     port: u16,
     _profile: tempfile::TempDir,
@@ -843,7 +843,7 @@ impl Drop for Chromedriver {
 
 impl Chromedriver {
     /// Starts chromedriver and a headless Chromium session; `None` when not installed.
-    async fn session() -> Option<(Chromedriver, fantoccini::Client)> {
+    pub(crate) async fn session() -> Option<(Chromedriver, fantoccini::Client)> {
         let (driver_bin, chromium) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
         if !std::path::Path::new(driver_bin).exists() || !std::path::Path::new(chromium).exists() {
             eprintln!("chromedriver/chromium not installed: keyboard test skipped");
@@ -907,7 +907,7 @@ impl Chromedriver {
 }
 
 /// Polls until `check` holds (the page navigates after a key press).
-async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -1076,3 +1076,115 @@ async fn two_browsers_saving_at_once_lose_no_rule() {
     let page = a.get("/settings/rules").await;
     assert!(page.texts(".rule-name").contains(&"newer".to_owned()));
 }
+
+/// The filter journey in real Chromium, at phone and at desktop width: log in, add a rule
+/// with the form (a Chinese folder and value), see it listed, and mail that matches lands
+/// in the folder on the server.
+#[tokio::test]
+async fn a_rule_made_in_chromium_at_phone_and_desktop_width_sorts_mail() {
+    use fantoccini::Locator;
+    let stack = MailStack::shared();
+    for (width, height) in [(390u32, 844u32), (1280, 800)] {
+        let app = TestApp::spawn(&format!("rules-web-{width}")).await;
+        let user = &app.user;
+        stack.create_mailbox(user, "项目").await;
+        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+            return;
+        };
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        client.goto(&app.url("/login")).await.expect("open /login");
+        let find = |css: String| {
+            let client = client.clone();
+            async move {
+                client
+                    .find(Locator::Css(&css))
+                    .await
+                    .unwrap_or_else(|e| panic!("{css}: {e}"))
+            }
+        };
+        find("#username".into())
+            .await
+            .send_keys(&user.address)
+            .await
+            .expect("type");
+        find("#password".into())
+            .await
+            .send_keys(&user.password)
+            .await
+            .expect("type");
+        find(".login button[type=submit]".into())
+            .await
+            .click()
+            .await
+            .expect("log in");
+        crate::actions::wait_until("the inbox", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.path() == "/mail/INBOX")
+        })
+        .await;
+        client
+            .goto(&app.url("/settings/rules"))
+            .await
+            .expect("open rules");
+        find("#rule-name".into())
+            .await
+            .send_keys("项目邮件")
+            .await
+            .expect("type");
+        find("#rule-field option[value=subject]".into())
+            .await
+            .click()
+            .await
+            .expect("choose subject");
+        find("#rule-value".into())
+            .await
+            .send_keys("项目")
+            .await
+            .expect("type");
+        find("#rule-action option[value=move]".into())
+            .await
+            .click()
+            .await
+            .expect("choose move");
+        find("#rule-target".into())
+            .await
+            .send_keys("项目")
+            .await
+            .expect("type");
+        let submit = find("#rules-add button[type=submit]".into()).await;
+        // The button is on the screen's width, not beside it.
+        let (x, _, w, _) = submit.rectangle().await.expect("rect");
+        assert!(
+            x >= 0.0 && x + w <= f64::from(width),
+            "{width}: button at {x}+{w}"
+        );
+        submit.click().await.expect("add the rule");
+        crate::actions::wait_until("the rule in the list", || async {
+            client.find(Locator::Css(".rule-summary")).await.is_ok()
+        })
+        .await;
+        let summary = find(".rule-summary".into())
+            .await
+            .text()
+            .await
+            .expect("text");
+        assert!(summary.contains("项目"), "{width}: {summary}");
+
+        mail(
+            "x@example.test",
+            &user.address,
+            "=?UTF-8?B?6aG555uu5ZGo5oql?=",
+            "",
+        )
+        .await;
+        mail("x@example.test", &user.address, "lunch", "").await;
+        stack.wait_for_count(user, "项目", 1, WAIT).await;
+        stack.wait_for_count(user, "INBOX", 1, WAIT).await;
+        let _ = client.close().await;
+    }
+}
