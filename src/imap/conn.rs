@@ -79,8 +79,16 @@ impl Failure {
     }
 
     /// Maps a NO from the server to `error` (for example NoSuchMailbox after EXAMINE).
+    ///
+    /// Except `[ALREADYEXISTS]`: where a folder is only opened, that is Dovecot creating a
+    /// new user's INBOX from two connections at once (seen on a first login, answered to
+    /// SELECT INBOX). It is not the folder's absence: the operation is tried once more,
+    /// as after a lost connection.
     pub fn no_means(self, error: ImapError) -> Failure {
         match self {
+            Failure::Rejected { bad: false, text } if text.contains("ALREADYEXISTS") => {
+                Failure::Lost(format!("folder being created meanwhile: {text}"))
+            }
             Failure::Rejected { bad: false, .. } => Failure::Fail(error),
             other => other,
         }
@@ -673,6 +681,13 @@ mod tests {
         }
         .no_means(ImapError::NoSuchMailbox);
         assert!(matches!(e.into_error(), ImapError::NoSuchMailbox));
+        // A new user's INBOX being made by another connection is not "no such folder".
+        let racing = Failure::Rejected {
+            bad: false,
+            text: "[ALREADYEXISTS] Mailbox already exists".into(),
+        }
+        .no_means(ImapError::NoSuchMailbox);
+        assert!(matches!(racing, Failure::Lost(_)), "{racing:?}");
         let e = Failure::Rejected {
             bad: true,
             text: "bad".into(),
