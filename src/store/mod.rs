@@ -13,6 +13,7 @@ pub mod compose;
 pub mod contacts;
 pub mod identities;
 pub mod sessions;
+pub mod settings;
 pub mod throttle;
 pub mod trusted;
 
