@@ -141,6 +141,7 @@ impl Bench {
             login_id: format!("bench-{}", rand::random::<u64>()),
             username: self.user.address.clone(),
             password: Secret::new(self.user.password.clone()),
+            server: None,
         };
         imap.login(&account).await.expect("login");
         (imap, account)

@@ -237,6 +237,7 @@ async fn main() {
         login_id: "bench".into(),
         username: user.address.clone(),
         password: Secret::new(user.password.clone()),
+        server: None,
     };
     imap.login(&a).await.expect("login");
     let folders: Vec<String> = imap

@@ -75,6 +75,8 @@ pub struct AppState {
     pub readiness: Arc<crate::health::Readiness>,
     /// The ManageSieve endpoint for mail rules.
     pub sieve: crate::sieve::Sieve,
+    /// Which servers serve which login domain.
+    pub directory: Arc<crate::directory::Directory>,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -140,6 +142,11 @@ impl App {
             sieve: crate::sieve::Sieve::new(config.sieve.clone(), config.sieve_timeout)
                 .map_err(anyhow::Error::msg)
                 .context("invalid ManageSieve settings")?,
+            directory: Arc::new(
+                crate::directory::Directory::new(&config)
+                    .map_err(anyhow::Error::msg)
+                    .context("invalid server map or SRV settings")?,
+            ),
         };
         let limits = crate::server::Limits {
             header_read_timeout: config.http_header_timeout,

@@ -5,10 +5,13 @@
 
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+mod servers;
+pub use servers::{MailServer, ServerRoute, normalize_domain, parse_servers};
 
 /// How a connection to the IMAP or SMTP server is protected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// TLS from the first byte (IMAPS 993, SMTPS 465).
@@ -33,8 +36,9 @@ impl std::str::FromStr for Security {
     }
 }
 
-/// A mail server Mailroom talks to on the user's behalf.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A mail server Mailroom talks to on the user's behalf. Serializable because a login
+/// whose servers were found by DNS keeps them in its session.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
@@ -135,6 +139,44 @@ pub struct Config {
     /// How long one ManageSieve operation may take before the page says the server is
     /// unreachable. Not read from the environment; tests shorten it.
     pub sieve_timeout: Duration,
+    /// Domains whose mail is on other servers than the defaults (`MAILROOM_SERVERS`).
+    pub servers: Vec<ServerRoute>,
+    /// The domain of users who log in with a bare name on the default servers
+    /// (`MAILROOM_MAIL_DOMAIN`): `dave` writes as `dave@<domain>`.
+    pub mail_domain: Option<String>,
+    /// Whose servers may be found by DNS (`MAILROOM_SRV_LOOKUP`, RFC 6186).
+    pub srv_lookup: SrvLookup,
+    /// The DNS server asked for SRV records (`MAILROOM_SRV_RESOLVER`); `None`: the
+    /// system's (`/etc/resolv.conf`).
+    pub srv_resolver: Option<SocketAddr>,
+}
+
+/// For which login domains Mailroom looks up `_imaps._tcp`/`_submission._tcp` SRV records
+/// when the server map does not name the domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SrvLookup {
+    /// Never: unknown domains use the default servers.
+    Off,
+    /// These domains (and nothing else); their records may point anywhere.
+    Domains(Vec<String>),
+    /// Every domain, but a record's target must be the domain itself or below it, so a
+    /// stranger's DNS cannot send passwords typed here to a third party's host.
+    Any,
+}
+
+impl std::str::FromStr for SrvLookup {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "off" | "0" | "no" => Ok(SrvLookup::Off),
+            "any" | "on" | "1" | "yes" => Ok(SrvLookup::Any),
+            list => list
+                .split(',')
+                .map(|d| normalize_domain(d).ok_or_else(|| format!("{d:?} is not a domain name")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(SrvLookup::Domains),
+        }
+    }
 }
 
 /// The log filter when none is set.
@@ -186,6 +228,10 @@ struct FileConfig {
     metrics: Option<String>,
     sieve_host: Option<String>,
     sieve_port: Option<u16>,
+    servers: Option<servers::ServersValue>,
+    mail_domain: Option<String>,
+    srv_lookup: Option<String>,
+    srv_resolver: Option<SocketAddr>,
 }
 
 /// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
@@ -426,7 +472,36 @@ impl Config {
             },
             ca_file: imap.ca_file.clone(),
         });
+        let servers = match s("MAILROOM_SERVERS") {
+            Some(line) => parse_servers(&line, imap.ca_file.as_deref()),
+            None => fc
+                .servers
+                .map(|v| v.parse(imap.ca_file.as_deref()))
+                .unwrap_or(Ok(Vec::new())),
+        }
+        .map_err(|message| ConfigError::Env {
+            name: "MAILROOM_SERVERS".to_owned(),
+            message,
+        })?;
+        let mail_domain = match s("MAILROOM_MAIL_DOMAIN").or(fc.mail_domain) {
+            Some(d) => Some(normalize_domain(&d).ok_or_else(|| ConfigError::Env {
+                name: "MAILROOM_MAIL_DOMAIN".to_owned(),
+                message: format!("{d:?} is not a domain name"),
+            })?),
+            None => None,
+        };
+        let srv_lookup = match s("MAILROOM_SRV_LOOKUP").or(fc.srv_lookup) {
+            Some(v) => v.parse().map_err(|message| ConfigError::Env {
+                name: "MAILROOM_SRV_LOOKUP".to_owned(),
+                message,
+            })?,
+            None => SrvLookup::Off,
+        };
         Ok(Config {
+            servers,
+            mail_domain,
+            srv_lookup,
+            srv_resolver: parsed(&env, "MAILROOM_SRV_RESOLVER")?.or(fc.srv_resolver),
             sieve,
             sieve_timeout: Duration::from_secs(20),
             listen,
@@ -875,6 +950,10 @@ mod tests {
             "MAILROOM_METRICS" => "127.0.0.1, 10.0.0.0/8",
             "MAILROOM_SIEVE_HOST" => "sieve.example",
             "MAILROOM_SIEVE_PORT" => "14190",
+            "MAILROOM_SERVERS" => "example.org imap=imaps://mail.example.org login=local",
+            "MAILROOM_MAIL_DOMAIN" => "example.com",
+            "MAILROOM_SRV_LOOKUP" => "example.org, example.net",
+            "MAILROOM_SRV_RESOLVER" => "127.0.0.1:5353",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod health;
 pub mod i18n;

@@ -290,13 +290,15 @@ impl Imap {
 
     /// Opens and logs in a new connection for `account`.
     pub(super) async fn open(&self, account: &Account) -> Result<Conn, ImapError> {
-        let conn = Conn::open(
-            &self.inner.endpoint,
-            &self.inner.tls,
-            &account.username,
-            &account.password,
-        )
-        .await?;
+        let (endpoint, tls) = match &account.server {
+            Some(server) => (
+                &server.imap,
+                &transport::tls_connector_for(server.imap.ca_file.as_deref())
+                    .map_err(ImapError::Unreachable)?,
+            ),
+            None => (&self.inner.endpoint, &self.inner.tls),
+        };
+        let conn = Conn::open(endpoint, tls, account.login_name(), &account.password).await?;
         self.inner.pool.note_opened();
         Ok(conn)
     }
@@ -433,6 +435,7 @@ mod tests {
             login_id: "l1".into(),
             username: "alice".into(),
             password: Secret::new("hunter2"),
+            server: None,
         }
     }
 

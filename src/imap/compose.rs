@@ -335,6 +335,7 @@ mod tests {
             login_id: "l".into(),
             username: "u".into(),
             password: crate::config::Secret::new("p"),
+            server: None,
         };
         assert_send(&imap.append_special(&a, SpecialUse::Sent, b"x", Some("id@x")));
         assert_send(&imap.delete_draft(&a, "Drafts", 1));

@@ -72,7 +72,7 @@ pub use search::{
 pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
 /// Reused by the ManageSieve client ([`crate::sieve`]): the same TLS setup as IMAP.
-pub(crate) use transport::{Transport, tls_connector};
+pub(crate) use transport::{Transport, tls_connector, tls_connector_for};
 
 pub use self::client::Imap;
 pub use self::compose::{Appended, MessageFlag};

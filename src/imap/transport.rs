@@ -346,6 +346,23 @@ impl AsyncWrite for Transport {
     }
 }
 
+/// The connector for `ca_file`, built once per file and kept: the servers of other mail
+/// domains (`crate::directory`) may trust another CA than the default servers.
+pub fn tls_connector_for(ca_file: Option<&std::path::Path>) -> Result<TlsConnector, String> {
+    type Cache =
+        std::sync::Mutex<std::collections::HashMap<Option<std::path::PathBuf>, TlsConnector>>;
+    static CACHE: std::sync::LazyLock<Cache> = std::sync::LazyLock::new(Cache::default);
+    let key = ca_file.map(std::path::Path::to_owned);
+    if let Some(c) = CACHE.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let connector = tls_connector(ca_file)?;
+    if let Ok(mut m) = CACHE.lock() {
+        m.insert(key, connector.clone());
+    }
+    Ok(connector)
+}
+
 /// Builds the TLS connector: the web PKI roots plus, optionally, the site's own CA.
 pub fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<TlsConnector, String> {
     let mut roots =

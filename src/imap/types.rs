@@ -1,7 +1,12 @@
 //! The data types of the IMAP API: who asks ([`Account`]), what can go wrong
 //! ([`ImapError`]), folders, list requests and pages. No I/O.
 
-use crate::{config::Secret, model::Address};
+use std::sync::Arc;
+
+use crate::{
+    config::{MailServer, Secret},
+    model::Address,
+};
 
 /// Who is asking: one web login.
 ///
@@ -16,6 +21,20 @@ pub struct Account {
     pub username: String,
     /// Needed to reopen connections after an idle timeout or a server restart.
     pub password: Secret,
+    /// The servers of this login's domain (`crate::directory`); `None`: the default
+    /// servers of the configuration.
+    pub server: Option<Arc<MailServer>>,
+}
+
+impl Account {
+    /// The name to log in to the mail servers with (a bare name where the server map says
+    /// so).
+    pub fn login_name(&self) -> &str {
+        match &self.server {
+            Some(s) => s.login_name(&self.username),
+            None => &self.username,
+        }
+    }
 }
 
 /// Why an IMAP operation failed. The web layer picks the page to show from the variant;

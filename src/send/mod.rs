@@ -438,8 +438,12 @@ impl Mailer {
         envelope: &Envelope,
         bytes: &[u8],
     ) -> Result<crate::smtp::Sent, SmtpError> {
-        Smtp::new(&self.smtp)?
-            .send(&account.username, &account.password, envelope, bytes)
+        let endpoint = match &account.server {
+            Some(server) => &server.smtp,
+            None => &self.smtp,
+        };
+        Smtp::new(endpoint)?
+            .send(account.login_name(), &account.password, envelope, bytes)
             .await
     }
 

@@ -34,6 +34,7 @@ fn account() -> Account {
         login_id: "test-login".into(),
         username: "alice@example.test".into(),
         password: Secret::new("pw"),
+        server: None,
     }
 }
 

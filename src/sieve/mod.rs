@@ -28,7 +28,7 @@ use self::client::Client;
 pub use self::client::{ScriptEntry, SieveError};
 use crate::{
     config::{Endpoint, Security},
-    imap::{Account, Transport, tls_connector},
+    imap::{Account, Transport, tls_connector, tls_connector_for},
 };
 
 /// The one script Mailroom writes.
@@ -53,8 +53,8 @@ struct Inner {
     tls: TlsConnector,
     /// How long one operation (connect, log in, its commands) may take.
     timeout: Duration,
-    /// The last probe's answer and when it was taken.
-    probe: Mutex<Option<(Instant, bool)>>,
+    /// The last probe's answer and when it was taken, per server (host, port).
+    probe: Mutex<HashMap<(String, u16), (Instant, bool)>>,
     /// One lock per user: saves of one user in this process run one after another.
     saving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -138,39 +138,60 @@ impl Sieve {
                 tls: tls_connector(ca)?,
                 timeout,
                 endpoint,
-                probe: Mutex::new(None),
+                probe: Mutex::default(),
                 saving: Mutex::new(HashMap::new()),
             }),
         })
     }
 
-    /// Whether the site configured a ManageSieve server at all.
-    pub fn configured(&self) -> bool {
-        self.inner.endpoint.is_some()
+    /// The ManageSieve server of `account`: its domain's (`crate::directory`), else the
+    /// site's.
+    fn endpoint<'a>(&'a self, account: &'a Account) -> Option<&'a Endpoint> {
+        match &account.server {
+            Some(server) => server.sieve.as_ref(),
+            None => self.inner.endpoint.as_ref(),
+        }
     }
 
-    /// Whether the server greets as a ManageSieve server; remembered for a minute, so
-    /// the settings page does not connect on every view.
-    pub async fn available(&self) -> bool {
-        let Some(endpoint) = &self.inner.endpoint else {
+    /// The TLS setup for `endpoint`: the site's, or one for a server map entry's own CA.
+    fn tls(&self, account: &Account, endpoint: &Endpoint) -> Result<TlsConnector, SieveError> {
+        match account.server {
+            None => Ok(self.inner.tls.clone()),
+            Some(_) => {
+                tls_connector_for(endpoint.ca_file.as_deref()).map_err(SieveError::Unreachable)
+            }
+        }
+    }
+
+    /// Whether `account` has a ManageSieve server configured at all.
+    pub fn configured(&self, account: &Account) -> bool {
+        self.endpoint(account).is_some()
+    }
+
+    /// Whether `account`'s server greets as a ManageSieve server; remembered for a
+    /// minute, so the settings page does not connect on every view.
+    pub async fn available(&self, account: &Account) -> bool {
+        let Some(endpoint) = self.endpoint(account) else {
             return false;
         };
+        let key = (endpoint.host.clone(), endpoint.port);
         if let Ok(guard) = self.inner.probe.lock()
-            && let Some((at, ok)) = *guard
+            && let Some((at, ok)) = guard.get(&key)
             && at.elapsed() < PROBE_MEMORY
         {
-            return ok;
+            return *ok;
         }
         let ok = matches!(
-            timeout(
-                PROBE_TIMEOUT.min(self.inner.timeout),
-                connect(endpoint, &self.inner.tls)
-            )
+            timeout(PROBE_TIMEOUT.min(self.inner.timeout), async {
+                connect(endpoint, &self.tls(account, endpoint)?).await
+            })
             .await,
             Ok(Ok(_))
         );
         if let Ok(mut guard) = self.inner.probe.lock() {
-            *guard = Some((Instant::now(), ok));
+            // Bounded: one entry per configured or DNS-found server seen in a minute.
+            guard.retain(|_, (at, _)| at.elapsed() < PROBE_MEMORY);
+            guard.insert(key, (Instant::now(), ok));
         }
         ok
     }
@@ -178,15 +199,13 @@ impl Sieve {
     /// Connects and logs in as `account`.
     async fn session(&self, account: &Account) -> Result<Conn, SieveError> {
         let endpoint = self
-            .inner
-            .endpoint
-            .as_ref()
+            .endpoint(account)
             .ok_or_else(|| SieveError::Unreachable("ManageSieve is turned off".into()))?;
-        let (mut conn, secure) = connect(endpoint, &self.inner.tls).await?;
+        let (mut conn, secure) = connect(endpoint, &self.tls(account, endpoint)?).await?;
         if !password_allowed(secure, &endpoint.host) {
             return Err(SieveError::InsecureAuth);
         }
-        conn.authenticate_plain(&account.username, account.password.expose())
+        conn.authenticate_plain(account.login_name(), account.password.expose())
             .await?;
         Ok(conn)
     }

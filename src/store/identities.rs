@@ -29,8 +29,9 @@ impl Identity {
     }
 }
 
-/// The user's identities, default first; never empty.
-pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Identity>> {
+/// The user's identities, default first; never empty: with none stored, the one derived
+/// from `address`, the user's own address (`Directory::address_of`).
+pub async fn list(db: &Db, username: &str, address: &str) -> sqlx::Result<Vec<Identity>> {
     with_pool!(db, pool => {
         let rows = sqlx::query(
             "SELECT id, email, display_name, signature, is_default FROM identities \
@@ -50,15 +51,15 @@ pub async fn list(db: &Db, username: &str) -> sqlx::Result<Vec<Identity>> {
             })
             .collect();
         if out.is_empty() {
-            out.push(Identity::derived(username));
+            out.push(Identity::derived(address));
         }
         Ok(out)
     })
 }
 
 /// The identity used when the user does not choose one.
-pub async fn default_for(db: &Db, username: &str) -> sqlx::Result<Identity> {
-    let mut all = list(db, username).await?;
+pub async fn default_for(db: &Db, username: &str, address: &str) -> sqlx::Result<Identity> {
+    let mut all = list(db, username, address).await?;
     Ok(all.swap_remove(0))
 }
 

@@ -203,7 +203,7 @@ mod tests {
     async fn identities_default_and_derived() {
         let (_d, db) = db().await;
         assert_eq!(
-            identities::default_for(&db, "a@x.test")
+            identities::default_for(&db, "a@x.test", "a@x.test")
                 .await
                 .unwrap()
                 .email,
@@ -215,7 +215,7 @@ mod tests {
         let mut second = identities::Identity::derived("a@x.test");
         second.email = "team@x.test".into();
         identities::save(&db, "a@x.test", &second).await.unwrap();
-        let all = identities::list(&db, "a@x.test").await.unwrap();
+        let all = identities::list(&db, "a@x.test", "a@x.test").await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].email, "team@x.test", "the newest default wins");
         assert!(!all[1].is_default && all[1].id == first);

@@ -166,10 +166,16 @@ pub async fn login(
         crate::metrics::login("failed");
         return Ok(again("login.failed"));
     }
+    let route = state.directory.route(&username).await;
+    let Some(server) = state.directory.server(&route) else {
+        throttle::abandoned(&state.db, ticket).await?;
+        return Ok(again("error.unreachable.title"));
+    };
     let account = Account {
         login_id: random_token(16),
         username: username.clone(),
         password: Secret::new(form.password),
+        server,
     };
     match state.imap.login(&account).await {
         Ok(()) => {
@@ -193,7 +199,7 @@ pub async fn login(
         }
     }
     let auth = AuthSession(session);
-    let key = auth.start(&account).await?;
+    let key = auth.start(&account, route).await?;
     tracing::info!(username = %username, "login");
     let marker = resume::issue(&state, &jar, &username);
     // A new login gets a new CSRF nonce, kept in the session (the cookie only mirrors it).

@@ -209,11 +209,12 @@ pub async fn form(
     Query(q): Query<ComposeQuery>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let identities = store::identities::list(&state.db, &account.username).await?;
+    let own_address = state.directory.address_of(&account.username);
+    let identities = store::identities::list(&state.db, &account.username, &own_address).await?;
     let default = identities
         .first()
         .cloned()
-        .unwrap_or_else(|| Identity::derived(&account.username));
+        .unwrap_or_else(|| Identity::derived(&own_address));
     let mut f = ComposeForm {
         compose_id: random_token(16),
         from: default.email.clone(),
@@ -238,7 +239,7 @@ pub async fn form(
         let own: Vec<String> = identities
             .iter()
             .map(|i| i.email.clone())
-            .chain([account.username.clone()])
+            .chain([own_address.clone()])
             .collect();
         let (to, cc) = build::reply_recipients(&o, all, &own);
         f.to = join_addresses(&to);
@@ -552,7 +553,8 @@ async fn prepare(
     refused.extend(staged.refused);
     form.staged = staged.kept;
 
-    let identities = store::identities::list(&state.db, user).await?;
+    let identities =
+        store::identities::list(&state.db, user, &state.directory.address_of(user)).await?;
     if form.from.trim().is_empty() {
         // Not chosen: the primary identity (the login address when there is none).
         form.from = identities
@@ -812,7 +814,8 @@ async fn page(
     let tr = ctx.tr;
     let user = account.username.as_str();
     let folders = ctx.folders(&state.imap, account).await.unwrap_or_default();
-    let identities = store::identities::list(&state.db, user).await?;
+    let identities =
+        store::identities::list(&state.db, user, &state.directory.address_of(user)).await?;
     let staged = store::compose::staged_list(&state.db, user, &f.compose_id).await?;
     let forward_note = match forward_note {
         Some(n) => Some(n),

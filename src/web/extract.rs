@@ -26,7 +26,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         let jar = CookieJar::from_headers(&parts.headers);
         let key = jar.get(&state.cookies.key).map(|c| c.value().to_owned());
         AuthSession(session)
-            .account(key.as_deref(), state.config.session_absolute_lifetime)
+            .account(
+                key.as_deref(),
+                state.config.session_absolute_lifetime,
+                &state.directory,
+            )
             .await?
             .map(CurrentUser)
             .ok_or(AppError::LoginRequired)

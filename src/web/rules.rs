@@ -89,7 +89,7 @@ impl ScriptStatus {
 /// Loads the scripts, turning "not configured" into a not-found page and a dead server
 /// into the error page.
 async fn load(state: &AppState, account: &Account) -> Result<sieve::State, AppError> {
-    if !state.sieve.configured() {
+    if !state.sieve.configured(account) {
         return Err(AppError::NotFound);
     }
     Ok(state.sieve.load(account).await?)
@@ -682,11 +682,15 @@ pub async fn create(
     Form(form): Form<RuleFields>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    if !state.sieve.configured() {
+    if !state.sieve.configured(&account) {
         return Err(AppError::NotFound);
     }
     let folders = folder_choices(&sidebar_folders(&state, &ctx, &account).await?);
-    let filter = match parse_rule(&form, &folders, &account.username) {
+    let filter = match parse_rule(
+        &form,
+        &folders,
+        &state.directory.address_of(&account.username),
+    ) {
         Ok(f) => f,
         Err(errors) => {
             let loaded = load(&state, &account).await?;
@@ -786,7 +790,7 @@ pub async fn change(
     if !matches!(verb.as_str(), "toggle" | "delete" | "up" | "down") {
         return Err(AppError::NotFound);
     }
-    if !state.sieve.configured() {
+    if !state.sieve.configured(&account) {
         return Err(AppError::NotFound);
     }
     // Fixed on the first application, so applying it again changes nothing more.
@@ -939,11 +943,12 @@ pub struct VacationPage {
 
 /// The user's identities other than the login name: mail to them gets the reply too.
 async fn other_addresses(state: &AppState, username: &str) -> Result<Vec<String>, AppError> {
-    Ok(identities::list(&state.db, username)
+    let own = state.directory.address_of(username);
+    Ok(identities::list(&state.db, username, &own)
         .await?
         .into_iter()
         .map(|i| i.email)
-        .filter(|e| !e.eq_ignore_ascii_case(username))
+        .filter(|e| !e.eq_ignore_ascii_case(&own))
         .collect())
 }
 
@@ -1073,7 +1078,7 @@ pub async fn vacation_update(
     Form(form): Form<VacationFields>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
-    if !state.sieve.configured() {
+    if !state.sieve.configured(&account) {
         return Err(AppError::NotFound);
     }
     let mut vacation = match parse_vacation(&form) {
@@ -1220,10 +1225,10 @@ pub async fn forwarding_update(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf_token)?;
     let tr = ctx.tr;
-    if !state.sieve.configured() {
+    if !state.sieve.configured(&account) {
         return Err(AppError::NotFound);
     }
-    let forwarding = match parse_forwarding(&form, &account.username) {
+    let forwarding = match parse_forwarding(&form, &state.directory.address_of(&account.username)) {
         Ok(f) => f,
         Err(key) => {
             let error = Some(tr.t(key).to_owned());

@@ -13,7 +13,12 @@ use chacha20poly1305::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::{config::Secret, error::AppError, imap::Account};
+use crate::{
+    config::Secret,
+    directory::{Directory, Route},
+    error::AppError,
+    imap::Account,
+};
 
 const LOGIN: &str = "login";
 
@@ -31,6 +36,9 @@ struct LoginRecord {
     /// against whatever the CSRF cookie says. Empty in sessions from before it existed.
     #[serde(default)]
     csrf_nonce: String,
+    /// Which servers this login uses, chosen once at login (`crate::directory`).
+    #[serde(default)]
+    route: Route,
 }
 
 pub use crate::ids::random_token;
@@ -66,7 +74,7 @@ pub struct AuthSession(pub Session);
 impl AuthSession {
     /// Records a successful login. Rotates the session id first (no fixation). Returns the
     /// key the caller must put in the key cookie.
-    pub async fn start(&self, account: &Account) -> Result<String, AppError> {
+    pub async fn start(&self, account: &Account, route: Route) -> Result<String, AppError> {
         self.0.cycle_id().await?;
         let (key, sealed_password) = seal(account.password.expose())?;
         let record = LoginRecord {
@@ -75,17 +83,19 @@ impl AuthSession {
             sealed_password,
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
             csrf_nonce: random_token(32),
+            route,
         };
         self.0.insert(LOGIN, record).await?;
         Ok(key)
     }
 
-    /// The logged-in account, if the session has one, the cookie key opens it and the
-    /// absolute lifetime has not passed.
+    /// The logged-in account, if the session has one, the cookie key opens it, the
+    /// absolute lifetime has not passed and its servers are still in `directory`.
     pub async fn account(
         &self,
         key: Option<&str>,
         max_age: std::time::Duration,
+        directory: &Directory,
     ) -> Result<Option<Account>, AppError> {
         let Some(rec) = self.0.get::<LoginRecord>(LOGIN).await? else {
             return Ok(None);
@@ -97,10 +107,14 @@ impl AuthSession {
         let Some(password) = key.and_then(|k| unseal(k, &rec.sealed_password)) else {
             return Ok(None);
         };
+        let Some(server) = directory.server(&rec.route) else {
+            return Ok(None);
+        };
         Ok(Some(Account {
             login_id: rec.login_id,
             username: rec.username,
             password,
+            server,
         }))
     }
 

@@ -158,13 +158,14 @@ async fn render(
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
     let user = &account.username;
+    let own = state.directory.address_of(user);
     let (folders, stored) = tokio::join!(
         sidebar_folders(state, ctx, account),
-        identities::list(&state.db, user)
+        identities::list(&state.db, user, &own)
     );
     let (folders, stored) = (folders?, stored?);
     let stored: Vec<Identity> = stored.into_iter().filter(|i| !i.id.is_empty()).collect();
-    let mut forms = page_identities(tr, user, &stored);
+    let mut forms = page_identities(tr, &own, &stored);
     let mut add = IdentityForm {
         action: "/settings/identities".to_owned(),
         warning: Some(tr.t("settings.identity.other_address").to_owned()),
@@ -197,7 +198,7 @@ async fn render(
             .iter()
             .map(|l| (l.tag(), l.native_name(), *l == tr.lang()))
             .collect(),
-        rules_available: state.sieve.available().await,
+        rules_available: state.sieve.available(account).await,
     };
     Ok(page.into_response())
 }
@@ -316,7 +317,7 @@ fn validate(
 
 /// The user's saved identities (without the derived one `identities::list` adds).
 async fn stored_identities(state: &AppState, username: &str) -> Result<Vec<Identity>, AppError> {
-    let all = identities::list(&state.db, username).await?;
+    let all = identities::list(&state.db, username, "").await?;
     Ok(all.into_iter().filter(|i| !i.id.is_empty()).collect())
 }
 
@@ -330,18 +331,19 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&fields.csrf_token)?;
     let user = &account.username;
+    let own = state.directory.address_of(user);
     let stored = stored_identities(&state, user).await?;
-    let mut identity = match validate(ctx.tr, user, &stored, "", false, &fields) {
+    let mut identity = match validate(ctx.tr, &own, &stored, "", false, &fields) {
         Ok(i) => i,
         Err(form) => return render(&state, &ctx, &account, None, Some(*form)).await,
     };
-    let is_login = identity.email.eq_ignore_ascii_case(user);
+    let is_login = identity.email.eq_ignore_ascii_case(&own);
     if stored.is_empty() {
         if is_login {
             identity.is_default = true;
         } else {
             // Keep the login identity first and default: store it before the new one.
-            identities::save(&state.db, user, &Identity::derived(user)).await?;
+            identities::save(&state.db, user, &Identity::derived(&own)).await?;
         }
     }
     identities::save(&state.db, user, &identity).await?;
@@ -364,8 +366,9 @@ pub async fn update(
         .iter()
         .find(|i| i.id == id)
         .ok_or(AppError::NotFound)?;
-    let locked = current.email.eq_ignore_ascii_case(user);
-    let mut identity = match validate(ctx.tr, user, &stored, &id, locked, &fields) {
+    let own = state.directory.address_of(user);
+    let locked = current.email.eq_ignore_ascii_case(&own);
+    let mut identity = match validate(ctx.tr, &own, &stored, &id, locked, &fields) {
         Ok(i) => i,
         Err(form) => return render(&state, &ctx, &account, None, Some(*form)).await,
     };
@@ -389,7 +392,8 @@ pub async fn delete(
     let Some(current) = stored.iter().find(|i| i.id == id) else {
         return Ok(Redirect::to("/settings").into_response());
     };
-    if current.email.eq_ignore_ascii_case(user) {
+    let own = state.directory.address_of(user);
+    if current.email.eq_ignore_ascii_case(&own) {
         // The page offers no button for this; a forged request changes nothing.
         return Ok(Redirect::to("/settings").into_response());
     }
@@ -398,7 +402,7 @@ pub async fn delete(
         let next = stored
             .iter()
             .filter(|i| i.id != id)
-            .find(|i| i.email.eq_ignore_ascii_case(user))
+            .find(|i| i.email.eq_ignore_ascii_case(&own))
             .or_else(|| stored.iter().find(|i| i.id != id));
         if let Some(next) = next {
             let mut next = next.clone();

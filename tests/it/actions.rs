@@ -434,6 +434,7 @@ fn direct_client(stack: &MailStack, user: &TestUser, ignore: &[&str]) -> (Imap, 
         login_id: format!("direct-{}", rand::random::<u64>()),
         username: user.address.clone(),
         password: Secret::new(user.password.clone()),
+        server: None,
     };
     (imap, account)
 }

@@ -40,6 +40,7 @@ fn account(user: &TestUser) -> Account {
         login_id: format!("login-{}", rand::random::<u64>()),
         username: user.address.clone(),
         password: Secret::new(user.password.clone()),
+        server: None,
     }
 }
 
@@ -157,6 +158,7 @@ async fn unreachable_port_is_unreachable() {
         login_id: "x".into(),
         username: "someone".into(),
         password: Secret::new("pw"),
+        server: None,
     };
     let err = imap.login(&a).await.unwrap_err();
     assert!(matches!(err, ImapError::Unreachable(_)), "{err:?}");

@@ -8,6 +8,7 @@ mod browser;
 mod compose;
 mod contacts;
 mod cyrus;
+mod domains;
 mod export;
 mod folders;
 mod forms;

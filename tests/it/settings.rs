@@ -13,7 +13,7 @@ async fn seen_by_compose(
     db: &mailroom::store::Db,
     user: &str,
 ) -> Vec<(String, String, String, bool)> {
-    identities::list(db, user)
+    identities::list(db, user, user)
         .await
         .expect("list identities")
         .into_iter()
@@ -277,7 +277,10 @@ async fn bad_identity_input_comes_back_beside_its_field() {
     );
 
     // Nothing was stored by any of that; a duplicate address is refused too.
-    assert_eq!(identities::list(&f.db, &user).await.unwrap()[0].id, "");
+    assert_eq!(
+        identities::list(&f.db, &user, &user).await.unwrap()[0].id,
+        ""
+    );
     let ok = app
         .post_form(
             "/settings/identities",
@@ -307,7 +310,7 @@ async fn bad_identity_input_comes_back_beside_its_field() {
         dup.attrs(".add-identity input[name=display_name]", "value"),
         vec!["Again"]
     );
-    let all = identities::list(&f.db, &user).await.unwrap();
+    let all = identities::list(&f.db, &user, &user).await.unwrap();
     assert_eq!(
         all.iter()
             .map(|i| (i.email.as_str(), i.is_default))
@@ -324,7 +327,10 @@ async fn bad_identity_input_comes_back_beside_its_field() {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(identities::list(&f.db, &user).await.unwrap().len(), 2);
+    assert_eq!(
+        identities::list(&f.db, &user, &user).await.unwrap().len(),
+        2
+    );
 }
 
 #[tokio::test]

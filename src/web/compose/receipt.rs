@@ -59,7 +59,12 @@ pub async fn receipt(
         let Some(to) = o.mdn_to.clone() else {
             return Err(AppError::BadRequest("error.bad.receipt"));
         };
-        let identity = store::identities::default_for(&state.db, &account.username).await?;
+        let identity = store::identities::default_for(
+            &state.db,
+            &account.username,
+            &state.directory.address_of(&account.username),
+        )
+        .await?;
         let key = format!(
             "mdn:{}",
             o.message_id

@@ -30,5 +30,6 @@ pub fn account(user: &TestUser) -> Account {
         login_id: format!("login-{}", rand::random::<u64>()),
         username: user.address.clone(),
         password: Secret::new(user.password.clone()),
+        server: None,
     }
 }
