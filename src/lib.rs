@@ -1,7 +1,8 @@
 //! Mailroom: a self-hosted, server-rendered webmail.
 //!
 //! # Layout
-//! - [`config`]: the one configuration struct (file + `MAILROOM_*` env).
+//! - [`config`]: the one configuration struct (file + `MAILROOM_*` env), with the server map.
+//! - [`directory`]: which mail servers serve a login's domain (the map, DNS SRV, defaults).
 //! - [`app`]: shared state, `App::build` (also used by the tests).
 //! - [`server`]: the HTTP listener with its timeouts and connection cap.
 //! - [`error`]: the one error type; turned into pages by [`web::layout`].
