@@ -77,6 +77,8 @@ pub struct AppState {
     pub sieve: crate::sieve::Sieve,
     /// Which servers serve which login domain.
     pub directory: Arc<crate::directory::Directory>,
+    /// One IMAP watcher per user with a page open (`GET /events`).
+    pub live: Arc<crate::live::Live>,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -125,8 +127,10 @@ impl App {
             .with_always_save(true)
             .with_private(key.clone());
 
+        let live = crate::live::Live::new(imap.clone(), config.watch_linger, config.max_watchers);
         let state = AppState {
             config: Arc::new(config.clone()),
+            live,
             imap,
             db,
             cookies,

@@ -149,6 +149,12 @@ pub struct Config {
     /// The DNS server asked for SRV records (`MAILROOM_SRV_RESOLVER`); `None`: the
     /// system's (`/etc/resolv.conf`).
     pub srv_resolver: Option<SocketAddr>,
+    /// How long a user's watcher (live updates) outlives their last open page
+    /// (`MAILROOM_WATCH_LINGER`).
+    pub watch_linger: Duration,
+    /// Most users watched at once, one IMAP connection each (`MAILROOM_MAX_WATCHERS`);
+    /// 0 turns live updates off.
+    pub max_watchers: usize,
 }
 
 /// For which login domains Mailroom looks up `_imaps._tcp`/`_submission._tcp` SRV records
@@ -232,6 +238,8 @@ struct FileConfig {
     mail_domain: Option<String>,
     srv_lookup: Option<String>,
     srv_resolver: Option<SocketAddr>,
+    watch_linger: Option<u64>,
+    max_watchers: Option<usize>,
 }
 
 /// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
@@ -502,6 +510,13 @@ impl Config {
             mail_domain,
             srv_lookup,
             srv_resolver: parsed(&env, "MAILROOM_SRV_RESOLVER")?.or(fc.srv_resolver),
+            watch_linger: secs(
+                parsed(&env, "MAILROOM_WATCH_LINGER")?.or(fc.watch_linger),
+                90,
+            ),
+            max_watchers: parsed(&env, "MAILROOM_MAX_WATCHERS")?
+                .or(fc.max_watchers)
+                .unwrap_or(1000),
             sieve,
             sieve_timeout: Duration::from_secs(20),
             listen,
@@ -954,6 +969,8 @@ mod tests {
             "MAILROOM_MAIL_DOMAIN" => "example.com",
             "MAILROOM_SRV_LOOKUP" => "example.org, example.net",
             "MAILROOM_SRV_RESOLVER" => "127.0.0.1:5353",
+            "MAILROOM_WATCH_LINGER" => "30",
+            "MAILROOM_MAX_WATCHERS" => "50",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

@@ -1524,6 +1524,19 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Mail rules (filters, vacation reply, forwarding) are not available: this mail server offers no ManageSieve.",
         "邮件规则（过滤、自动回复、转发）不可用：此邮件服务器未提供 ManageSieve。",
     ),
+    // Live updates (src/live.rs, GET /events, static/app.js)
+    ("live.new_mail", "New mail", "新邮件"),
+    ("live.notify.title", "Desktop notifications", "桌面通知"),
+    (
+        "live.notify.label",
+        "Tell me about new mail in the inbox while Mailroom is in the background",
+        "Mailroom 在后台时，收件箱有新邮件就通知我",
+    ),
+    (
+        "live.notify.hint",
+        "Kept in this browser only. Open pages update by themselves either way.",
+        "仅保存在此浏览器中。无论是否开启，已打开的页面都会自动更新。",
+    ),
 ];
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! - [`error`]: the one error type; turned into pages by [`web::layout`].
 //! - [`web`]: the route table and one handler file per area (`auth`, `mailbox`, `message`).
 //! - [`imap`]: every conversation with the IMAP server, behind typed functions.
+//! - [`live`]: one IMAP watcher per user with a page open, feeding `GET /events`.
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
 //! - [`store`]: Mailroom's own database, SQLite or PostgreSQL (sessions, settings, identities,
 //!   contacts, compose staging, throttling, trusted senders).
@@ -27,6 +28,7 @@ pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod imap;
+pub mod live;
 pub mod metrics;
 pub mod mime;
 pub mod model;

@@ -39,6 +39,7 @@ struct Metrics {
     logins: Family<Labels, Counter>,
     sends: Family<Labels, Counter>,
     db_connections: Family<Labels, Gauge>,
+    watchers: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -53,6 +54,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         logins: Family::default(),
         sends: Family::default(),
         db_connections: Family::default(),
+        watchers: Gauge::default(),
     };
     registry.register(
         "http_requests",
@@ -94,6 +96,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Database pool connections by state (idle, busy)",
         m.db_connections.clone(),
     );
+    registry.register(
+        "watchers",
+        "Users whose folders are watched for live updates (one IMAP connection each)",
+        m.watchers.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -102,6 +109,11 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
+}
+
+/// How many watchers run now (`crate::live`).
+pub fn watchers(n: usize) {
+    METRICS.watchers.set(i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 /// One answered HTTP request. `route` is the route pattern (`/mail/{mailbox}`), never

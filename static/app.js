@@ -111,6 +111,11 @@
     var form = $("form.bulk");
     var rows = $all("table.messages tbody tr");
     var current = -1;
+    // New rows pushed in by the live block below.
+    document.addEventListener("mailroom:list-updated", function () {
+      rows = $all("table.messages tbody tr");
+      current = -1;
+    });
 
     // The header checkbox ticks or clears every row of this page.
     var all = $("table.messages input.select-all");
@@ -180,5 +185,112 @@
       }
       if (done) e.preventDefault();
     });
+  });
+})();
+
+// Live updates (GET /events, server-sent events): the sidebar's unread counts, the tab
+// title and, on page 1 of the open folder, the list itself follow new mail without a
+// reload; optional desktop notifications (turned on in /settings, kept in this browser).
+// Without this script, or when the server sends no events, pages are as they were served.
+(function () {
+  if (!window.EventSource || !window.fetch || !document.querySelector("nav.sidebar")) return;
+  var baseTitle = document.title;
+  var uidnext = {};
+  var refreshing = false;
+
+  function folderOf(a) {
+    try { return decodeURIComponent(a.pathname.slice("/mail/".length)); } catch (e) { return null; }
+  }
+  function openFolder() {
+    var m = /^\/mail\/([^/]+)$/.exec(window.location.pathname);
+    if (!m) return null;
+    var q = new URLSearchParams(window.location.search);
+    if ((q.get("page") && q.get("page") !== "1") || q.get("q")) return null;
+    try { return decodeURIComponent(m[1]); } catch (e) { return null; }
+  }
+  function countOf(mailbox) {
+    var n = 0;
+    Array.prototype.forEach.call(document.querySelectorAll("nav.sidebar ul.folders li > a"), function (a) {
+      var c = a.querySelector("span.count");
+      if (folderOf(a) === mailbox && c) n = parseInt(c.textContent, 10) || 0;
+    });
+    return n;
+  }
+  function setCount(s) {
+    Array.prototype.forEach.call(document.querySelectorAll("nav.sidebar ul.folders li > a"), function (a) {
+      if (folderOf(a) !== s.mailbox) return;
+      var c = a.querySelector("span.count");
+      if (s.unseen > 0) {
+        if (!c) { c = document.createElement("span"); c.className = "count"; a.appendChild(document.createTextNode(" ")); a.appendChild(c); }
+        c.textContent = String(s.unseen);
+      } else if (c) {
+        c.remove();
+      }
+    });
+    if (s.mailbox === "INBOX") document.title = (s.unseen > 0 ? "(" + s.unseen + ") " : "") + baseTitle;
+  }
+  // Page 1 of the open folder gains the new rows: the page is fetched again and its table
+  // body swapped in, unless the user has ticked rows (their choice is not thrown away).
+  function refreshList() {
+    var body = document.querySelector("table.messages tbody");
+    if (!body || refreshing) return;
+    if (document.querySelector("table.messages input[name=uid]:checked")) return;
+    refreshing = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.querySelector("table.messages tbody");
+        var now = document.querySelector("table.messages tbody");
+        if (fresh && now) {
+          now.replaceWith(document.importNode(fresh, true));
+          document.dispatchEvent(new CustomEvent("mailroom:list-updated"));
+        }
+      })
+      .catch(function () {})
+      .then(function () { refreshing = false; });
+  }
+  function notify(s) {
+    if (!window.Notification || Notification.permission !== "granted") return;
+    if (localStorage.getItem("mailroom.notify") !== "1" || !document.hidden) return;
+    var nav = document.querySelector("nav.sidebar");
+    var text = (nav && nav.getAttribute("data-new-mail")) || "New mail";
+    try { new Notification(text, { body: s.mailbox, tag: "mailroom-" + s.mailbox }); } catch (e) {}
+  }
+  function start() {
+    var es = new EventSource("/events");
+    es.addEventListener("mailbox", function (e) {
+      var s;
+      try { s = JSON.parse(e.data); } catch (err) { return; }
+      var shown = countOf(s.mailbox);
+      setCount(s);
+      var before = uidnext[s.mailbox];
+      uidnext[s.mailbox] = s.uidnext;
+      if (before === undefined) {
+        // The first state of a folder: the list is asked for again only if mail came in
+        // (or was read) between rendering the page and now, not on every page view.
+        if (s.mailbox === openFolder() && s.unseen !== shown) refreshList();
+        return;
+      }
+      if (s.uidnext > before && s.mailbox === "INBOX") notify(s);
+      if (s.mailbox === openFolder()) refreshList();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    start();
+    // /settings: the desktop notifications switch (shown only with this script).
+    var box = document.getElementById("desktop-notify");
+    if (box && window.Notification) {
+      box.hidden = false;
+      var toggle = box.querySelector("input[type=checkbox]");
+      toggle.checked = localStorage.getItem("mailroom.notify") === "1" && Notification.permission === "granted";
+      toggle.addEventListener("change", function () {
+        if (!toggle.checked) { localStorage.removeItem("mailroom.notify"); return; }
+        Notification.requestPermission().then(function (p) {
+          if (p === "granted") { localStorage.setItem("mailroom.notify", "1"); } else { toggle.checked = false; }
+        });
+      });
+    }
   });
 })();

@@ -397,6 +397,53 @@ impl Conn {
         }
     }
 
+    /// IDLE (RFC 2177): waits until the server says something or `max` passes. Returns
+    /// the untagged lines the server sent (`None` when `max` passed first), after DONE and
+    /// the tagged end. When `max` passes the connection is left mid-IDLE (a read cannot be
+    /// abandoned halfway safely): the caller must close it, which is what a watcher does
+    /// every few minutes anyway to stay below servers' 30-minute IDLE limits.
+    pub async fn idle(&mut self, max: Duration) -> Result<Option<Vec<Vec<u8>>>, Failure> {
+        let tag = self.send(&Cmd::new("IDLE")).await?;
+        let mut lines = Vec::new();
+        // The go-ahead; untagged news may come before it.
+        loop {
+            let line = timeout(LOGIN_TIMEOUT, self.next_line())
+                .await
+                .map_err(|_| Failure::Lost("no answer to IDLE".into()))??;
+            if line.starts_with(b"+") {
+                break;
+            }
+            if let Some(end) = Tagged::of(&line, &tag) {
+                end.result()?;
+                return Ok(Some(lines));
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            match timeout(max, self.next_line()).await {
+                Ok(line) => lines.push(line?),
+                Err(_) => return Ok(None),
+            }
+        }
+        let stream = self.session.get_mut();
+        let written = async {
+            stream.write_all(b"DONE\r\n").await?;
+            stream.flush().await
+        }
+        .await;
+        written.map_err(|e| Failure::Lost(e.to_string()))?;
+        loop {
+            let line = timeout(LOGIN_TIMEOUT, self.next_line())
+                .await
+                .map_err(|_| Failure::Lost("no answer to DONE".into()))??;
+            if let Some(end) = Tagged::of(&line, &tag) {
+                end.result()?;
+                return Ok(Some(lines));
+            }
+            lines.push(line);
+        }
+    }
+
     /// Says LOGOUT (briefly) and closes the connection. Errors do not matter here.
     pub async fn close(mut self) {
         let _ = timeout(LOGOUT_TIMEOUT, self.session.logout()).await;

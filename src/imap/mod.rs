@@ -59,6 +59,7 @@ mod sidebar;
 mod threads;
 mod transport;
 mod types;
+mod watch;
 mod wire;
 
 pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel};
@@ -73,6 +74,7 @@ pub use sidebar::{QUOTA_RECHECK, Sidebar, SidebarExtras};
 pub use threads::{Related, Thread, ThreadIds, ThreadPage};
 /// Reused by the ManageSieve client ([`crate::sieve`]): the same TLS setup as IMAP.
 pub(crate) use transport::{Transport, tls_connector, tls_connector_for};
+pub use watch::FolderStatus;
 
 pub use self::client::Imap;
 pub use self::compose::{Appended, MessageFlag};

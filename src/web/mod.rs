@@ -25,6 +25,7 @@ mod auth;
 mod compose;
 /// Public for [`contacts::ContactsDatalist`], which pages with recipient fields embed.
 pub mod contacts;
+mod events;
 mod export;
 mod extract;
 mod folders;
@@ -66,6 +67,8 @@ pub fn router<S: SessionStore + Clone>(
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         // Reading: folder list pages, a message, its sanitized body, its parts, its source
+        // Live updates for open pages (server-sent events)
+        .route("/events", get(events::events))
         .route("/mail/{mailbox}", get(mailbox::list))
         .route("/mail/{mailbox}/{uid}", get(message::show))
         .route("/mail/{mailbox}/{uid}/body", get(message::body))

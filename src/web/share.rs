@@ -129,7 +129,7 @@ fn wants_sidebar(method: &Method, path: &str) -> bool {
         ["mail", _] | ["mail", _, _] => true,
         ["mail", ..] => false,
         [
-            "static" | "healthz" | "readyz" | "metrics" | "login" | "proxy" | "export",
+            "static" | "healthz" | "readyz" | "metrics" | "login" | "proxy" | "export" | "events",
             ..,
         ] => false,
         ["contacts", "suggest" | "export.vcf"] => false,

@@ -17,6 +17,7 @@ mod hostile;
 mod http_limits;
 mod imap;
 mod instances;
+mod live;
 mod mailbox;
 mod mailstack_selftest;
 mod message;

@@ -1,0 +1,195 @@
+//! Watching a login's folders: one connection of its own that waits in IDLE (RFC 2177).
+//!
+//! Where the server has NOTIFY (RFC 5465, Dovecot), one `NOTIFY SET STATUS` makes it
+//! report every personal folder's counts at once and then whenever a folder changes (new,
+//! expunged or re-flagged messages), as `* STATUS` responses during IDLE: one connection
+//! watches them all. Without NOTIFY the INBOX is watched: IDLE on it, and a STATUS after
+//! each wake-up. What the counts mean for the pages is `crate::live`'s business.
+//!
+//! The connection is not pooled: it lives as long as the watch, which its owner ends by
+//! dropping (aborting) the task.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
+use serde::Serialize;
+
+use super::{Account, Imap, ImapError, command::Cmd, conn::Conn, names::name_from_wire};
+
+/// One IDLE connection serves this long, then is replaced: servers end IDLE after 30
+/// minutes, and NAT boxes forget quiet connections sooner.
+const IDLE_SPAN: Duration = Duration::from_secs(9 * 60);
+/// The longest pause between reconnection attempts while the server is unreachable.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+
+/// A folder's counts as the server reported them (what `GET /events` sends).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FolderStatus {
+    /// The folder's UTF-8 name, as URLs carry it.
+    pub mailbox: String,
+    /// Messages in the folder.
+    pub exists: u32,
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// The UID the next message will get: it grows exactly when mail arrives.
+    pub uidnext: u32,
+}
+
+impl Imap {
+    /// Watches `account`'s folders for ever, calling `report` with each status the server
+    /// sends: every folder's at the start and after each reconnection (so nothing missed
+    /// while disconnected stays missed), then those that change. A lost connection is
+    /// reopened after a pause that grows to a minute; a refused login ends the watch.
+    pub async fn watch(&self, account: &Account, mut report: impl FnMut(FolderStatus)) {
+        let mut pause = Duration::from_secs(1);
+        // Servers may report only what changed (Dovecot's STATUS after a flag change has
+        // UNSEEN alone): the rest comes from the folder's last full report.
+        let mut known: HashMap<String, FolderStatus> = HashMap::new();
+        let mut report = |p: Partial| {
+            let s = known.entry(p.mailbox.clone()).or_insert(FolderStatus {
+                mailbox: p.mailbox,
+                exists: 0,
+                unseen: 0,
+                uidnext: 0,
+            });
+            s.exists = p.exists.unwrap_or(s.exists);
+            s.unseen = p.unseen.unwrap_or(s.unseen);
+            s.uidnext = p.uidnext.unwrap_or(s.uidnext);
+            report(s.clone());
+        };
+        loop {
+            match self.watch_once(account, &mut report).await {
+                Ok(()) => pause = Duration::from_secs(1),
+                Err(ImapError::AuthFailed) => {
+                    tracing::info!(user = %account.username, "watch: login refused; stopped");
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(user = %account.username, error = %e, "watch: reconnecting");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+            }
+        }
+    }
+
+    /// One connection's worth of watching: until it is lost or its span is over.
+    async fn watch_once(
+        &self,
+        account: &Account,
+        report: &mut impl FnMut(Partial),
+    ) -> Result<(), ImapError> {
+        let mut conn = self.open(account).await?;
+        let notify = self.has(&conn, "NOTIFY");
+        if notify {
+            let cmd = Cmd::new("NOTIFY")
+                .atom("SET STATUS (personal (MessageNew MessageExpunge FlagChange))");
+            conn.command(&cmd, |r| {
+                if let Some(s) = status_of(r) {
+                    report(s);
+                }
+            })
+            .await
+            .map_err(|f| f.into_error())?;
+        } else {
+            conn.examine("INBOX").await.map_err(|f| f.into_error())?;
+            inbox_status(&mut conn, report).await?;
+        }
+        let started = Instant::now();
+        while let Some(left) = IDLE_SPAN.checked_sub(started.elapsed()) {
+            // `None`: the span ran out mid-IDLE; the connection is dropped below.
+            let Some(lines) = conn.idle(left).await.map_err(|f| f.into_error())? else {
+                break;
+            };
+            conn.drain_unsolicited();
+            if notify {
+                for line in &lines {
+                    if let Ok((_, r)) = Response::parse(line)
+                        && let Some(s) = status_of(&r)
+                    {
+                        report(s);
+                    }
+                }
+            } else {
+                inbox_status(&mut conn, report).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// STATUS of the INBOX (watched without NOTIFY).
+async fn inbox_status(conn: &mut Conn, report: &mut impl FnMut(Partial)) -> Result<(), ImapError> {
+    let cmd = Cmd::new("STATUS")
+        .mailbox("INBOX")
+        .atom("(MESSAGES UNSEEN UIDNEXT)");
+    conn.command(&cmd, |r| {
+        if let Some(s) = status_of(r) {
+            report(s);
+        }
+    })
+    .await
+    .map_err(|f| f.into_error())
+}
+
+/// What one `* STATUS` response said: only the attributes it carried.
+#[derive(Debug, PartialEq, Eq)]
+struct Partial {
+    mailbox: String,
+    exists: Option<u32>,
+    unseen: Option<u32>,
+    uidnext: Option<u32>,
+}
+
+/// A `* STATUS` response as a [`Partial`] (names the server sent in modified UTF-7
+/// decoded; a name that does not decode is skipped).
+fn status_of(r: &Response<'_>) -> Option<Partial> {
+    let Response::MailboxData(MailboxDatum::Status { mailbox, status }) = r else {
+        return None;
+    };
+    let mut s = Partial {
+        mailbox: name_from_wire(mailbox)?,
+        exists: None,
+        unseen: None,
+        uidnext: None,
+    };
+    for a in status {
+        match a {
+            StatusAttribute::Messages(n) => s.exists = Some(*n),
+            StatusAttribute::Unseen(n) => s.unseen = Some(*n),
+            StatusAttribute::UidNext(n) => s.uidnext = Some(*n),
+            _ => {}
+        }
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_become_folder_statuses() {
+        let line = b"* STATUS \"Entw&APw-rfe\" (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 1 UNSEEN 2 HIGHESTMODSEQ 4)\r\n";
+        let (_, r) = Response::parse(line).unwrap();
+        assert_eq!(
+            status_of(&r),
+            Some(Partial {
+                mailbox: "Entwürfe".into(),
+                exists: Some(3),
+                unseen: Some(2),
+                uidnext: Some(9)
+            })
+        );
+        let (_, r) = Response::parse(b"* STATUS INBOX (UNSEEN 1)\r\n").unwrap();
+        assert_eq!(
+            status_of(&r).map(|p| (p.exists, p.unseen)),
+            Some((None, Some(1)))
+        );
+        let (_, r) = Response::parse(b"* 4 EXISTS\r\n").unwrap();
+        assert_eq!(status_of(&r), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! Live updates: `GET /events` (server-sent events) fed by one IMAP watcher per user,
+//! against the real Dovecot: mail delivered by Postfix and flags set by another client
+//! reach an open stream; a restarted Dovecot is reconnected to; `Last-Event-ID` resumes;
+//! a user whose pages are gone has no IMAP connection left. And in Chromium: a delivered
+//! message appears in the open inbox with its count and the tab title.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+
+use crate::common::{
+    app::TestApp,
+    mailstack::{MailStack, TestUser},
+};
+
+/// How long an event may take in these tests (the target is 2 s; CI machines are slow).
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// An open `GET /events` response, read event by event.
+struct Events {
+    body: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
+    buf: String,
+}
+
+/// One event: (event name, id, data as JSON).
+type Sse = (String, String, Value);
+
+impl Events {
+    async fn open(app: &TestApp, last_id: Option<&str>) -> Events {
+        let mut req = app
+            .client
+            .get(app.url("/events"))
+            .header(header::ACCEPT, "text/event-stream")
+            .header("sec-fetch-mode", "cors")
+            .header("sec-fetch-site", "same-origin")
+            .header("sec-fetch-dest", "empty");
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.expect("GET /events");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap_or_default(),
+            "text/event-stream"
+        );
+        // Never compressed: a gzip stream would hold events back in its buffer.
+        assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+        Events {
+            body: res.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed(),
+            buf: String::new(),
+        }
+    }
+
+    /// The next `mailbox` event, or `None` after `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut name, mut id, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if name == "mailbox" {
+                    let json = serde_json::from_str(&data).expect("event data is JSON");
+                    return Some((name, id, json));
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(_) => panic!("the event stream ended"),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Reads events until one satisfies `want`; panics after [`PATIENCE`].
+    async fn until(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Sse {
+        let started = tokio::time::Instant::now();
+        loop {
+            let left = PATIENCE.saturating_sub(started.elapsed());
+            match self.next(left).await {
+                Some(e) if want(&e.2) => return e,
+                Some(_) => {}
+                None => panic!("no event: {what}"),
+            }
+        }
+    }
+}
+
+fn inbox(v: &Value) -> bool {
+    v["mailbox"] == "INBOX"
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+fn eml(subject: &str) -> Vec<u8> {
+    format!(
+        "From: Live <live@example.test>\r\nSubject: {subject}\r\nMessage-ID: <{}@example.test>\r\n\r\nhello\r\n",
+        rand::random::<u64>()
+    )
+    .into_bytes()
+}
+
+/// The IMAP connections Dovecot has open for `user` (its process titles name the user).
+fn imap_processes(user: &TestUser) -> usize {
+    let needle = format!("[{} ", user.address);
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .filter(|c| c.contains("imap") && c.contains(&needle))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn new_mail_and_another_clients_flags_reach_an_open_page() {
+    let app = TestApp::spawn("live").await;
+    let stack = MailStack::shared();
+    let user = app.user.clone();
+    stack.append(&user, "INBOX", &eml("Before"), &[]).await;
+    app.login().await;
+
+    let mut events = Events::open(&app, None).await;
+    // First, the current state of every folder.
+    let (_, _, first) = events.until("the INBOX's state", inbox).await;
+    assert_eq!((n(&first, "exists"), n(&first, "unseen")), (1, 1));
+    let uidnext = n(&first, "uidnext");
+
+    // Delivered through Postfix while the page is open.
+    stack
+        .deliver("live@example.test", &[&user.address], &eml("Arrived"))
+        .await;
+    let (_, _, e) = events
+        .until("the delivery", |v| inbox(v) && n(v, "exists") == 2)
+        .await;
+    assert_eq!(n(&e, "unseen"), 2);
+    assert!(n(&e, "uidnext") > uidnext);
+
+    // Another client reads a message: the count drops on the open page too.
+    let mut other = stack.imap(&user).await;
+    other.select("INBOX").await.expect("SELECT");
+    other
+        .store("1", "+FLAGS (\\Seen)")
+        .await
+        .expect("STORE")
+        .collect::<Vec<_>>()
+        .await;
+    let (_, _, e) = events
+        .until("the flag change", |v| inbox(v) && n(v, "unseen") == 1)
+        .await;
+    assert_eq!(n(&e, "exists"), 2);
+    let _ = other.logout().await;
+
+    // The page itself agrees, never the stale count.
+    let page = app.get("/mail/INBOX").await;
+    let counts =
+        page.texts("nav.sidebar li.inbox span.count, nav.sidebar a[href='/mail/INBOX'] span.count");
+    assert_eq!(counts.first().map(String::as_str), Some("1"), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_reconnecting_page_gets_only_what_changed_after_its_last_event() {
+    let app = TestApp::spawn("liveresume").await;
+    let stack = MailStack::shared();
+    let user = app.user.clone();
+    app.login().await;
+    let mut events = Events::open(&app, None).await;
+    let (_, mut last_id, _) = events.until("the INBOX's state", inbox).await;
+    // The rest of the snapshot (the other folders): the page has seen up to the last one.
+    while let Some((_, id, _)) = events.next(Duration::from_millis(500)).await {
+        last_id = id;
+    }
+    drop(events);
+
+    let mut again = Events::open(&app, Some(&last_id)).await;
+    // Nothing changed: nothing is sent again.
+    assert!(again.next(Duration::from_millis(700)).await.is_none());
+    stack
+        .deliver("live@example.test", &[&user.address], &eml("Resumed"))
+        .await;
+    let (_, id, e) = again.until("the delivery", inbox).await;
+    assert_eq!(n(&e, "exists"), 1);
+    assert_ne!(id, last_id);
+
+    // An id from another watcher (or nonsense) gets the whole state.
+    let mut fresh = Events::open(&app, Some("1-999999")).await;
+    let (_, _, e) = fresh.until("the whole state", inbox).await;
+    assert_eq!(n(&e, "exists"), 1);
+}
+
+#[tokio::test]
+async fn a_restarted_imap_server_is_reconnected_to() {
+    let stack = MailStack::start_private();
+    let user = stack.add_user("liverestart");
+    let app = TestApp::spawn_with(&stack, user.clone(), |_| {}).await;
+    app.login().await;
+    let mut events = Events::open(&app, None).await;
+    events.until("the INBOX's state", inbox).await;
+
+    stack.restart_imap();
+    stack
+        .deliver("live@example.test", &[&user.address], &eml("After restart"))
+        .await;
+    let (_, _, e) = events
+        .until("the delivery after the restart", |v| {
+            inbox(v) && n(v, "exists") == 1
+        })
+        .await;
+    assert_eq!(n(&e, "unseen"), 1);
+}
+
+#[tokio::test]
+async fn a_user_whose_pages_are_gone_keeps_no_imap_connection() {
+    let stack = MailStack::shared();
+    let user = stack.add_user("livegone");
+    let app = TestApp::spawn_with(stack, user.clone(), |c| {
+        c.watch_linger = Duration::from_secs(1);
+        c.imap_idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.login().await;
+    let mut events = Events::open(&app, None).await;
+    events.until("the INBOX's state", inbox).await;
+    assert!(imap_processes(&user) >= 1, "the watcher is connected");
+    drop(events);
+    crate::actions::wait_until("the user's IMAP connections to close", || async {
+        imap_processes(&user) == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_need_a_login_and_respect_the_cap() {
+    let stack = MailStack::shared();
+    let app = TestApp::spawn("liveanon").await;
+    // Anonymous: sent to the login page, no stream, no IMAP work.
+    let res = app.get("/events").await;
+    assert!(res.status.is_redirection(), "{}", res.status);
+    assert!(res.location().starts_with("/login"), "{}", res.location());
+
+    // Live updates off (or at the cap): 204 makes EventSource stop; pages still work.
+    let user = stack.add_user("liveoff");
+    let off = TestApp::spawn_with(stack, user, |c| c.max_watchers = 0).await;
+    off.login().await;
+    let res = off.get("/events").await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    assert_eq!(off.get("/mail/INBOX").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn chromium_shows_new_mail_in_the_open_inbox_at_phone_and_desktop_width() {
+    use fantoccini::Locator;
+    let stack = MailStack::shared();
+    for (width, height) in [(390u32, 844u32), (1280, 800)] {
+        let app = TestApp::spawn(&format!("live-web-{width}")).await;
+        let user = app.user.clone();
+        stack
+            .append(&user, "INBOX", &eml("Already here"), &[])
+            .await;
+        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+            return;
+        };
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        client.goto(&app.url("/login")).await.expect("open /login");
+        client
+            .find(Locator::Css("#username"))
+            .await
+            .expect("username")
+            .send_keys(&user.address)
+            .await
+            .expect("type");
+        client
+            .find(Locator::Css("#password"))
+            .await
+            .expect("password")
+            .send_keys(&user.password)
+            .await
+            .expect("type");
+        client
+            .find(Locator::Css(".login button[type=submit]"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("log in");
+        crate::actions::wait_until("the inbox", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.path() == "/mail/INBOX")
+        })
+        .await;
+        // Mail may arrive before the page's watcher is up: the first state it sends is
+        // compared with the page's own count, so the row shows either way.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stack
+            .deliver(
+                "live@example.test",
+                &[&user.address],
+                &eml("Pushed to the page"),
+            )
+            .await;
+        let started = std::time::Instant::now();
+        crate::actions::wait_until("the new row in the open inbox", || async {
+            client
+                .source()
+                .await
+                .is_ok_and(|html| html.contains("Pushed to the page"))
+        })
+        .await;
+        let took = started.elapsed();
+        let title = client.title().await.expect("title");
+        assert!(title.starts_with("(2) "), "{width}: {title}");
+        let count = client
+            .find(Locator::Css("nav.sidebar a[href='/mail/INBOX'] span.count"))
+            .await
+            .expect("count")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(count, "2", "{width}");
+        // Both rows are there: the page was not replaced by a partial one.
+        let rows = client
+            .find_all(Locator::Css("table.messages tbody tr"))
+            .await
+            .expect("rows");
+        assert_eq!(rows.len(), 2, "{width}");
+        eprintln!("live: {width}px: delivery to row on screen in {took:?}");
+    }
+}
