@@ -79,6 +79,8 @@ pub struct AppState {
     pub directory: Arc<crate::directory::Directory>,
     /// One IMAP watcher per user with a page open (`GET /events`).
     pub live: Arc<crate::live::Live>,
+    /// Messages waiting for their send time (send later, undo send).
+    pub outbox: Arc<crate::send::outbox::Outbox>,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -87,6 +89,8 @@ pub struct App {
     router: Router,
     address: SocketAddr,
     limits: crate::server::Limits,
+    /// Started by [`App::run`]: the outbox worker lives as long as the server.
+    outbox: Arc<crate::send::outbox::Outbox>,
 }
 
 impl App {
@@ -128,9 +132,17 @@ impl App {
             .with_private(key.clone());
 
         let live = crate::live::Live::new(imap.clone(), config.watch_linger, config.max_watchers);
+        let outbox = crate::send::outbox::Outbox::new(
+            db.clone(),
+            crate::send::Mailer::from_config(imap.clone(), db.clone(), &config),
+            key.master(),
+            config.outbox_backoff.clone(),
+        );
+
         let state = AppState {
             config: Arc::new(config.clone()),
             live,
+            outbox,
             imap,
             db,
             cookies,
@@ -157,6 +169,7 @@ impl App {
             max_connections: config.http_max_connections,
             drain: config.shutdown_timeout,
         };
+        let outbox = state.outbox.clone();
         let router = crate::web::router(state, sessions);
         let listener = TcpListener::bind(config.listen)
             .await
@@ -167,6 +180,7 @@ impl App {
             router,
             address,
             limits,
+            outbox,
         })
     }
 
@@ -180,8 +194,21 @@ impl App {
         tracing::info!(address = %self.address, "Mailroom listening");
         // Under systemd (`Type=notify`), say we are ready only once the port is bound.
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        // Every instance sends due messages (the database gives each to one of them); the
+        // worker stops with the server, also when this future is dropped.
+        let worker = AbortOnDrop(tokio::spawn(self.outbox.run()));
         crate::server::serve(self.listener, self.router, self.limits, shutdown_signal()).await;
+        drop(worker);
         Ok(())
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

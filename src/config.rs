@@ -155,6 +155,12 @@ pub struct Config {
     /// Most users watched at once, one IMAP connection each (`MAILROOM_MAX_WATCHERS`);
     /// 0 turns live updates off.
     pub max_watchers: usize,
+    /// Seconds a sent message waits in the outbox so the user can undo it
+    /// (`MAILROOM_UNDO_SEND`); users choose their own on `/settings`. 0: at once.
+    pub undo_send: u64,
+    /// Pauses between tries of a scheduled message the submission server does not take;
+    /// after the last it goes to Drafts. Not read from the environment; tests shorten it.
+    pub outbox_backoff: Vec<Duration>,
 }
 
 /// For which login domains Mailroom looks up `_imaps._tcp`/`_submission._tcp` SRV records
@@ -184,6 +190,9 @@ impl std::str::FromStr for SrvLookup {
         }
     }
 }
+
+/// The longest undo window a site or a user may choose, in seconds.
+pub const MAX_UNDO_SEND: u64 = 60;
 
 /// The log filter when none is set.
 pub const DEFAULT_LOG: &str = "mailroom=info,tower_http=warn";
@@ -240,6 +249,7 @@ struct FileConfig {
     srv_resolver: Option<SocketAddr>,
     watch_linger: Option<u64>,
     max_watchers: Option<usize>,
+    undo_send: Option<u64>,
 }
 
 /// `trusted_proxies` in the file: a list, or one comma-separated string like the variable.
@@ -517,6 +527,14 @@ impl Config {
             max_watchers: parsed(&env, "MAILROOM_MAX_WATCHERS")?
                 .or(fc.max_watchers)
                 .unwrap_or(1000),
+            undo_send: parsed(&env, "MAILROOM_UNDO_SEND")?
+                .or(fc.undo_send)
+                .unwrap_or(10)
+                .min(MAX_UNDO_SEND),
+            outbox_backoff: [30, 120, 600, 1800]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
             sieve,
             sieve_timeout: Duration::from_secs(20),
             listen,
@@ -971,6 +989,7 @@ mod tests {
             "MAILROOM_SRV_RESOLVER" => "127.0.0.1:5353",
             "MAILROOM_WATCH_LINGER" => "30",
             "MAILROOM_MAX_WATCHERS" => "50",
+            "MAILROOM_UNDO_SEND" => "5",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

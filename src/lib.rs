@@ -37,4 +37,5 @@ pub mod server;
 pub mod sieve;
 pub mod smtp;
 pub mod store;
+pub mod vault;
 pub mod web;

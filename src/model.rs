@@ -1,9 +1,9 @@
 //! Small domain types shared by [`crate::imap`], [`crate::mime`] and the web layer.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A mailbox address with an optional display name, already decoded to UTF-8.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub name: Option<String>,
     pub email: String,

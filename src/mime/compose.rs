@@ -48,20 +48,55 @@ pub enum ComposeError {
     ControlChar(&'static str),
 }
 
-/// A file to attach, as uploaded or taken from another message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file to attach, as uploaded or taken from another message. Serializable (bytes as
+/// base64) because a message waiting in the outbox is kept in the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     /// Shown to the recipient; sanitized again when the message is built.
     pub filename: String,
     /// `type/subtype`; anything malformed is sent as `application/octet-stream`.
     pub content_type: String,
     /// The exact bytes the recipient will get.
+    #[serde(with = "base64_bytes")]
     pub data: Vec<u8>,
+}
+
+/// Bytes as one base64 string in JSON (not an array of numbers, four times as long).
+mod base64_bytes {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)
+    }
+
+    /// Optional bytes, the same way.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match bytes {
+                Some(b) => s.serialize_some(&STANDARD.encode(b)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            let text = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+            text.map(|t| STANDARD.decode(t.as_bytes()).map_err(D::Error::custom))
+                .transpose()
+        }
+    }
 }
 
 /// The importance the sender gave the message (`X-Priority` and `Importance` headers,
 /// which together cover the clients people use).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Priority {
     High,
     #[default]
@@ -112,7 +147,7 @@ impl Priority {
 }
 
 /// Everything an outgoing message is made of, already validated as addresses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
     /// The chosen identity: display name and address.
     pub from: Address,
@@ -132,6 +167,7 @@ pub struct Outgoing {
     pub request_mdn: bool,
     pub attachments: Vec<Attachment>,
     /// A whole message attached as `message/rfc822` (forward as attachment).
+    #[serde(with = "base64_bytes::option")]
     pub attached_message: Option<Vec<u8>>,
     /// Without brackets; see [`new_message_id`].
     pub message_id: String,

@@ -22,6 +22,7 @@
 //! posts. Nothing here knows axum, askama, sessions or the catalog: reasons come back
 //! typed, and the caller words them.
 
+pub mod outbox;
 pub mod staging;
 
 use crate::{
@@ -63,8 +64,8 @@ pub enum SendError {
     Unclaimed,
 }
 
-/// A message to send, with what surrounds it.
-#[derive(Clone, Debug)]
+/// A message to send, with what surrounds it. Serializable: the outbox keeps it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Letter {
     /// The idempotency key (the compose form's id; a worker's queue row). Its files are
     /// staged under it too, and it is the DSN envelope id.
@@ -132,6 +133,9 @@ pub enum Outcome {
     },
     /// Refused before anything went out.
     Refused(Vec<Refusal>),
+    /// Not sent, and (as asked, by [`Mailer::deliver_or_keep`]) not saved either: the
+    /// caller keeps it to try again.
+    Deferred { reason: SmtpError },
 }
 
 /// What [`Mailer::save_draft`] came to.
@@ -229,15 +233,39 @@ impl Mailer {
         ticket: Ticket,
         letter: &Letter,
     ) -> Result<Outcome, SendError> {
+        self.deliver_with(account, ticket, letter, true).await
+    }
+
+    /// As [`Mailer::deliver`], but a message the submission server does not take is not
+    /// saved to Drafts: [`Outcome::Deferred`], for the outbox, which tries again later.
+    pub async fn deliver_or_keep(
+        &self,
+        account: &Account,
+        ticket: Ticket,
+        letter: &Letter,
+    ) -> Result<Outcome, SendError> {
+        self.deliver_with(account, ticket, letter, false).await
+    }
+
+    /// Checks the ticket, delivers, counts the outcome and releases the claim unless the
+    /// message went out.
+    async fn deliver_with(
+        &self,
+        account: &Account,
+        ticket: Ticket,
+        letter: &Letter,
+        to_drafts: bool,
+    ) -> Result<Outcome, SendError> {
         if ticket.key != letter.key || ticket.user != account.username {
             ticket.release(self).await?;
             return Err(SendError::Unclaimed);
         }
-        let outcome = self.deliver_claimed(account, letter).await;
+        let outcome = self.deliver_claimed(account, letter, to_drafts).await;
         crate::metrics::send(match &outcome {
             Ok(Outcome::Sent(_)) => "sent",
             Ok(Outcome::SavedAsDraft { .. }) => "draft",
             Ok(Outcome::Refused(_)) => "refused",
+            Ok(Outcome::Deferred { .. }) => "deferred",
             Ok(Outcome::NotSaved { .. }) | Err(_) => "failed",
         });
         if !matches!(outcome, Ok(Outcome::Sent(_))) {
@@ -251,6 +279,7 @@ impl Mailer {
         &self,
         account: &Account,
         letter: &Letter,
+        to_drafts: bool,
     ) -> Result<Outcome, SendError> {
         let user = account.username.as_str();
         let m = &letter.message;
@@ -288,6 +317,10 @@ impl Mailer {
             }
             Err(e) => e,
         };
+        if !to_drafts {
+            tracing::info!(user, error = %reason, "send failed; kept to try again");
+            return Ok(Outcome::Deferred { reason });
+        }
         tracing::warn!(user, error = %reason, "send failed; saving to Drafts");
         Ok(match self.store_draft(account, letter, &draft).await {
             Ok(draft) => Outcome::SavedAsDraft { reason, draft },

@@ -12,6 +12,7 @@
 pub mod compose;
 pub mod contacts;
 pub mod identities;
+pub mod outbox;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

@@ -62,6 +62,7 @@ const NOTICES: &[&str] = &[
     "none_selected",
     "choose_target",
     "not_permitted",
+    "queued",
 ];
 
 /// The text of a notice from a list URL, or `None` for an unknown key.

@@ -96,6 +96,9 @@ pub struct ComposeForm {
     draft: String,
     /// Where to go after sending (a `/mail/…` path).
     back: String,
+    /// "Send later": ISO 8601, a local time in the user's zone (what
+    /// `<input type=datetime-local>` sends) or with an offset or `Z`. Empty: now.
+    send_at: String,
     /// Ids of staged files the user kept ticked.
     #[serde(skip)]
     staged: Vec<String>,
@@ -440,6 +443,33 @@ pub async fn submit(
     };
     let Ready { mut form, letter } = *ready;
     let tr = ctx.tr;
+    // Later (a chosen time, or the undo window): into the outbox instead of out now.
+    if let Some(t) = ticket.take() {
+        match crate::web::outbox::queue_time(&state, &account, &form.send_at).await {
+            Ok(None) => ticket = Some(t),
+            Ok(Some(at)) => {
+                t.release(&mailer).await?;
+                return crate::web::outbox::queue(
+                    &state,
+                    &account,
+                    &letter,
+                    &form.back,
+                    at,
+                    &form.send_at,
+                )
+                .await;
+            }
+            Err(key) => {
+                t.release(&mailer).await?;
+                let errors = Errors {
+                    general: Some(tr.t(key).to_owned()),
+                    ..Errors::default()
+                };
+                let page = page(&state, &ctx, &account, form, errors, None, None).await?;
+                return Ok(page.into_response());
+            }
+        }
+    }
     let (errors, notice) = match ticket {
         None => match mailer.save_draft(&account, &letter).await? {
             Drafted::Saved(appended) => {
@@ -476,7 +506,8 @@ pub async fn submit(
                     Some(tr.t("compose.saved_after_failure").to_owned()),
                 )
             }
-            Outcome::NotSaved { reason, .. } => (
+            // `deliver` saves to Drafts; `Deferred` comes only from the outbox's call.
+            Outcome::NotSaved { reason, .. } | Outcome::Deferred { reason } => (
                 smtp_errors(tr, &reason, &letter.message),
                 Some(tr.t("compose.error.draft_failed").to_owned()),
             ),

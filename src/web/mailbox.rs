@@ -101,6 +101,8 @@ pub struct ListQuery {
     pub notice: Option<String>,
     /// The count the notice mentions.
     pub n: Option<String>,
+    /// A message just queued in the outbox: the notice offers to undo it.
+    pub outbox: Option<String>,
 }
 
 /// One row of the message list, as `templates/components/message_table.html` shows it.
@@ -185,6 +187,8 @@ pub struct MailboxPage {
     bar: ActionBar,
     /// What the last action did, or why it was refused.
     notice: Option<String>,
+    /// The outbox id an Undo button takes back.
+    undo_outbox: Option<String>,
     total_label: String,
     page_label: String,
     sort: &'static str,
@@ -268,6 +272,10 @@ pub async fn list(
         rows,
         bar,
         notice,
+        undo_outbox: q
+            .outbox
+            .clone()
+            .filter(|id| crate::web::outbox::valid_id(id)),
         total_label: tr.tf("list.messages", &[&listing.total]),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),

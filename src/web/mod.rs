@@ -34,6 +34,7 @@ pub mod layout;
 mod mailbox;
 mod message;
 mod ops;
+pub mod outbox;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
 mod resume;
@@ -110,6 +111,11 @@ pub fn router<S: SessionStore + Clone>(
         )
         .route("/mail/{mailbox}/{uid}/receipt", post(compose::receipt))
         // Address book: list, add, edit, delete, vCard import/export, suggestions (JSON)
+        // Send later and undo send
+        .route("/outbox", get(outbox::show))
+        .route("/settings/undo", post(outbox::set_undo))
+        .route("/outbox/{id}/cancel", post(outbox::cancel))
+        .route("/outbox/{id}/send", post(outbox::send_now))
         .route("/contacts", get(contacts::list).post(contacts::add))
         .route("/contacts/suggest", get(contacts::suggest))
         .route("/contacts/import", post(contacts::import))

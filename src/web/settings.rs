@@ -130,6 +130,9 @@ pub struct SettingsPage {
     langs: Vec<(&'static str, &'static str, bool)>,
     /// The server speaks ManageSieve: link the mail-rule pages (else say why they are missing).
     rules_available: bool,
+    /// The undo window in seconds, and the choices offered.
+    undo_send: u64,
+    undo_choices: &'static [u64],
 }
 
 /// The user's identities as the page lists them: stored ones, plus the login identity
@@ -199,6 +202,8 @@ async fn render(
             .map(|l| (l.tag(), l.native_name(), *l == tr.lang()))
             .collect(),
         rules_available: state.sieve.available(account).await,
+        undo_send: crate::web::outbox::undo_window(state, &account.username).await,
+        undo_choices: crate::web::outbox::UNDO_CHOICES,
     };
     Ok(page.into_response())
 }

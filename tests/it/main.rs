@@ -23,6 +23,7 @@ mod mailstack_selftest;
 mod message;
 mod mime_golden;
 mod ops;
+mod outbox;
 mod quota_acl;
 mod rules;
 mod search;

@@ -131,6 +131,7 @@ pub(super) async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
             "references" => f.references = value,
             "draft" => f.draft = value,
             "back" => f.back = value,
+            "send_at" => f.send_at = value,
             "staged" => f.staged.push(value),
             "action" => f.action = value,
             "csrf_token" => f.csrf_token = value,

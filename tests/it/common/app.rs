@@ -17,6 +17,8 @@ pub struct TestApp {
     _data: tempfile::TempDir,
     /// The app's database (SQLite or PostgreSQL: see `common::pgstack`).
     pub database_url: String,
+    /// The running server (and its outbox worker), for [`TestApp::stop`].
+    server: Option<std::sync::Arc<tokio::task::JoinHandle<()>>>,
 }
 
 /// A response read to the end.
@@ -126,6 +128,9 @@ pub fn browser_client(cookies: bool) -> reqwest::Client {
 /// The app's configuration for a stack: implicit TLS to the IMAPS port, trusting the stack's CA.
 pub fn config_for(stack: &MailStack, data_dir: &std::path::Path) -> Config {
     let mut c = Config::load_from(None, |_| None).expect("default config");
+    // Sent at once, as the tests of sending expect; tests/it/outbox.rs turns the undo
+    // window on where it is what they test.
+    c.undo_send = 0;
     c.listen = "127.0.0.1:0".parse().expect("addr");
     c.data_dir = data_dir.to_owned();
     c.database_url = format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display());
@@ -172,7 +177,7 @@ impl TestApp {
         let database_url = config.database_url.clone();
         let app = App::build(config).await.expect("app builds");
         let address = app.address();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let _ = app.run().await;
         });
         let client = browser_client(true);
@@ -182,6 +187,7 @@ impl TestApp {
             user,
             _data: data,
             database_url,
+            server: Some(std::sync::Arc::new(server)),
         }
     }
 
@@ -305,6 +311,15 @@ impl TestApp {
             user,
             _data: tempfile::tempdir().expect("temp dir"),
             database_url: self.database_url.clone(),
+            server: self.server.clone(),
+        }
+    }
+
+    /// Stops the server and everything it runs (the outbox worker), as a process that
+    /// ends would: what it kept in the database stays.
+    pub fn stop(&self) {
+        if let Some(s) = &self.server {
+            s.abort();
         }
     }
 }
