@@ -77,6 +77,8 @@ pub struct AppState {
     pub sieve: crate::sieve::Sieve,
     /// Which servers serve which login domain.
     pub directory: Arc<crate::directory::Directory>,
+    /// Fetches mail from the users' other mailboxes.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -125,7 +127,15 @@ impl App {
             .with_always_save(true)
             .with_private(key.clone());
 
+        let fetcher = crate::fetch::Fetcher::new(
+            db.clone(),
+            imap.clone(),
+            key.master(),
+            config.remote_allow_loopback_for_tests,
+            config.fetch_interval,
+        );
         let state = AppState {
+            fetcher,
             config: Arc::new(config.clone()),
             imap,
             db,
