@@ -1589,7 +1589,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "accounts.fetched",
-        "Fetched {0} new messages.",
+        "New messages fetched: {0}.",
         "收取了 {0} 封新邮件。",
     ),
     (

@@ -173,7 +173,7 @@ async fn pop3_mail_of_another_user_arrives_once_in_the_chosen_folder_kept_or_del
     assert_eq!(stack.count(&bob, "INBOX").await, 2, "kept on the server");
     let page = alice.follow("/settings/accounts?done=fetched&n=2").await;
     assert!(
-        page.body.contains("Fetched 2 new messages."),
+        page.body.contains("New messages fetched: 2."),
         "{}",
         page.body
     );
@@ -439,4 +439,123 @@ async fn a_page_view_starts_a_due_fetch() {
         subjects(stack, &alice.user, "INBOX").await,
         ["While you browse"]
     );
+}
+
+/// The journey in real Chromium, at phone and at desktop width: log in, add another user's
+/// POP3 mailbox with the form, press Fetch now, see the count and the time, and find the
+/// mail in the chosen folder on the server.
+#[tokio::test]
+async fn a_mailbox_added_and_fetched_in_chromium_at_phone_and_desktop_width() {
+    use fantoccini::Locator;
+    let stack = MailStack::shared();
+    for (width, height) in [(390u32, 844u32), (1280, 800)] {
+        let app = app(&format!("acc-web-{width}")).await;
+        let user = &app.user;
+        stack.create_mailbox(user, "Fetched").await;
+        let bob = stack.add_user(&format!("acc-web-bob-{width}"));
+        stack
+            .append(&bob, "INBOX", &eml("Hello from Bob"), &[])
+            .await;
+        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+            return;
+        };
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        client.goto(&app.url("/login")).await.expect("open /login");
+        let find = |css: String| {
+            let client = client.clone();
+            async move {
+                client
+                    .find(Locator::Css(&css))
+                    .await
+                    .unwrap_or_else(|e| panic!("{css}: {e}"))
+            }
+        };
+        let type_into = |css: &'static str, text: String| {
+            let find = find.clone();
+            async move { find(css.into()).await.send_keys(&text).await.expect("type") }
+        };
+        type_into("#username", user.address.clone()).await;
+        type_into("#password", user.password.clone()).await;
+        find(".login button[type=submit]".into())
+            .await
+            .click()
+            .await
+            .expect("log in");
+        crate::actions::wait_until("the inbox", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.path() == "/mail/INBOX")
+        })
+        .await;
+        // From the settings page, as a user finds it.
+        client
+            .goto(&app.url("/settings"))
+            .await
+            .expect("open settings");
+        find("a[href='/settings/accounts']".into())
+            .await
+            .click()
+            .await
+            .expect("open other mailboxes");
+        type_into("#acc-host", "127.0.0.1".into()).await;
+        find("#acc-security option[value=none]".into())
+            .await
+            .click()
+            .await
+            .expect("choose no TLS");
+        type_into("#acc-port", stack.pop3_port.to_string()).await;
+        type_into("#acc-login", bob.address.clone()).await;
+        type_into("#acc-password", bob.password.clone()).await;
+        find("#acc-folder option[value=Fetched]".into())
+            .await
+            .click()
+            .await
+            .expect("choose the folder");
+        let submit = find("#accounts-add button[type=submit]".into()).await;
+        let (x, _, w, _) = submit.rectangle().await.expect("rect");
+        assert!(
+            x >= 0.0 && x + w <= f64::from(width),
+            "{width}: button at {x}+{w}"
+        );
+        submit.click().await.expect("add the mailbox");
+        crate::actions::wait_until("the mailbox in the list", || async {
+            client.find(Locator::Css(".remote-account")).await.is_ok()
+        })
+        .await;
+        let fetch = find(".remote-account .fetch-now".into()).await;
+        let (x, _, w, _) = fetch.rectangle().await.expect("rect");
+        assert!(
+            x >= 0.0 && x + w <= f64::from(width),
+            "{width}: Fetch now at {x}+{w}"
+        );
+        fetch.click().await.expect("fetch now");
+        crate::actions::wait_until("the fetch notice", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.query() == Some("done=fetched&n=1"))
+        })
+        .await;
+        let notice = find(".notice".into()).await.text().await.expect("text");
+        assert_eq!(notice, "New messages fetched: 1.", "{width}");
+        let last = find(".remote-account .last".into())
+            .await
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            last.contains("UTC") && last.contains("1 new"),
+            "{width}: {last}"
+        );
+        assert_eq!(
+            subjects(stack, user, "Fetched").await,
+            ["Hello from Bob"],
+            "{width}"
+        );
+        let _ = client.close().await;
+    }
 }
