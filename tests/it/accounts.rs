@@ -473,9 +473,8 @@ async fn a_mailbox_added_and_fetched_in_chromium_at_phone_and_desktop_width() {
                     .unwrap_or_else(|e| panic!("{css}: {e}"))
             }
         };
-        let type_into = |css: &'static str, text: String| {
-            let find = find.clone();
-            async move { find(css.into()).await.send_keys(&text).await.expect("type") }
+        let type_into = |css: &'static str, text: String| async move {
+            find(css.into()).await.send_keys(&text).await.expect("type")
         };
         type_into("#username", user.address.clone()).await;
         type_into("#password", user.password.clone()).await;
