@@ -368,4 +368,17 @@ mod tests {
             .unwrap();
         assert!(matches!(e, Pop3Error::Protocol(t) if t.starts_with("not POP3")));
     }
+
+    #[tokio::test]
+    async fn stls_hands_back_the_stream_unless_the_server_said_more() {
+        let (p, _) = talk(b"+OK\r\n+OK begin TLS\r\n").await;
+        let mut raw = p.stls().await.expect("the stream for the handshake");
+        raw.write_all(b"x").await.unwrap();
+        // Lines sent along with the go-ahead would be read as if they came over TLS.
+        let (p, _) = talk(b"+OK\r\n+OK begin TLS\r\n+OK injected\r\n").await;
+        assert_eq!(
+            p.stls().await.err(),
+            Some(Pop3Error::Protocol("data after STLS".into()))
+        );
+    }
 }
