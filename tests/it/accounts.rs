@@ -307,6 +307,22 @@ async fn another_user_gets_404_a_missing_token_is_refused_and_bad_input_is_shown
     let bob = stack.add_user("acc-own-bob");
     let id = add_account(&alice, "pop3", &bob, &bob.password, "INBOX", true).await;
 
+    // An anonymous visitor is sent to the login page, and cannot fetch.
+    let anonymous = alice.other_browser(stack.add_user("acc-own-anon"));
+    let page = anonymous.get("/settings/accounts").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location().starts_with("/login"), "{}", page.location());
+    let page = anonymous
+        .post_form(&format!("/settings/accounts/{id}/fetch"), &[])
+        .await;
+    assert!(
+        page.status == StatusCode::FORBIDDEN || page.location().starts_with("/login"),
+        "{} {}",
+        page.status,
+        page.location()
+    );
+    assert!(row_text(&alice, &id).await.contains("never"));
+
     let mallory = alice.other_browser(stack.add_user("acc-own-mallory"));
     mallory.login().await;
     for verb in ["fetch", "delete"] {
