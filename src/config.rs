@@ -724,6 +724,27 @@ mod tests {
     }
 
     #[test]
+    fn fetch_interval_defaults_reads_and_has_a_floor() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.fetch_interval, Duration::from_secs(600));
+        assert!(!c.remote_allow_loopback_for_tests);
+        let fc = Config::parse_file("fetch_interval = 1800\n").unwrap();
+        let c = Config::merge(fc, env(&[])).unwrap();
+        assert_eq!(c.fetch_interval, Duration::from_secs(1800));
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_FETCH_INTERVAL", "5")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.fetch_interval,
+            Duration::from_secs(60),
+            "at least a minute"
+        );
+        assert!(Config::parse_file("remote_allow_loopback_for_tests = true").is_err());
+    }
+
+    #[test]
     fn env_overrides_file() {
         let fc = Config::parse_file("imap_host = \"mail.example\"\nimap_port = 1143\n").unwrap();
         let c = Config::merge(

@@ -23,7 +23,10 @@
 //! elsewhere, but only to finish a TLS handshake whose certificate must be valid for that
 //! name. Connects and reads time out; each run is bounded ([`MAX_MESSAGES`],
 //! [`MAX_RUN_BYTES`], [`RUN_TIMEOUT`]) and a message over [`MAX_MESSAGE_BYTES`] is left
-//! on the server and reported.
+//! on the server and reported. The POP3 client caps every line and message itself; on
+//! the IMAP side sizes are checked (RFC822.SIZE) before a message is fetched, but a server
+//! that lies about them is only stopped by async-imap's own 512 MiB buffer limit and the
+//! operation timeout.
 //!
 //! **The remote password** is stored sealed with ChaCha20-Poly1305 under a key derived
 //! from the server's secret key ([`Vault`]): a copy of the database alone does not
