@@ -5,7 +5,7 @@ dir=/var/lib/mailstack
 mkdir -p "$dir"
 chmod 755 "$dir"
 MAILSTACK_IMAP_PORT=143 MAILSTACK_IMAPS_PORT=993 MAILSTACK_SUBMISSION_PORT=587 MAILSTACK_SMTP_PORT=25 \
-  MAILSTACK_SIEVE_PORT=4190 \
+  MAILSTACK_SIEVE_PORT=4190 MAILSTACK_POP3_PORT=110 \
   mailstack up "$dir"
 mailstack adduser "$dir" alice@example.test demo-password
 mailstack adduser "$dir" bob@example.test demo-password

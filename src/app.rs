@@ -81,6 +81,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// Messages waiting for their send time (send later, undo send).
     pub outbox: Arc<crate::send::outbox::Outbox>,
+    /// Fetches mail from the users' other mailboxes.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -139,7 +141,15 @@ impl App {
             config.outbox_backoff.clone(),
         );
 
+        let fetcher = crate::fetch::Fetcher::new(
+            db.clone(),
+            imap.clone(),
+            key.master(),
+            config.remote_allow_loopback_for_tests,
+            config.fetch_interval,
+        );
         let state = AppState {
+            fetcher,
             config: Arc::new(config.clone()),
             live,
             outbox,

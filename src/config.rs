@@ -99,6 +99,13 @@ pub struct Config {
     /// exercise its success path against a local server (tests may only use loopback).
     /// Never set from the file or the environment; always `false` in production.
     pub proxy_allow_loopback_for_tests: bool,
+    /// TEST ONLY: lets "other mailboxes" (`crate::fetch`) connect to loopback addresses,
+    /// and there only, without TLS: the tests fetch from their own Dovecot. Never set from
+    /// the file or the environment; always `false` in production.
+    pub remote_allow_loopback_for_tests: bool,
+    /// How often a user's other mailboxes are fetched while they use Mailroom
+    /// (`MAILROOM_FETCH_INTERVAL`, seconds).
+    pub fetch_interval: Duration,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
     /// Image-proxy fetches one user may have in flight (`MAILROOM_PROXY_FETCHES_PER_USER`);
@@ -225,6 +232,8 @@ struct FileConfig {
     login_backoff: Option<u64>,
     max_message_size: Option<u64>,
     proxy_fetches_per_user: Option<usize>,
+    #[serde(alias = "fetch_interval_secs")]
+    fetch_interval: Option<u64>,
     #[serde(alias = "proxy_url_lifetime_secs")]
     proxy_url_lifetime: Option<u64>,
     authserv_id: Option<String>,
@@ -564,6 +573,12 @@ impl Config {
             )
             .max(Duration::from_secs(1)),
             proxy_allow_loopback_for_tests: false,
+            remote_allow_loopback_for_tests: false,
+            fetch_interval: secs(
+                parsed(&env, "MAILROOM_FETCH_INTERVAL")?.or(fc.fetch_interval),
+                600,
+            )
+            .max(Duration::from_secs(60)),
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),
@@ -739,6 +754,27 @@ mod tests {
         assert_eq!(c.smtp.port, 587);
         assert!(c.database_url.starts_with("sqlite://"));
         assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn fetch_interval_defaults_reads_and_has_a_floor() {
+        let c = Config::merge(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.fetch_interval, Duration::from_secs(600));
+        assert!(!c.remote_allow_loopback_for_tests);
+        let fc = Config::parse_file("fetch_interval = 1800\n").unwrap();
+        let c = Config::merge(fc, env(&[])).unwrap();
+        assert_eq!(c.fetch_interval, Duration::from_secs(1800));
+        let c = Config::merge(
+            FileConfig::default(),
+            env(&[("MAILROOM_FETCH_INTERVAL", "5")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.fetch_interval,
+            Duration::from_secs(60),
+            "at least a minute"
+        );
+        assert!(Config::parse_file("remote_allow_loopback_for_tests = true").is_err());
     }
 
     #[test]
@@ -971,6 +1007,7 @@ mod tests {
             "MAILROOM_MAX_MESSAGE_SIZE" => "1000000",
             "MAILROOM_PROXY_FETCHES_PER_USER" => "3",
             "MAILROOM_PROXY_URL_LIFETIME" => "600",
+            "MAILROOM_FETCH_INTERVAL" => "900",
             "MAILROOM_AUTHSERV_ID" => "mx.example",
             "MAILROOM_HTTP_HEADER_TIMEOUT" => "10",
             "MAILROOM_HTTP_BODY_TIMEOUT" => "20",

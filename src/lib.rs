@@ -11,7 +11,7 @@
 //! - [`live`]: one IMAP watcher per user with a page open, feeding `GET /events`.
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
 //! - [`store`]: Mailroom's own database, SQLite or PostgreSQL (sessions, settings, identities,
-//!   contacts, compose staging, throttling, trusted senders).
+//!   contacts, compose staging, throttling, trusted senders, other mailboxes).
 //! - [`i18n`]: the translation catalog.
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
@@ -19,11 +19,13 @@
 //! - [`send`]: the send workflow (claim, SMTP, Sent copy, flags, drafts, contacts), apart
 //!   from HTTP, for the compose handler and background workers alike.
 //! - [`sieve`]: mail rules kept on the server with ManageSieve (filters, vacation, forwarding).
+//! - [`fetch`]: mail from other mailboxes (POP3/IMAP accounts elsewhere), apart from HTTP.
 
 pub mod app;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod fetch;
 pub mod health;
 pub mod i18n;
 pub mod ids;

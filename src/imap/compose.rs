@@ -265,7 +265,7 @@ impl Imap {
 
 /// `APPEND` of `message` with `flags` (a constant list); returns the UID from
 /// `APPENDUID`, if any.
-async fn append_on(
+pub(super) async fn append_on(
     c: &mut Conn,
     wire: &str,
     flags: &'static str,

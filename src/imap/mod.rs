@@ -34,7 +34,7 @@
 //! `pool`, `names`, `folders`, `messages`, `wire` (the pure parts); `actions` (flags,
 //! move, delete… by UID within a UIDVALIDITY), `folder_admin` (create, rename, delete,
 //! subscribe), `export` (a folder as a streamed mbox), `open`, `search`, `threads`,
-//! `sidebar`, `acl`, `quota`, `compose`.
+//! `sidebar`, `acl`, `quota`, `compose`, `remote` (fetching from other mailboxes).
 
 mod acl;
 mod actions;
@@ -54,6 +54,7 @@ mod open;
 mod order;
 mod pool;
 mod quota;
+mod remote;
 mod search;
 mod sidebar;
 mod threads;
@@ -67,6 +68,7 @@ pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use open::OpenedMessage;
 pub use quota::Quota;
+pub use remote::RemoteListing;
 pub use search::{
     SearchField, SearchHit, SearchQuery, SearchResults, SearchText, SearchTextError, TextIndex,
 };

@@ -19,6 +19,7 @@ use tower_sessions::{SessionManagerLayer, SessionStore, service::PrivateCookie};
 
 use crate::app::AppState;
 
+mod accounts;
 mod actions;
 mod assets;
 mod auth;
@@ -131,6 +132,13 @@ pub fn router<S: SessionStore + Clone>(
         // Remote content: the image proxy and the trusted senders (issue 5)
         .route("/proxy", get(proxy::image))
         .route("/settings/remote", get(trusted::show).post(trusted::update))
+        // Mail from other mailboxes, fetched on demand and while the user is active (issue 14)
+        .route(
+            "/settings/accounts",
+            get(accounts::show).post(accounts::add),
+        )
+        .route("/settings/accounts/{id}/fetch", post(accounts::fetch_now))
+        .route("/settings/accounts/{id}/delete", post(accounts::delete))
         // Mail rules kept on the server with ManageSieve (issue 12): filters, vacation
         // reply, forwarding, the raw script
         .route("/settings/rules", get(rules::show).post(rules::create))

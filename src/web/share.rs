@@ -86,6 +86,8 @@ pub async fn sidebar_prefetch(State(state): State<AppState>, req: Request, next:
         let path = parts.uri.path();
         let (current, with_folders) = (current_folder(path), lists_folders_early(path));
         let imap = state.imap.clone();
+        // Other mailboxes are fetched while their owner uses Mailroom (see `crate::fetch`).
+        state.fetcher.fetch_due(&account).await;
         crate::web::extract::hand_on(&mut parts, account.clone());
         let fetch: futures::future::BoxFuture<'static, _> = Box::pin(async move {
             match imap

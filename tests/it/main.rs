@@ -2,6 +2,7 @@
 
 mod common;
 
+mod accounts;
 mod actions;
 mod auth;
 mod browser;

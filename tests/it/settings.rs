@@ -47,6 +47,7 @@ async fn settings_save_name_signature_and_more_from_addresses() {
     assert_eq!(
         page.attrs("#more a", "href"),
         vec![
+            "/settings/accounts",
             "/settings/remote",
             "/folders",
             "/settings/rules",

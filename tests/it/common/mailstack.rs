@@ -64,6 +64,8 @@ pub struct MailStack {
     /// ManageSieve (RFC 5804): STARTTLS offered, AUTHENTICATE PLAIN also without TLS.
     /// Delivery runs each user's active Sieve script. 0 on Cyrus.
     pub sieve_port: u16,
+    /// Plain POP3 (STLS offered, USER/PASS and AUTH PLAIN also without TLS). 0 on Cyrus.
+    pub pop3_port: u16,
     /// The CA that signed the servers' certificate (valid for 127.0.0.1, localhost and
     /// mail.example.test); clients must trust this file.
     pub ca_file: PathBuf,
@@ -183,6 +185,7 @@ impl MailStack {
                         submission_port: 0,
                         smtp_port: 0,
                         sieve_port: 0,
+                        pop3_port: 0,
                         private: false,
                         server: Server::Cyrus,
                         _tempdir: None,
@@ -234,7 +237,7 @@ impl MailStack {
         // `up` fails with "Address already in use" and we try other ports.
         let mut last_error = String::new();
         for _attempt in 0..5 {
-            let ports = pick_free_ports(5);
+            let ports = pick_free_ports(6);
             let mut cmd = script();
             cmd.arg("up")
                 .arg(&dir)
@@ -243,6 +246,7 @@ impl MailStack {
                 .env("MAILSTACK_SUBMISSION_PORT", ports[2].to_string())
                 .env("MAILSTACK_SMTP_PORT", ports[3].to_string())
                 .env("MAILSTACK_SIEVE_PORT", ports[4].to_string())
+                .env("MAILSTACK_POP3_PORT", ports[5].to_string())
                 .env("MAILSTACK_FTS", fts.unwrap_or(""))
                 .env("MAILSTACK_OWNER_PID", std::process::id().to_string())
                 // MAILSTACK_KEEP=1 keeps the state dir (logs, mail) for a post-mortem.
@@ -265,6 +269,7 @@ impl MailStack {
                         submission_port: ports[2],
                         smtp_port: ports[3],
                         sieve_port: ports[4],
+                        pop3_port: ports[5],
                         private,
                         server: Server::Dovecot,
                         _tempdir: if keep {
