@@ -95,6 +95,9 @@ pub struct Config {
     /// exercise its success path against a local server (tests may only use loopback).
     /// Never set from the file or the environment; always `false` in production.
     pub proxy_allow_loopback_for_tests: bool,
+    /// How long a right password waits for its two-factor code (`web::twofactor`): five
+    /// minutes. Not a setting; tests shorten it to see a pending login expire.
+    pub login_code_lifetime: Duration,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
     /// Image-proxy fetches one user may have in flight (`MAILROOM_PROXY_FETCHES_PER_USER`);
@@ -456,6 +459,7 @@ impl Config {
             )
             .max(Duration::from_secs(1)),
             proxy_allow_loopback_for_tests: false,
+            login_code_lifetime: Duration::from_secs(300),
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),

@@ -9,7 +9,8 @@
 //! - [`imap`]: every conversation with the IMAP server, behind typed functions.
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
 //! - [`store`]: Mailroom's own database, SQLite or PostgreSQL (sessions, settings, identities,
-//!   contacts, compose staging, throttling, trusted senders).
+//!   contacts, compose staging, throttling, trusted senders, two-factor login).
+//! - [`totp`]: one-time passwords (RFC 6238), their QR code and recovery codes; no I/O.
 //! - [`i18n`]: the translation catalog.
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
@@ -33,4 +34,5 @@ pub mod server;
 pub mod sieve;
 pub mod smtp;
 pub mod store;
+pub mod totp;
 pub mod web;

@@ -1,5 +1,5 @@
 //! Mailroom's own database: sessions, settings, identities, contacts, compose staging and
-//! idempotency, login throttling, trusted senders. SQLite (the default, for one box) or
+//! idempotency, login throttling, trusted senders, two-factor login. SQLite (the default, for one box) or
 //! PostgreSQL (for a team, and for several instances sharing one database), chosen by the
 //! URL's scheme. Each backend has its migrations (`migrations/sqlite`, `migrations/postgres`),
 //! run at start-up.
@@ -15,6 +15,7 @@ pub mod identities;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
+pub mod totp;
 pub mod trusted;
 
 use std::str::FromStr;
