@@ -499,10 +499,16 @@ async fn two_factor_login_in_chromium_at_phone_and_desktop_width() {
         })
         .await;
         let qr = find(".qr img").await;
-        let loaded = qr.prop("naturalWidth").await.expect("prop");
+        let loaded = client
+            .execute(
+                "return document.querySelector('.qr img').naturalWidth",
+                vec![],
+            )
+            .await
+            .expect("naturalWidth");
         assert!(
-            loaded.is_some_and(|w| w != "0"),
-            "{width}: the QR image did not load (CSP?)"
+            loaded.as_u64().is_some_and(|w| w > 0),
+            "{width}: the QR image did not load (CSP?): {loaded:?}"
         );
         let (x, _, w, _) = qr.rectangle().await.expect("rect");
         assert!(
