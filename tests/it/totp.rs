@@ -403,6 +403,26 @@ async fn forms_without_the_csrf_token_are_refused() {
     );
 }
 
+/// The address typed in other capitals or with spaces is the same account to the mail
+/// server, so it must not get around the code.
+#[tokio::test]
+async fn another_spelling_of_the_address_still_needs_the_code() {
+    let app = TestApp::spawn("totp-case").await;
+    enable(&app).await;
+    logout(&app).await;
+    let upper = format!(" {} ", app.user.address.to_uppercase());
+    let page = app
+        .post_form(
+            "/login",
+            &[("username", &upper), ("password", &app.user.password)],
+        )
+        .await;
+    // Dovecot takes the capitals (its usernames are case-folded), so the password is right.
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/login/code");
+    assert!(!in_inbox(&app).await);
+}
+
 #[tokio::test]
 async fn another_users_two_factor_state_is_untouched() {
     let stack = MailStack::shared();
