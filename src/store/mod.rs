@@ -1,8 +1,8 @@
 //! Mailroom's own database: sessions, settings, identities, contacts, compose staging and
-//! idempotency, login throttling, trusted senders, two-factor login. SQLite (the default, for one box) or
-//! PostgreSQL (for a team, and for several instances sharing one database), chosen by the
-//! URL's scheme. Each backend has its migrations (`migrations/sqlite`, `migrations/postgres`),
-//! run at start-up.
+//! idempotency, login throttling, trusted senders, two-factor login. SQLite (the default,
+//! for one box) or PostgreSQL (for a team, and for several instances sharing one
+//! database), chosen by the URL's scheme. Each backend has its migrations
+//! (`migrations/sqlite`, `migrations/postgres`), run at start-up.
 //!
 //! The queries are written once, in SQL both databases accept (`$1` placeholders, `ON
 //! CONFLICT`, `RETURNING`); [`with_pool!`] compiles each function body once per backend, so
