@@ -23,6 +23,8 @@ pub struct CookiePolicy {
     pub lang: String,
     /// The known-device entries that let a browser past a username lock (`web::tokens`).
     pub device: String,
+    /// Tokens of the browsers that may skip the two-factor code (`web::twofactor`).
+    pub remember: String,
 }
 
 impl CookiePolicy {
@@ -35,6 +37,7 @@ impl CookiePolicy {
             csrf: format!("{p}mailroom_csrf"),
             lang: format!("{p}mailroom_lang"),
             device: format!("{p}mailroom_device"),
+            remember: format!("{p}mailroom_2fa"),
         }
     }
 

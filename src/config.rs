@@ -106,6 +106,9 @@ pub struct Config {
     /// How often a user's other mailboxes are fetched while they use Mailroom
     /// (`MAILROOM_FETCH_INTERVAL`, seconds).
     pub fetch_interval: Duration,
+    /// How long a right password waits for its two-factor code (`web::twofactor`): five
+    /// minutes. Not a setting; tests shorten it to see a pending login expire.
+    pub login_code_lifetime: Duration,
     /// Largest message a user may send, counted after base64 growth.
     pub max_message_size: u64,
     /// Image-proxy fetches one user may have in flight (`MAILROOM_PROXY_FETCHES_PER_USER`);
@@ -579,6 +582,7 @@ impl Config {
                 600,
             )
             .max(Duration::from_secs(60)),
+            login_code_lifetime: Duration::from_secs(300),
             max_message_size: parsed(&env, "MAILROOM_MAX_MESSAGE_SIZE")?
                 .or(fc.max_message_size)
                 .unwrap_or(25 * 1024 * 1024),

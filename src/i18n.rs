@@ -1784,6 +1784,122 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "{0} messages were too large (over 25 MB) and were left on the server.",
         "{0} 封邮件过大（超过 25 MB），已留在服务器上。",
     ),
+    // Two-factor login (issue 14 item 4): the code step of the login and /settings/2fa.
+    ("twofactor.title", "Two-factor login", "两步验证登录"),
+    (
+        "twofactor.hint",
+        "Ask for a code from an authenticator app after the password.",
+        "输入密码后再要求输入身份验证器应用中的验证码。",
+    ),
+    ("twofactor.code.title", "Enter your code", "输入验证码"),
+    ("twofactor.code.as", "Signing in as", "正在登录："),
+    ("twofactor.code.label", "Code", "验证码"),
+    (
+        "twofactor.code.hint",
+        "The six digits your authenticator app shows, or one of your recovery codes.",
+        "身份验证器应用显示的六位数字，或您的一个恢复码。",
+    ),
+    (
+        "twofactor.remember",
+        "Don’t ask again in this browser for 30 days",
+        "30 天内在此浏览器上不再询问",
+    ),
+    ("twofactor.code.submit", "Verify", "验证"),
+    ("twofactor.code.cancel", "Start again", "重新登录"),
+    (
+        "twofactor.wrong",
+        "That code is not right, or was already used.",
+        "验证码不正确或已被使用。",
+    ),
+    (
+        "twofactor.expired",
+        "The sign-in took too long. Please enter your password again.",
+        "登录超时，请重新输入密码。",
+    ),
+    (
+        "twofactor.state.off",
+        "Two-factor login is off.",
+        "两步验证登录已关闭。",
+    ),
+    (
+        "twofactor.state.on",
+        "Two-factor login is on: signing in needs your password and a code.",
+        "两步验证登录已开启：登录需要密码和验证码。",
+    ),
+    (
+        "twofactor.intro",
+        "With it on, signing in also asks for a code from an authenticator app on your phone, so a stolen password alone is not enough.",
+        "开启后，登录时还需要输入手机上身份验证器应用中的验证码，仅凭被盗的密码无法登录。",
+    ),
+    (
+        "twofactor.start",
+        "Set up two-factor login",
+        "设置两步验证登录",
+    ),
+    (
+        "twofactor.setup.title",
+        "Add Mailroom to your app",
+        "将 Mailroom 添加到您的应用",
+    ),
+    (
+        "twofactor.setup.scan",
+        "Scan this QR code with your authenticator app.",
+        "用身份验证器应用扫描此二维码。",
+    ),
+    (
+        "twofactor.setup.qr_alt",
+        "QR code for your authenticator app",
+        "用于身份验证器应用的二维码",
+    ),
+    (
+        "twofactor.setup.manual",
+        "Or enter this key by hand:",
+        "或手动输入此密钥：",
+    ),
+    (
+        "twofactor.setup.code",
+        "Code shown by the app",
+        "应用显示的验证码",
+    ),
+    ("twofactor.enable", "Turn on", "开启"),
+    ("twofactor.cancel", "Cancel setup", "取消设置"),
+    (
+        "twofactor.enabled",
+        "Two-factor login is on.",
+        "两步验证登录已开启。",
+    ),
+    (
+        "twofactor.disabled",
+        "Two-factor login is off.",
+        "两步验证登录已关闭。",
+    ),
+    ("twofactor.cancelled", "Setup cancelled.", "已取消设置。"),
+    (
+        "twofactor.recovery.title",
+        "Your recovery codes",
+        "您的恢复码",
+    ),
+    (
+        "twofactor.recovery.once",
+        "Keep these somewhere safe. Each works once, instead of a code, if you lose your phone. They are shown only now.",
+        "请妥善保存。丢失手机时，每个恢复码可代替验证码使用一次。它们只显示这一次。",
+    ),
+    (
+        "twofactor.recovery.left",
+        "Recovery codes left: {0}",
+        "剩余恢复码：{0}",
+    ),
+    (
+        "twofactor.disable.title",
+        "Turn off two-factor login",
+        "关闭两步验证登录",
+    ),
+    (
+        "twofactor.disable.code",
+        "A current code or a recovery code",
+        "当前验证码或恢复码",
+    ),
+    ("twofactor.disable", "Turn off", "关闭"),
 ];
 
 #[cfg(test)]

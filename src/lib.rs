@@ -11,7 +11,9 @@
 //! - [`live`]: one IMAP watcher per user with a page open, feeding `GET /events`.
 //! - [`mime`]: parsing, sanitizing and rendering messages; no I/O.
 //! - [`store`]: Mailroom's own database, SQLite or PostgreSQL (sessions, settings, identities,
-//!   contacts, compose staging, throttling, trusted senders, other mailboxes).
+//!   contacts, compose staging, throttling, trusted senders, other mailboxes, two-factor
+//!   login).
+//! - [`totp`]: one-time passwords (RFC 6238), their QR code and recovery codes; no I/O.
 //! - [`i18n`]: the translation catalog.
 //! - [`ids`]: random tokens and ids.
 //! - [`model`]: small domain types shared by the layers.
@@ -39,5 +41,6 @@ pub mod server;
 pub mod sieve;
 pub mod smtp;
 pub mod store;
+pub mod totp;
 pub mod vault;
 pub mod web;

@@ -158,7 +158,8 @@ impl Drop for ImapConnection {
     }
 }
 
-/// A login attempt's outcome: `ok`, `failed` or `throttled`.
+/// A login attempt's outcome: `ok`, `failed`, `throttled`, or `code` (right password, the
+/// two-factor code still to come).
 pub fn login(outcome: &'static str) {
     METRICS
         .logins

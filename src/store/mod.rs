@@ -1,7 +1,7 @@
 //! Mailroom's own database: sessions, settings, identities, contacts, compose staging and
-//! idempotency, login throttling, trusted senders, other mailboxes (`remote`). SQLite (the
-//! default, for one box) or PostgreSQL (for a team, and for several instances sharing one
-//! database), chosen by the URL's scheme. Each backend has its migrations
+//! idempotency, login throttling, trusted senders, other mailboxes (`remote`), two-factor
+//! login. SQLite (the default, for one box) or PostgreSQL (for a team, and for several
+//! instances sharing one database), chosen by the URL's scheme. Each backend has its migrations
 //! (`migrations/sqlite`, `migrations/postgres`), run at start-up.
 //!
 //! The queries are written once, in SQL both databases accept (`$1` placeholders, `ON
@@ -17,6 +17,7 @@ pub mod remote;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
+pub mod totp;
 pub mod trusted;
 
 use std::str::FromStr;

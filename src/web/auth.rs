@@ -5,6 +5,9 @@
 //! too many failures from one client address or for one username, the form answers
 //! "Too many attempts, try again in N minutes" (status 429) without asking the mail server,
 //! the same way whether or not the account exists.
+//!
+//! A user with two-factor login on gets no session from the password alone: the login
+//! waits for its code in `web::twofactor`, which then finishes it here ([`finish`]).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -21,6 +24,7 @@ use tower_sessions::Session;
 use crate::{
     app::AppState,
     config::Secret,
+    directory::Route,
     error::AppError,
     i18n::Lang,
     imap::{Account, ImapError},
@@ -31,6 +35,7 @@ use crate::{
         session::{AuthSession, random_token},
         throttle::{ClientIp, refused_message},
         tokens::DEVICE_LIFETIME_SECS,
+        twofactor,
     },
 };
 
@@ -66,6 +71,11 @@ impl LoginPage {
                 .collect(),
         }
     }
+}
+
+/// The login form again with a message, e.g. when a pending two-factor login expired.
+pub fn login_again(ctx: &PageCtx, username: String, next: String, error: &'static str) -> Response {
+    LoginPage::new(ctx, username, next, Some(error)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -177,7 +187,16 @@ pub async fn login(
         password: Secret::new(form.password),
         server,
     };
+    let auth = AuthSession(session);
     match state.imap.login(&account).await {
+        Ok(()) if twofactor::needed(&state, &jar, &username).await? => {
+            // The password alone finishes nothing: the attempt is neither a failure nor a
+            // success (which would clear the count the code guesses add to).
+            throttle::abandoned(&state.db, ticket).await?;
+            crate::metrics::login("code");
+            state.imap.logout(&account.login_id).await;
+            return twofactor::ask_for_code(&state, &auth, jar, &account, &route, &next).await;
+        }
         Ok(()) => {
             throttle::succeeded(&state.db, ticket).await?;
             crate::metrics::login("ok");
@@ -198,17 +217,34 @@ pub async fn login(
             return Err(e.into());
         }
     }
-    let auth = AuthSession(session);
-    let key = auth.start(&account, route).await?;
+    finish(&state, &auth, jar, &account, route, next).await
+}
+
+/// Makes a checked login a session: seals the password, sets the key, CSRF, resume and
+/// known-device cookies, and redirects to `next` or the inbox. Called by [`login`] and,
+/// after the second factor, by `twofactor::submit_code`.
+pub async fn finish(
+    state: &AppState,
+    auth: &AuthSession,
+    jar: CookieJar,
+    account: &Account,
+    route: Route,
+    next: String,
+) -> Result<Response, AppError> {
+    let username = &account.username;
+    let now = store::now();
+    let c = &state.cookies;
+    let device_cookie = jar.get(&c.device).map(|d| d.value().to_owned());
+    let key = auth.start(account, route).await?;
     tracing::info!(username = %username, "login");
-    let marker = resume::issue(&state, &jar, &username);
+    let marker = resume::issue(state, &jar, username);
     // A new login gets a new CSRF nonce, kept in the session (the cookie only mirrors it).
     let nonce = auth.csrf_nonce().await?.unwrap_or_default();
     let mut device = c.build(
         c.device.clone(),
         state
             .keys
-            .remember_device(device_cookie.as_deref(), &username, now),
+            .remember_device(device_cookie.as_deref(), username, now),
     );
     device.set_max_age(time::Duration::seconds(DEVICE_LIFETIME_SECS));
     let jar = jar

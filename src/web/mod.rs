@@ -48,6 +48,7 @@ mod threads;
 pub(crate) mod throttle;
 pub(crate) mod tokens;
 mod trusted;
+mod twofactor;
 
 /// Content-Security-Policy of application pages: only our own scripts and styles; message
 /// bodies come in a sandboxed same-origin iframe; nothing may frame us.
@@ -68,6 +69,15 @@ pub fn router<S: SessionStore + Clone>(
         // Login and logout
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
+        // Two-factor login (issue 14): the code after the password, and its settings
+        .route(
+            "/login/code",
+            get(twofactor::code_form).post(twofactor::submit_code),
+        )
+        .route("/settings/2fa", get(twofactor::show))
+        .route("/settings/2fa/start", post(twofactor::start))
+        .route("/settings/2fa/enable", post(twofactor::enable))
+        .route("/settings/2fa/disable", post(twofactor::disable))
         // Reading: folder list pages, a message, its sanitized body, its parts, its source
         // Live updates for open pages (server-sent events)
         .route("/events", get(events::events))

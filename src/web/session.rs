@@ -21,6 +21,8 @@ use crate::{
 };
 
 const LOGIN: &str = "login";
+const PENDING: &str = "login_pending";
+const NEW_RECOVERY_CODES: &str = "totp_new_recovery_codes";
 
 /// What the session remembers about a login.
 #[derive(Clone, Serialize, Deserialize)]
@@ -39,6 +41,30 @@ struct LoginRecord {
     /// Which servers this login uses, chosen once at login (`crate::directory`).
     #[serde(default)]
     route: Route,
+}
+
+/// A login whose password was right but whose second factor (`web::twofactor`) is still
+/// to come. It opens nothing: [`AuthSession::account`] reads only [`LoginRecord`]. The
+/// password is sealed as in a full login, the session row expires with it, and the key
+/// cookie that opens it is set to expire at the same time.
+#[derive(Clone, Serialize, Deserialize)]
+struct PendingRecord {
+    login_id: String,
+    username: String,
+    sealed_password: String,
+    /// Unix seconds when the password was checked.
+    created_at: i64,
+    /// Where to go once logged in (already checked local by `auth::safe_next`).
+    next: String,
+    /// The servers chosen at the password step (`crate::directory`).
+    #[serde(default)]
+    route: Route,
+}
+
+/// What a page may know about a pending login without unsealing it.
+pub struct Pending {
+    pub username: String,
+    pub next: String,
 }
 
 pub use crate::ids::random_token;
@@ -132,6 +158,114 @@ impl AuthSession {
     /// The login id without unsealing anything (for logout).
     pub async fn login_id(&self) -> Result<Option<String>, AppError> {
         Ok(self.0.get::<LoginRecord>(LOGIN).await?.map(|r| r.login_id))
+    }
+
+    /// Records a login that still needs its second factor, valid for `lifetime`. Rotates
+    /// the session id and returns the key for the key cookie, as [`AuthSession::start`].
+    pub async fn start_pending(
+        &self,
+        account: &Account,
+        route: &Route,
+        next: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<String, AppError> {
+        self.0.cycle_id().await?;
+        let (key, sealed_password) = seal(account.password.expose())?;
+        let now = time::OffsetDateTime::now_utc();
+        let record = PendingRecord {
+            login_id: account.login_id.clone(),
+            username: account.username.clone(),
+            sealed_password,
+            created_at: now.unix_timestamp(),
+            next: next.to_owned(),
+            route: route.clone(),
+        };
+        self.0.remove_value(LOGIN).await?;
+        self.0.insert(PENDING, record).await?;
+        // The whole session (and the sealed password in it) ends with the pending login.
+        let until = now + time::Duration::try_from(lifetime).unwrap_or(time::Duration::MINUTE);
+        self.0
+            .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
+        Ok(key)
+    }
+
+    async fn pending_record(
+        &self,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<PendingRecord>, AppError> {
+        let Some(rec) = self.0.get::<PendingRecord>(PENDING).await? else {
+            return Ok(None);
+        };
+        let age = time::OffsetDateTime::now_utc().unix_timestamp() - rec.created_at;
+        if age < 0 || age as u64 >= lifetime.as_secs() {
+            self.0.remove_value(PENDING).await?;
+            return Ok(None);
+        }
+        Ok(Some(rec))
+    }
+
+    /// The pending login, if there is one younger than `lifetime` (an older one is dropped).
+    pub async fn pending(
+        &self,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<Pending>, AppError> {
+        Ok(self.pending_record(lifetime).await?.map(|r| Pending {
+            username: r.username,
+            next: r.next,
+        }))
+    }
+
+    /// The pending login's account, servers' route and `next`, when the cookie key opens
+    /// it and the route still exists in `directory`.
+    pub async fn pending_account(
+        &self,
+        key: Option<&str>,
+        lifetime: std::time::Duration,
+        directory: &Directory,
+    ) -> Result<Option<(Account, Route, String)>, AppError> {
+        let Some(rec) = self.pending_record(lifetime).await? else {
+            return Ok(None);
+        };
+        let Some(password) = key.and_then(|k| unseal(k, &rec.sealed_password)) else {
+            return Ok(None);
+        };
+        let Some(server) = directory.server(&rec.route) else {
+            return Ok(None);
+        };
+        let account = Account {
+            login_id: rec.login_id,
+            username: rec.username,
+            password,
+            server,
+        };
+        Ok(Some((account, rec.route, rec.next)))
+    }
+
+    /// Keeps freshly issued recovery codes until the settings page has shown them once.
+    pub async fn put_recovery_codes(&self, codes: &[String]) -> Result<(), AppError> {
+        self.0.insert(NEW_RECOVERY_CODES, codes).await?;
+        Ok(())
+    }
+
+    /// The recovery codes to show, removed as they are read (they are shown only once).
+    pub async fn take_recovery_codes(&self) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .0
+            .remove::<Vec<String>>(NEW_RECOVERY_CODES)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Forgets the pending login; a session that becomes a full login gets the usual idle
+    /// expiry back (`idle`).
+    pub async fn end_pending(&self, idle: Option<std::time::Duration>) -> Result<(), AppError> {
+        self.0.remove_value(PENDING).await?;
+        if let Some(idle) = idle {
+            let idle = time::Duration::try_from(idle).unwrap_or(time::Duration::hours(8));
+            self.0
+                .set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
+        }
+        Ok(())
     }
 
     /// Deletes the session from the store and the browser.

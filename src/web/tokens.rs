@@ -18,6 +18,11 @@
 //! browser that presents a valid entry for the username it logs in as is throttled on its
 //! own count instead of the account's, so strangers failing on purpose cannot lock a user
 //! out of the browsers they already use (`store::throttle`).
+//!
+//! **Two-factor login.** TOTP secrets are kept sealed (ChaCha20-Poly1305, the username as
+//! associated data, so a row copied to another user does not open) under a key derived the
+//! same way; recovery codes and "remember this browser" tokens are kept only as HMACs, so
+//! a copy of the database gives neither the codes nor a way to test guesses offline.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -32,6 +37,8 @@ const MAX_DEVICE_ENTRIES: usize = 4;
 pub struct Keys {
     csrf: [u8; 32],
     device: [u8; 32],
+    totp_seal: [u8; 32],
+    totp_hash: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -62,6 +69,8 @@ impl Keys {
         Keys {
             csrf: derive(secret, b"mailroom csrf v1"),
             device: derive(secret, b"mailroom known device v1"),
+            totp_seal: derive(secret, b"mailroom totp secret v1"),
+            totp_hash: derive(secret, b"mailroom totp hash v1"),
         }
     }
 
@@ -140,6 +149,66 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// Seals a TOTP secret of `username` for the database: base64 of nonce(12) || ciphertext.
+    pub fn seal_totp(&self, username: &str, secret: &[u8]) -> String {
+        use base64::{Engine, engine::general_purpose::STANDARD as B64};
+        use chacha20poly1305::{
+            ChaCha20Poly1305, KeyInit,
+            aead::{Aead, AeadCore, OsRng, Payload},
+        };
+        let cipher = ChaCha20Poly1305::new(&self.totp_seal.into());
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let folded = fold(username);
+        let payload = Payload {
+            msg: secret,
+            aad: folded.as_bytes(),
+        };
+        // Encryption fails only for messages near 2^38 bytes; a secret is 20.
+        let ct = cipher
+            .encrypt(&nonce, payload)
+            .expect("a short message always encrypts");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ct);
+        B64.encode(sealed)
+    }
+
+    /// Opens [`Keys::seal_totp`]'s output; `None` when it was sealed for someone else,
+    /// under another key, or changed.
+    pub fn open_totp(&self, username: &str, sealed: &str) -> Option<Vec<u8>> {
+        use base64::{Engine, engine::general_purpose::STANDARD as B64};
+        use chacha20poly1305::{
+            ChaCha20Poly1305, KeyInit, Nonce,
+            aead::{Aead, Payload},
+        };
+        let sealed = B64.decode(sealed).ok()?;
+        if sealed.len() < 12 {
+            return None;
+        }
+        let (nonce, ct) = sealed.split_at(12);
+        let folded = fold(username);
+        ChaCha20Poly1305::new(&self.totp_seal.into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: folded.as_bytes(),
+                },
+            )
+            .ok()
+    }
+
+    /// The stored form of a recovery code or remember-browser token of `username`
+    /// (`kind` keeps the two apart): a keyed hash, lower-case hex.
+    pub fn totp_hash(&self, kind: &str, username: &str, value: &str) -> String {
+        let mut mac = mac_with(&self.totp_hash);
+        for part in [kind, "\0", &fold(username), "\0", value] {
+            mac.update(part.as_bytes());
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
 /// Byte equality in time independent of where the first difference is.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -194,5 +263,27 @@ mod tests {
         assert_eq!(c.split('.').count(), MAX_DEVICE_ENTRIES);
         assert!(k.known_device(&c, "u9@x.test", now + 20).is_some());
         assert!(k.known_device(&c, "u0@x.test", now + 20).is_none());
+    }
+
+    #[test]
+    fn totp_secrets_open_only_for_their_user_and_key() {
+        let k = Keys::new(b"s");
+        let sealed = k.seal_totp("Ann@x.test", b"12345678901234567890");
+        assert!(!sealed.contains("MTIz"), "not plain base64 of the secret");
+        assert_eq!(
+            k.open_totp("ann@x.test", &sealed).as_deref(),
+            Some(&b"12345678901234567890"[..])
+        );
+        assert_eq!(k.open_totp("bob@x.test", &sealed), None);
+        assert_eq!(Keys::new(b"t").open_totp("ann@x.test", &sealed), None);
+        assert_eq!(k.open_totp("ann@x.test", "junk"), None);
+        let h = k.totp_hash("recovery", "ann@x.test", "abcde");
+        assert_eq!(h, k.totp_hash("recovery", "ANN@x.test", "abcde"));
+        assert_ne!(h, k.totp_hash("remember", "ann@x.test", "abcde"));
+        assert_ne!(h, k.totp_hash("recovery", "bob@x.test", "abcde"));
+        assert_ne!(
+            h,
+            Keys::new(b"t").totp_hash("recovery", "ann@x.test", "abcde")
+        );
     }
 }

@@ -32,3 +32,4 @@ mod security;
 mod send;
 mod settings;
 mod threads;
+mod totp;

@@ -49,6 +49,7 @@ async fn settings_save_name_signature_and_more_from_addresses() {
         vec![
             "/settings/accounts",
             "/settings/remote",
+            "/settings/2fa",
             "/folders",
             "/settings/rules",
             "/settings/vacation",
