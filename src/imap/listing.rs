@@ -119,6 +119,7 @@ impl Imap {
             pages: w.pages,
             messages: Vec::new(),
             unseen: unseen_in(&replies),
+            labels: super::labels::folder_flags(&select.lines).0,
         };
         if w.len == 0 {
             return Ok(page);
@@ -201,6 +202,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        let labels = super::labels::folder_flags(&select.lines).0;
         let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);
         let same_page = w.page == wanted.page;
@@ -243,6 +245,7 @@ impl Imap {
             pages: w.pages,
             messages: fetch_by_uid(c, &uids).await?,
             unseen,
+            labels,
         }))
     }
 

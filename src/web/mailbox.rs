@@ -17,6 +17,7 @@ use crate::{
         actions::{ActionBar, Place, notice_text},
         extract::CurrentUser,
         format,
+        labels::{Chip, LabelSettings},
         layout::{Layout, PageCtx, folder_label},
         mailbox_href, message_href,
     },
@@ -128,6 +129,8 @@ pub struct Row {
     pub attachment: bool,
     /// The folder to show in an extra column (results across folders); `None` hides it.
     pub folder: Option<String>,
+    /// The message's labels, as chips (colours from [`Row::paint`]).
+    pub labels: Vec<Chip>,
 }
 
 impl Row {
@@ -151,7 +154,14 @@ impl Row {
             answered: m.answered,
             attachment: m.has_attachment,
             folder: None,
+            labels: LabelSettings::default().chips(mailbox, &m.labels),
         }
+    }
+
+    /// Gives the row's chips the user's colours.
+    pub fn paint(mut self, ls: &LabelSettings, mailbox: &str, m: &MessageSummary) -> Row {
+        self.labels = ls.chips(mailbox, &m.labels);
+        self
     }
 }
 
@@ -215,11 +225,12 @@ pub async fn list(
         .max(1);
     let sort = Sort::parse(q.place.sort.as_deref());
     let req = sort.request(page);
-    let (folders, listing) = tokio::join!(
+    let (folders, listing, ls) = tokio::join!(
         ctx.folders(&state.imap, &account),
-        state.imap.fetch_page(&account, &mailbox, &req)
+        state.imap.fetch_page(&account, &mailbox, &req),
+        LabelSettings::load(&state, &account.username)
     );
-    let (mut folders, listing): (_, MessagePage) = (folders?, listing?);
+    let (mut folders, listing, ls): (_, MessagePage, _) = (folders?, listing?, ls?);
     same_state_in_sidebar(&mut folders, &mailbox, &listing);
 
     let tr = ctx.tr;
@@ -227,7 +238,7 @@ pub async fn list(
     let rows = listing
         .messages
         .iter()
-        .map(|m| Row::new(tr, now, &mailbox, m))
+        .map(|m| Row::new(tr, now, &mailbox, m).paint(&ls, &mailbox, m))
         .collect();
     let folder_name = folders
         .iter()
@@ -251,6 +262,14 @@ pub async fn list(
         &q.place,
         &folders,
         listing.messages.iter().map(|m| m.uid).collect(),
+    )
+    .with_labels(
+        &ls.all(
+            listing
+                .labels
+                .iter()
+                .chain(listing.messages.iter().flat_map(|m| &m.labels)),
+        ),
     );
     let notice = notice_text(tr, q.notice.as_deref(), q.n.as_deref());
     let l = Layout::with_folders(

@@ -29,6 +29,7 @@ mod export;
 mod extract;
 mod folders;
 mod format;
+mod labels;
 pub mod layout;
 mod mailbox;
 mod message;
@@ -122,6 +123,8 @@ pub fn router<S: SessionStore + Clone>(
         // Remote content: the image proxy and the trusted senders (issue 5)
         .route("/proxy", get(proxy::image))
         .route("/settings/remote", get(trusted::show).post(trusted::update))
+        // Labels (IMAP keywords): create, rename, colour, delete.
+        .route("/labels", get(labels::show).post(labels::update))
         // Mail rules kept on the server with ManageSieve (issue 12): filters, vacation
         // reply, forwarding, the raw script
         .route("/settings/rules", get(rules::show).post(rules::create))

@@ -16,6 +16,7 @@ mod hostile;
 mod http_limits;
 mod imap;
 mod instances;
+mod labels;
 mod mailbox;
 mod mailstack_selftest;
 mod message;
