@@ -822,7 +822,7 @@ mod tests {
         };
         assert_eq!(
             q.keys(true, false).line().unwrap(),
-            "UNSEEN KEYWORD &YqVUSgAgADIAMAAyADY-"
+            "UNSEEN KEYWORD &YqVUSgAg-2026"
         );
     }
 

@@ -175,7 +175,8 @@ async fn a_label_applied_from_the_list_is_a_keyword_chip_and_filter() {
     )
     .await;
     assert_eq!(to, format!("/mail/INBOX/{u1}"));
-    assert!(flags_of(stack, user, "INBOX", "one").await.is_empty());
+    // Only `\Seen` is left: opening the message page marked it read.
+    assert_eq!(flags_of(stack, user, "INBOX", "one").await, ["Seen"]);
     let msg = app.get(&to).await;
     assert!(msg.texts(".message-labels .label-chip").is_empty());
     let filtered = app.get("/mail/INBOX?label=Work").await;
@@ -220,11 +221,11 @@ async fn a_chinese_label_round_trips_and_is_found_across_folders() {
     // On the server: one valid atom, modified UTF-7 with the space encoded too.
     assert_eq!(
         flags_of(stack, user, "INBOX", "in-inbox").await,
-        ["&YqVUSgAgADIAMAAyADY-"]
+        ["&YqVUSgAg-2026"]
     );
     assert_eq!(
         flags_of(stack, user, "项目", "in-project").await,
-        ["&YqVUSgAgADIAMAAyADY-"]
+        ["&YqVUSgAg-2026"]
     );
     // Shown decoded.
     let list = app.get("/mail/INBOX").await;
@@ -360,7 +361,6 @@ async fn hostile_label_names_never_become_commands() {
     // Refused outright.
     for name in [
         "x\r\nA1 UID STORE 1:* +FLAGS (\\Deleted)",
-        "x) \\Deleted (",
         "\\Seen",
         "\\Deleted",
         "$Junk",
@@ -381,7 +381,7 @@ async fn hostile_label_names_never_become_commands() {
         assert!(to.contains("notice=label_invalid"), "{name:?}: {to}");
     }
     // Encoded into harmless atoms.
-    for name in ["say \"hi\"", "(x) \\Deleted", "100% * ]"] {
+    for name in ["say \"hi\"", "(x) \\Deleted", "100% * ]", "x) \\Deleted ("] {
         act(
             &app,
             "/mail/INBOX",
@@ -395,7 +395,7 @@ async fn hostile_label_names_never_become_commands() {
         .await;
     }
     let flags = flags_of(stack, user, "INBOX", "target").await;
-    assert_eq!(flags.len(), 3, "{flags:?}");
+    assert_eq!(flags.len(), 4, "{flags:?}");
     assert!(
         flags.iter().all(|f| f
             .chars()
@@ -408,7 +408,10 @@ async fn hostile_label_names_never_become_commands() {
     let list = app.get("/mail/INBOX").await;
     let mut chips = list.texts("td.subject .label-chip");
     chips.sort();
-    assert_eq!(chips, ["(x) \\Deleted", "100% * ]", "say \"hi\""]);
+    assert_eq!(
+        chips,
+        ["(x) \\Deleted", "100% * ]", "say \"hi\"", "x) \\Deleted ("]
+    );
 }
 
 #[tokio::test]
