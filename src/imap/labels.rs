@@ -195,6 +195,11 @@ pub(super) fn flag_text(f: &async_imap::types::Flag<'_>) -> String {
     }
 }
 
+/// Whether PERMANENTFLAGS let any new keyword be kept (`\*`, or none sent at all).
+pub(super) fn can_create(permanent: &[String]) -> bool {
+    permanent.is_empty() || permanent.iter().any(|f| f == "\\*")
+}
+
 /// Whether a folder's `PERMANENTFLAGS` let us keep `keyword` on its messages: `\*` (any
 /// new keyword) or the keyword itself. A server that sent no PERMANENTFLAGS at all
 /// (`permanent` empty) lets every flag be changed (RFC 3501 §7.1).
@@ -523,5 +528,7 @@ mod tests {
         assert!(can_store(&own(&["\\Seen", "work"]), &k));
         assert!(!can_store(&own(&["\\Seen", "\\Deleted"]), &k));
         assert!(can_store(&[], &k));
+        assert!(can_create(&own(&["\\Seen", "\\*"])) && can_create(&[]));
+        assert!(!can_create(&own(&["\\Seen", "Work"])));
     }
 }

@@ -423,6 +423,7 @@ impl Imap {
             messages: Vec::new(),
             unseen: None,
             labels: Vec::new(),
+            new_labels: true,
         };
         if mbox.exists == 0 {
             return Ok(page);

@@ -146,6 +146,9 @@ pub struct MessagePage {
     /// The labels the folder's `FLAGS` lists (from the same SELECT); empty where the page
     /// did not SELECT (search results).
     pub labels: Vec<super::Keyword>,
+    /// Whether the folder's `PERMANENTFLAGS` let new labels be kept (`\*`); `true` where
+    /// unknown.
+    pub new_labels: bool,
 }
 
 /// One row of a message list.

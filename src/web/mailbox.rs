@@ -195,6 +195,8 @@ pub struct MailboxPage {
     bar: ActionBar,
     /// What the last action did, or why it was refused.
     notice: Option<String>,
+    /// "This folder cannot keep new labels" (its PERMANENTFLAGS), when so.
+    labels_notice: Option<&'static str>,
     total_label: String,
     page_label: String,
     sort: &'static str,
@@ -287,6 +289,7 @@ pub async fn list(
         rows,
         bar,
         notice,
+        labels_notice: (!listing.new_labels).then(|| tr.t("notice.labels_not_stored")),
         total_label: tr.tf("list.messages", &[&listing.total]),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),

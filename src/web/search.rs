@@ -27,6 +27,7 @@ use crate::{
     },
     web::{
         actions::{ActionBar, Place, notice_text},
+        labels::LabelSettings,
         layout::{Layout, PageCtx, folder_label},
         mailbox::{ListQuery, PER_PAGE, Row},
         mailbox_href,
@@ -285,6 +286,7 @@ async fn search(
         }
         None => (ctx.folders(&state.imap, account).await?, None),
     };
+    let ls = LabelSettings::load(state, &account.username).await?;
     let now = chrono::Local::now();
     // Results from many folders name theirs in full ("报告/2026", not "2026"); the
     // special folders keep their translated names.
@@ -320,25 +322,22 @@ async fn search(
                 .iter()
                 .map(|h| Row {
                     folder: Some(label_of(&h.mailbox)),
-                    ..Row::new(tr, now, &h.mailbox, &h.summary)
+                    ..Row::new(tr, now, &h.mailbox, &h.summary).paint(&ls, &h.mailbox, &h.summary)
                 })
                 .collect();
             (rows, res.total, res.page, res.pages)
         }
         (Some(_), Some(res)) => {
             let uids = res.messages.iter().map(|m| m.uid).collect();
-            bar = Some(ActionBar::new(
-                tr,
-                mailbox,
-                res.uidvalidity,
-                place,
-                &folders,
-                uids,
-            ));
+            let seen = res.messages.iter().flat_map(|m| &m.labels);
+            bar = Some(
+                ActionBar::new(tr, mailbox, res.uidvalidity, place, &folders, uids)
+                    .with_labels(&ls.all(seen)),
+            );
             let rows = res
                 .messages
                 .iter()
-                .map(|m| Row::new(tr, now, mailbox, m))
+                .map(|m| Row::new(tr, now, mailbox, m).paint(&ls, mailbox, m))
                 .collect();
             (rows, res.total, res.page, res.pages)
         }
