@@ -169,7 +169,7 @@ impl Rights {
     pub fn needed_for(action: &str) -> &'static str {
         match action {
             "read" | "unread" => "s",
-            "flag" | "unflag" => "w",
+            "flag" | "unflag" | "label" | "unlabel" => "w",
             "copy" => "r",
             "move" | "archive" | "spam" | "notspam" | "delete" | "expunge" => "te",
             // Unknown actions are refused by their own parser; nothing extra here.

@@ -26,6 +26,7 @@ use super::{
     command::{Cmd, SeqSet},
     conn::{Conn, Failure},
     folders,
+    labels::{Keyword, LabelError, can_store},
     names::mailbox_wire,
 };
 
@@ -54,6 +55,10 @@ pub enum Action {
     Delete,
     /// Remove for good, wherever the messages are (after confirmation).
     Expunge,
+    /// Add a label (an IMAP keyword, see `labels`).
+    Label(Keyword),
+    /// Remove a label.
+    Unlabel(Keyword),
 }
 
 impl Action {
@@ -77,6 +82,18 @@ impl Action {
         })
     }
 
+    /// `label` or `unlabel` with the form's `label` field (a label name, encoded into a
+    /// keyword here); `None` for another action, else the label or why its name was
+    /// refused.
+    pub fn parse_label(action: &str, label: Option<&str>) -> Option<Result<Action, LabelError>> {
+        let make: fn(Keyword) -> Action = match action {
+            "label" => Action::Label,
+            "unlabel" => Action::Unlabel,
+            _ => return None,
+        };
+        Some(Keyword::from_name(label.unwrap_or_default()).map(make))
+    }
+
     /// The form value of this action (the inverse of [`Action::parse`]).
     pub fn name(&self) -> &'static str {
         match self {
@@ -91,6 +108,8 @@ impl Action {
             Action::NotSpam => "notspam",
             Action::Delete => "delete",
             Action::Expunge => "expunge",
+            Action::Label(_) => "label",
+            Action::Unlabel(_) => "unlabel",
         }
     }
 
@@ -98,7 +117,13 @@ impl Action {
     pub fn removes(&self) -> bool {
         !matches!(
             self,
-            Action::Read | Action::Unread | Action::Flag | Action::Unflag | Action::Copy(_)
+            Action::Read
+                | Action::Unread
+                | Action::Flag
+                | Action::Unflag
+                | Action::Copy(_)
+                | Action::Label(_)
+                | Action::Unlabel(_)
         )
     }
 }
@@ -147,13 +172,17 @@ pub enum ActionError {
     /// it; see `Imap::check_action` in `imap::acl`.
     #[error("not allowed by the folder's access rights")]
     NotPermitted,
+    /// The folder's PERMANENTFLAGS have neither `\*` nor the label's keyword: the
+    /// server would not keep the label.
+    #[error("the folder cannot keep labels")]
+    LabelsNotStored,
     /// Anything else (unreachable server, no such source folder, …).
     #[error(transparent)]
     Imap(#[from] ImapError),
 }
 
 /// Where a message sits among its neighbours, for the message page's buttons.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MessagePlace {
     /// The folder's UIDVALIDITY, for the action forms.
     pub uidvalidity: u32,
@@ -165,6 +194,8 @@ pub struct MessagePlace {
     pub older: Option<u32>,
     /// The previous message up the list (the newer neighbour, by arrival).
     pub newer: Option<u32>,
+    /// The message's labels (keywords), sorted.
+    pub labels: Vec<Keyword>,
 }
 
 /// An operation's result inside `run`: refusals travel in the inner `Result` so the
@@ -196,6 +227,8 @@ impl Imap {
             Action::NotSpam => self.mark_not_spam(a, sel).await,
             Action::Delete => self.delete_messages(a, sel, confirmed).await,
             Action::Expunge => self.expunge_messages(a, sel, confirmed).await,
+            Action::Label(k) => self.store_label(a, sel, k, true).await,
+            Action::Unlabel(k) => self.store_label(a, sel, k, false).await,
         }
     }
 
@@ -409,6 +442,45 @@ impl Imap {
         .await
     }
 
+    /// Adds (`true`) or removes a label: `UID STORE ±FLAGS.SILENT (keyword)`. Adding is
+    /// refused with [`ActionError::LabelsNotStored`] when the folder's PERMANENTFLAGS
+    /// cannot hold the keyword.
+    pub async fn store_label(
+        &self,
+        a: &Account,
+        sel: &Selection,
+        keyword: &Keyword,
+        set: bool,
+    ) -> Result<ActionOutcome, ActionError> {
+        let (sel, src, keyword) = (sel.clone(), mailbox_wire(&sel.mailbox)?, keyword.clone());
+        let op = if set {
+            "+FLAGS.SILENT"
+        } else {
+            "-FLAGS.SILENT"
+        };
+        let what = Cmd::fragment()
+            .atom(op)
+            .list(Cmd::fragment().keyword(keyword.as_str()));
+        self.run_action(a, async move |c: &mut Conn| {
+            let (uids, permanent) = match open_selection_flags(c, &src, &sel).await? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            if set && !can_store(&permanent, &keyword) {
+                return Ok(Err(ActionError::LabelsNotStored));
+            }
+            if !uids.present.is_empty() {
+                store(c, &uids.present, &what).await?;
+            }
+            Ok(Ok(ActionOutcome {
+                done: uids.present.len(),
+                gone: uids.gone,
+                permanent: false,
+            }))
+        })
+        .await
+    }
+
     /// Archive and spam: find (or create) the folder with that role, then move there.
     async fn move_to_role(
         &self,
@@ -594,16 +666,31 @@ struct Present {
 
 /// SELECTs the source folder, checks UIDVALIDITY and finds which UIDs still exist.
 async fn open_selection(c: &mut Conn, src: &str, sel: &Selection) -> Inner<Present> {
+    Ok(open_selection_flags(c, src, sel).await?.map(|(p, _)| p))
+}
+
+/// [`open_selection`], also returning the folder's PERMANENTFLAGS.
+async fn open_selection_flags(
+    c: &mut Conn,
+    src: &str,
+    sel: &Selection,
+) -> Inner<(Present, Vec<String>)> {
     let mbox = c.select(src).await?;
+    let permanent: Vec<String> = mbox
+        .permanent_flags
+        .iter()
+        .map(super::labels::flag_text)
+        .collect();
     if stale(sel.uidvalidity, mbox.uid_validity) {
         return Ok(Err(ActionError::UidValidityChanged));
     }
     let wanted = dedup(&sel.uids);
     if wanted.is_empty() {
-        return Ok(Ok(Present {
+        let none = Present {
             present: Vec::new(),
             gone: 0,
-        }));
+        };
+        return Ok(Ok((none, permanent)));
     }
     let search = Cmd::new("UID SEARCH UID").set(&SeqSet::list(&wanted));
     let found: HashSet<u32> = c.search(&search).await?.into_iter().collect();
@@ -612,10 +699,11 @@ async fn open_selection(c: &mut Conn, src: &str, sel: &Selection) -> Inner<Prese
         .copied()
         .filter(|u| found.contains(u))
         .collect();
-    Ok(Ok(Present {
+    let found = Present {
         gone: wanted.len() - present.len(),
         present,
-    }))
+    };
+    Ok(Ok((found, permanent)))
 }
 
 /// `UID STORE set <what>`, ignoring the FETCH echoes (we send `.SILENT` anyway).
@@ -698,6 +786,25 @@ mod tests {
         assert_eq!(Action::parse("copy", None), None);
         assert_eq!(Action::parse("DELETE", None), None);
         assert!(Action::Delete.removes() && !Action::Copy("x".into()).removes());
+        let work = Keyword::from_name("Work").unwrap();
+        assert_eq!(
+            Action::parse_label("label", Some(" Work ")),
+            Some(Ok(Action::Label(work.clone())))
+        );
+        assert_eq!(
+            Action::parse_label("unlabel", Some("Work")),
+            Some(Ok(Action::Unlabel(work)))
+        );
+        assert_eq!(
+            Action::parse_label("label", Some("\\Seen")),
+            Some(Err(LabelError::System))
+        );
+        assert_eq!(
+            Action::parse_label("label", None),
+            Some(Err(LabelError::Empty))
+        );
+        assert_eq!(Action::parse_label("flag", Some("x")), None);
+        assert!(!Action::Label(Keyword::from_name("x").unwrap()).removes());
     }
 
     #[test]

@@ -163,6 +163,16 @@ impl Cmd {
         self.push(&quoted)
     }
 
+    /// A flag keyword (a label, see `labels`): sent bare, so it must be an atom (RFC
+    /// 3501: printable ASCII without space or `( ) { % * " \\ ]`) that is not a system
+    /// flag. Anything else makes the command fail with [`ImapError::Protocol`].
+    pub fn keyword(self, atom: &str) -> Cmd {
+        if !super::labels::is_keyword_atom(atom) {
+            return self.refuse(ImapError::Protocol("not a keyword atom".into()));
+        }
+        self.push(atom)
+    }
+
     /// Any other string, quoted (`"` and `\` escaped). CR, LF, NUL or another control
     /// character make the command fail with [`ImapError::Protocol`] instead.
     pub fn string(self, text: &str) -> Cmd {
@@ -396,6 +406,31 @@ mod tests {
         assert!(matches!(c.line(), Err(ImapError::Protocol(_))));
         let c = Cmd::new("X").list(Cmd::fragment().mailbox("\0"));
         assert_eq!(c.line(), Err(ImapError::InvalidName));
+    }
+
+    #[test]
+    fn keywords_are_bare_atoms_or_refused() {
+        let c = Cmd::new("UID STORE")
+            .set(&SeqSet::one(3))
+            .atom("+FLAGS.SILENT")
+            .list(Cmd::fragment().keyword("Work"));
+        assert_eq!(line(&c), "UID STORE 3 +FLAGS.SILENT (Work)");
+        for bad in [
+            "",
+            "a b",
+            "x)",
+            "\\Seen",
+            "a\r\nA1 DELETE INBOX",
+            "\"q\"",
+            "%",
+            "*",
+            "]",
+            "{3}",
+            "中",
+        ] {
+            let c = Cmd::new("UID SEARCH KEYWORD").keyword(bad);
+            assert!(matches!(c.line(), Err(ImapError::Protocol(_))), "{bad:?}");
+        }
     }
 
     #[test]

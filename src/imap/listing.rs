@@ -119,6 +119,12 @@ impl Imap {
             pages: w.pages,
             messages: Vec::new(),
             unseen: unseen_in(&replies),
+            labels: Vec::new(),
+            new_labels: true,
+        };
+        (page.labels, page.new_labels) = {
+            let (labels, permanent) = super::labels::folder_flags(&select.lines);
+            (labels, super::labels::can_create(&permanent))
         };
         if w.len == 0 {
             return Ok(page);
@@ -201,6 +207,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        let (labels, permanent) = super::labels::folder_flags(&select.lines);
         let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);
         let same_page = w.page == wanted.page;
@@ -243,6 +250,8 @@ impl Imap {
             pages: w.pages,
             messages: fetch_by_uid(c, &uids).await?,
             unseen,
+            labels,
+            new_labels: super::labels::can_create(&permanent),
         }))
     }
 

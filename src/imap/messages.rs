@@ -277,11 +277,13 @@ pub fn summary(f: &Fetch) -> Option<MessageSummary> {
         .and_then(parse_date)
         .or_else(|| f.internal_date());
     let (mut seen, mut flagged, mut answered) = (false, false, false);
+    let mut keywords = Vec::new();
     for flag in f.flags() {
         match flag {
             Flag::Seen => seen = true,
             Flag::Flagged => flagged = true,
             Flag::Answered => answered = true,
+            Flag::Custom(k) => keywords.push(k.to_string()),
             _ => {}
         }
     }
@@ -296,6 +298,7 @@ pub fn summary(f: &Fetch) -> Option<MessageSummary> {
         flagged,
         answered,
         has_attachment: f.bodystructure().is_some_and(has_attachment),
+        labels: super::labels::labels_in(keywords.iter().map(String::as_str)),
     })
 }
 

@@ -33,8 +33,10 @@
 //! connection), `transport` (plain/TLS stream, password injection, socket options),
 //! `pool`, `names`, `folders`, `messages`, `wire` (the pure parts); `actions` (flags,
 //! move, delete… by UID within a UIDVALIDITY), `folder_admin` (create, rename, delete,
-//! subscribe), `export` (a folder as a streamed mbox), `open`, `search`, `threads`,
-//! `sidebar`, `acl`, `quota`, `compose`, `remote` (fetching from other mailboxes).
+//! subscribe), `labels` (label names as keywords; renaming and deleting them), `export` (a
+//! folder as a streamed mbox), `open`, `search`, `threads`, `sidebar`, `acl`, `quota`,
+//! `compose`, `remote` (fetching from other mailboxes), `watch` (IDLE/NOTIFY for live
+//! updates).
 
 mod acl;
 mod actions;
@@ -45,6 +47,7 @@ mod conn;
 mod export;
 mod folder_admin;
 mod folders;
+mod labels;
 mod listing;
 #[cfg(test)]
 pub(crate) use folders::test_folder;
@@ -66,6 +69,7 @@ mod wire;
 pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel};
 pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
+pub use labels::{Keyword, LabelChange, LabelError, MAX_NAME_CHARS};
 pub use open::OpenedMessage;
 pub use quota::Quota;
 pub use remote::RemoteListing;

@@ -24,7 +24,7 @@ const MUTF7_ALPHABET: Alphabet =
     };
 
 /// Base64 engine for the modified alphabet.
-const MUTF7: GeneralPurpose = GeneralPurpose::new(
+pub(super) const MUTF7: GeneralPurpose = GeneralPurpose::new(
     &MUTF7_ALPHABET,
     GeneralPurposeConfig::new()
         .with_encode_padding(false)

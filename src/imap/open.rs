@@ -104,6 +104,7 @@ impl Imap {
             ..MessagePlace::default()
         };
         let mut mdn_sent = false;
+        place.labels = super::labels::labels_in(flags.iter().map(String::as_str));
         for flag in &flags {
             match flag.to_ascii_lowercase().as_str() {
                 "\\seen" => place.seen = true,

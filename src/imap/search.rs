@@ -212,6 +212,8 @@ pub struct SearchQuery {
     pub since: Option<NaiveDate>,
     /// Sent before this day (the Date header).
     pub before: Option<NaiveDate>,
+    /// Only messages with this label (`KEYWORD`).
+    pub label: Option<super::Keyword>,
 }
 
 impl SearchQuery {
@@ -228,6 +230,9 @@ impl SearchQuery {
         }
         if self.flagged {
             keys = keys.atom("FLAGGED");
+        }
+        if let Some(k) = &self.label {
+            keys = keys.atom("KEYWORD").keyword(k.as_str());
         }
         if self.attachments {
             keys = keys.atom(
@@ -417,6 +422,8 @@ impl Imap {
             pages: 1,
             messages: Vec::new(),
             unseen: None,
+            labels: Vec::new(),
+            new_labels: true,
         };
         if mbox.exists == 0 {
             return Ok(page);
@@ -804,6 +811,19 @@ mod tests {
                 .line()
                 .unwrap()
                 .starts_with("TEXT \"x\" OR OR HEADER Content-Type")
+        );
+    }
+
+    #[test]
+    fn a_label_is_a_keyword_key() {
+        let q = SearchQuery {
+            unread: true,
+            label: super::super::Keyword::from_name("报告 2026").ok(),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            q.keys(true, false).line().unwrap(),
+            "UNSEEN KEYWORD &YqVUSgAg-2026"
         );
     }
 

@@ -162,6 +162,12 @@ pub struct MessagePage {
     /// (pipelined, no extra round trip): the sidebar shows this folder's counts from here
     /// so that one page never shows two states of the folder. `None` if unknown.
     pub unseen: Option<u32>,
+    /// The labels the folder's `FLAGS` lists (from the same SELECT); empty where the page
+    /// did not SELECT (search results).
+    pub labels: Vec<super::Keyword>,
+    /// Whether the folder's `PERMANENTFLAGS` let new labels be kept (`\*`); `true` where
+    /// unknown.
+    pub new_labels: bool,
 }
 
 /// One row of a message list.
@@ -187,6 +193,8 @@ pub struct MessageSummary {
     pub answered: bool,
     /// From BODYSTRUCTURE, so the list can show a paperclip without fetching bodies.
     pub has_attachment: bool,
+    /// The message's labels (keywords from the same FETCH of FLAGS), sorted.
+    pub labels: Vec<super::Keyword>,
 }
 
 /// Pool numbers for one login, for tests and diagnostics.

@@ -63,6 +63,10 @@ const NOTICES: &[&str] = &[
     "choose_target",
     "not_permitted",
     "queued",
+    "done.label",
+    "done.unlabel",
+    "label_invalid",
+    "labels_not_stored",
 ];
 
 /// The text of a notice from a list URL, or `None` for an unknown key.
@@ -99,6 +103,8 @@ pub struct Place {
     pub all_folders: Option<String>,
     /// `threads` for the conversation view.
     pub view: Option<String>,
+    /// Only messages with this label (its name).
+    pub label: Option<String>,
 }
 
 impl Place {
@@ -116,6 +122,7 @@ impl Place {
             ("before", &self.before),
             ("all_folders", &self.all_folders),
             ("view", &self.view),
+            ("label", &self.label),
         ]
         .into_iter()
         .filter_map(|(k, v)| {
@@ -124,6 +131,15 @@ impl Place {
                 .map(|v| (k, v.to_owned()))
         })
         .collect()
+    }
+
+    /// [`Place::fields`] as hidden fields of an action form: the label filter travels as
+    /// `in_label`, since `label` there names the label to apply.
+    pub fn form_fields(&self) -> Vec<(&'static str, String)> {
+        self.fields()
+            .into_iter()
+            .map(|(k, v)| (if k == "label" { "in_label" } else { k }, v))
+            .collect()
     }
 
     /// `/mail/{mailbox}` with this place and an optional notice in the query string.
@@ -165,6 +181,10 @@ pub struct ActionForm {
     action: Option<String>,
     target: Option<String>,
     uidvalidity: Option<String>,
+    /// The label to add or remove (`action=label` / `unlabel`), by name.
+    label: Option<String>,
+    /// The list's label filter (see [`Place::form_fields`]).
+    in_label: Option<String>,
     /// `1` once the user confirmed deleting for good.
     confirm: Option<String>,
     /// `message` when sent from the message page.
@@ -198,6 +218,7 @@ impl ActionForm {
             before: self.before.clone(),
             all_folders: self.all_folders.clone(),
             view: self.view.clone(),
+            label: self.in_label.clone(),
         }
     }
 
@@ -244,7 +265,12 @@ pub async fn apply(
     ctx.check_csrf(&form.csrf_token)?;
     let place = form.place();
     let action_name = form.action.as_deref().unwrap_or_default();
-    let Some(action) = Action::parse(action_name, form.target.as_deref()) else {
+    let parsed = match Action::parse_label(action_name, form.label.as_deref()) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(_)) => return Ok(back_to_list(&place, &mailbox, "label_invalid", 0)),
+        None => Action::parse(action_name, form.target.as_deref()),
+    };
+    let Some(action) = parsed else {
         if matches!(action_name, "move" | "copy") {
             return Ok(back_to_list(&place, &mailbox, "choose_target", 0));
         }
@@ -266,7 +292,12 @@ pub async fn apply(
         .await;
     let from_message = form.from.as_deref() == Some("message");
     let outcome: ActionOutcome = match outcome {
-        Ok(o) => o,
+        Ok(o) => {
+            if let Action::Label(k) = &action {
+                crate::web::labels::remember_applied(&state, &account.username, k).await?;
+            }
+            o
+        }
         Err(ActionError::NeedsConfirmation) => {
             return Ok(Redirect::to(&confirm_href(&mailbox, &form, &sel, &action)).into_response());
         }
@@ -281,6 +312,9 @@ pub async fn apply(
         }
         Err(ActionError::NotPermitted) => {
             return Ok(back_to_list(&place, &mailbox, "not_permitted", 0));
+        }
+        Err(ActionError::LabelsNotStored) => {
+            return Ok(back_to_list(&place, &mailbox, "labels_not_stored", 0));
         }
         Err(ActionError::Imap(e)) => return Err(e.into()),
     };
@@ -331,7 +365,7 @@ fn confirm_href(mailbox: &str, form: &ActionForm, sel: &Selection, action: &Acti
             pairs.push((k, v.to_owned()));
         }
     }
-    pairs.extend(form.place().fields());
+    pairs.extend(form.place().form_fields());
     let query = pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
@@ -388,7 +422,7 @@ pub async fn confirm(
             fields.push((k, v.to_owned()));
         }
     }
-    fields.extend(place.fields());
+    fields.extend(place.form_fields());
     let cancel_href = match (q.from.as_deref(), uids.as_slice()) {
         (Some("message"), [uid]) => message_href(&mailbox, *uid),
         _ => place.list_href(&mailbox, None),
@@ -540,6 +574,8 @@ pub struct ActionBar {
     pub targets: Vec<TargetOption>,
     /// "Empty Trash" / "Empty Junk" link, in those folders.
     pub empty_href: Option<String>,
+    /// The label menu (names), for `label` / `unlabel`.
+    pub labels: Vec<String>,
 }
 
 impl ActionBar {
@@ -570,6 +606,8 @@ impl ActionBar {
         } else {
             actions.push(("spam", tr.t("action.spam")));
         }
+        actions.push(("label", tr.t("action.label_add")));
+        actions.push(("unlabel", tr.t("action.label_remove")));
         if bin {
             actions.push(("delete", tr.t("action.delete_forever")));
         } else {
@@ -579,7 +617,7 @@ impl ActionBar {
         ActionBar {
             action_href: format!("/mail/{}/actions", encode_segment(mailbox)),
             uidvalidity,
-            place: place.fields(),
+            place: place.form_fields(),
             page_uids,
             actions,
             targets: targets(tr, folders, mailbox),
@@ -589,7 +627,14 @@ impl ActionBar {
                     encode_segment(mailbox)
                 )
             }),
+            labels: Vec::new(),
         }
+    }
+
+    /// Fills the label menu with the user's labels.
+    pub fn with_labels(mut self, labels: &[crate::imap::Keyword]) -> ActionBar {
+        self.labels = labels.iter().map(|k| k.name()).collect();
+        self
     }
 }
 
@@ -615,6 +660,10 @@ pub struct MessageActions {
     pub eml_href: String,
     /// All attachments as one zip, when there are attachments.
     pub zip_href: Option<String>,
+    /// The message's labels (filled by the message page).
+    pub labels: Vec<crate::web::labels::Chip>,
+    /// Labels it does not have yet, for the "add label" menu.
+    pub label_choices: Vec<String>,
 }
 
 impl MessageActions {
@@ -641,6 +690,8 @@ impl MessageActions {
             targets: targets(tr, folders, mailbox),
             eml_href: format!("{base}/raw?download=1"),
             zip_href: has_attachments.then(|| format!("{base}/attachments.zip")),
+            labels: Vec::new(),
+            label_choices: Vec::new(),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::{
         actions::{ActionBar, Place, notice_text},
         extract::CurrentUser,
         format,
+        labels::{Chip, LabelSettings},
         layout::{Layout, PageCtx, folder_label},
         mailbox_href, message_href,
     },
@@ -130,6 +131,8 @@ pub struct Row {
     pub attachment: bool,
     /// The folder to show in an extra column (results across folders); `None` hides it.
     pub folder: Option<String>,
+    /// The message's labels, as chips (colours from [`Row::paint`]).
+    pub labels: Vec<Chip>,
 }
 
 impl Row {
@@ -153,7 +156,14 @@ impl Row {
             answered: m.answered,
             attachment: m.has_attachment,
             folder: None,
+            labels: LabelSettings::default().chips(mailbox, &m.labels),
         }
+    }
+
+    /// Gives the row's chips the user's colours.
+    pub fn paint(mut self, ls: &LabelSettings, mailbox: &str, m: &MessageSummary) -> Row {
+        self.labels = ls.chips(mailbox, &m.labels);
+        self
     }
 }
 
@@ -189,6 +199,8 @@ pub struct MailboxPage {
     notice: Option<String>,
     /// The outbox id an Undo button takes back.
     undo_outbox: Option<String>,
+    /// "This folder cannot keep new labels" (its PERMANENTFLAGS), when so.
+    labels_notice: Option<&'static str>,
     total_label: String,
     page_label: String,
     sort: &'static str,
@@ -219,11 +231,12 @@ pub async fn list(
         .max(1);
     let sort = Sort::parse(q.place.sort.as_deref());
     let req = sort.request(page);
-    let (folders, listing) = tokio::join!(
+    let (folders, listing, ls) = tokio::join!(
         ctx.folders(&state.imap, &account),
-        state.imap.fetch_page(&account, &mailbox, &req)
+        state.imap.fetch_page(&account, &mailbox, &req),
+        LabelSettings::load(&state, &account.username)
     );
-    let (mut folders, listing): (_, MessagePage) = (folders?, listing?);
+    let (mut folders, listing, ls): (_, MessagePage, _) = (folders?, listing?, ls?);
     same_state_in_sidebar(&mut folders, &mailbox, &listing);
 
     let tr = ctx.tr;
@@ -231,7 +244,7 @@ pub async fn list(
     let rows = listing
         .messages
         .iter()
-        .map(|m| Row::new(tr, now, &mailbox, m))
+        .map(|m| Row::new(tr, now, &mailbox, m).paint(&ls, &mailbox, m))
         .collect();
     let folder_name = folders
         .iter()
@@ -255,6 +268,14 @@ pub async fn list(
         &q.place,
         &folders,
         listing.messages.iter().map(|m| m.uid).collect(),
+    )
+    .with_labels(
+        &ls.all(
+            listing
+                .labels
+                .iter()
+                .chain(listing.messages.iter().flat_map(|m| &m.labels)),
+        ),
     );
     let notice = notice_text(tr, q.notice.as_deref(), q.n.as_deref());
     let l = Layout::with_folders(
@@ -276,6 +297,7 @@ pub async fn list(
             .outbox
             .clone()
             .filter(|id| crate::web::outbox::valid_id(id)),
+        labels_notice: (!listing.new_labels).then(|| tr.t("notice.labels_not_stored")),
         total_label: tr.tf("list.messages", &[&listing.total]),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),

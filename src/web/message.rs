@@ -247,7 +247,7 @@ pub async fn show(
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
     let ask_receipt = view.mdn_to.is_some() && !opened.mdn_sent;
-    let actions = crate::web::actions::MessageActions::new(
+    let mut actions = crate::web::actions::MessageActions::new(
         tr,
         &mailbox,
         uid,
@@ -255,6 +255,14 @@ pub async fn show(
         folders,
         !view.attachments.is_empty(),
     );
+    let ls = crate::web::labels::LabelSettings::load(&state, &account.username).await?;
+    actions.labels = ls.chips(&mailbox, &opened.place.labels);
+    actions.label_choices = ls
+        .all(&opened.place.labels)
+        .iter()
+        .filter(|k| !opened.place.labels.contains(k))
+        .map(|k| k.name())
+        .collect();
     let conversation =
         crate::web::threads::conversation(&state, &account, &mailbox, uid, raw, folders, tr).await;
     let mut l = Layout::with_folders(

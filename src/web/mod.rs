@@ -31,6 +31,7 @@ mod export;
 mod extract;
 mod folders;
 mod format;
+mod labels;
 pub mod layout;
 mod mailbox;
 mod message;
@@ -149,6 +150,8 @@ pub fn router<S: SessionStore + Clone>(
         )
         .route("/settings/accounts/{id}/fetch", post(accounts::fetch_now))
         .route("/settings/accounts/{id}/delete", post(accounts::delete))
+        // Labels (IMAP keywords): create, rename, colour, delete.
+        .route("/labels", get(labels::show).post(labels::update))
         // Mail rules kept on the server with ManageSieve (issue 12): filters, vacation
         // reply, forwarding, the raw script
         .route("/settings/rules", get(rules::show).post(rules::create))

@@ -22,11 +22,12 @@ use crate::{
     error::AppError,
     i18n::Tr,
     imap::{
-        Account, Folder, PageRequest, Rights, SearchField, SearchQuery, SearchText,
+        Account, Folder, Keyword, PageRequest, Rights, SearchField, SearchQuery, SearchText,
         SearchTextError, TextIndex,
     },
     web::{
         actions::{ActionBar, Place, notice_text},
+        labels::LabelSettings,
         layout::{Layout, PageCtx, folder_label},
         mailbox::{ListQuery, PER_PAGE, Row},
         mailbox_href,
@@ -61,6 +62,10 @@ pub struct SearchBox {
     pub text_error: Option<&'static str>,
     /// Message beside the date fields.
     pub date_error: Option<&'static str>,
+    /// The label to filter by, as typed.
+    pub label: String,
+    /// Message beside the label field.
+    pub label_error: Option<&'static str>,
     /// Link to the other view of the folder (conversations ↔ messages).
     pub view_href: String,
     /// Its label.
@@ -105,6 +110,7 @@ fn is_search(p: &Place) -> bool {
         || set(&p.since)
         || set(&p.before)
         || flag(&p.all_folders)
+        || set(&p.label)
 }
 
 /// A checkbox value: `1` (or `on`, what browsers send without a value) is ticked.
@@ -124,6 +130,14 @@ fn parse(tr: Tr, mailbox: &str, p: &Place) -> Parsed {
     form.all_folders = flag(&p.all_folders);
     form.since = p.since.clone().unwrap_or_default();
     form.before = p.before.clone().unwrap_or_default();
+    form.label = p.label.clone().unwrap_or_default();
+    let label = match form.label.trim() {
+        "" => Ok(None),
+        name => Keyword::from_name(name)
+            .map(Some)
+            .map_err(|e| tr.t(crate::web::labels::error_key(e))),
+    };
+    form.label_error = label.as_ref().err().copied();
     let text = SearchText::parse(&form.q).map_err(|e| match e {
         SearchTextError::ControlCharacters => "search.error.control",
         SearchTextError::TooLong => "search.error.too_long",
@@ -136,16 +150,19 @@ fn parse(tr: Tr, mailbox: &str, p: &Place) -> Parsed {
         (Ok(Some(s)), Ok(Some(b))) if s >= b => Some(tr.t("search.error.date_order")),
         _ => None,
     };
-    let query = match (text, since, before) {
-        (Ok(text), Ok(since), Ok(before)) if form.date_error.is_none() => Some(SearchQuery {
-            text,
-            field,
-            unread: form.unread,
-            flagged: form.flagged,
-            attachments: form.attachments,
-            since,
-            before,
-        }),
+    let query = match (text, since, before, label) {
+        (Ok(text), Ok(since), Ok(before), Ok(label)) if form.date_error.is_none() => {
+            Some(SearchQuery {
+                text,
+                field,
+                unread: form.unread,
+                flagged: form.flagged,
+                attachments: form.attachments,
+                since,
+                before,
+                label,
+            })
+        }
         _ => None,
     };
     Parsed { query, form }
@@ -269,6 +286,7 @@ async fn search(
         }
         None => (ctx.folders(&state.imap, account).await?, None),
     };
+    let ls = LabelSettings::load(state, &account.username).await?;
     let now = chrono::Local::now();
     // Results from many folders name theirs in full ("报告/2026", not "2026"); the
     // special folders keep their translated names.
@@ -304,25 +322,22 @@ async fn search(
                 .iter()
                 .map(|h| Row {
                     folder: Some(label_of(&h.mailbox)),
-                    ..Row::new(tr, now, &h.mailbox, &h.summary)
+                    ..Row::new(tr, now, &h.mailbox, &h.summary).paint(&ls, &h.mailbox, &h.summary)
                 })
                 .collect();
             (rows, res.total, res.page, res.pages)
         }
         (Some(_), Some(res)) => {
             let uids = res.messages.iter().map(|m| m.uid).collect();
-            bar = Some(ActionBar::new(
-                tr,
-                mailbox,
-                res.uidvalidity,
-                place,
-                &folders,
-                uids,
-            ));
+            let seen = res.messages.iter().flat_map(|m| &m.labels);
+            bar = Some(
+                ActionBar::new(tr, mailbox, res.uidvalidity, place, &folders, uids)
+                    .with_labels(&ls.all(seen)),
+            );
             let rows = res
                 .messages
                 .iter()
-                .map(|m| Row::new(tr, now, mailbox, m))
+                .map(|m| Row::new(tr, now, mailbox, m).paint(&ls, mailbox, m))
                 .collect();
             (rows, res.total, res.page, res.pages)
         }
@@ -499,6 +514,7 @@ mod tests {
                 "since" => p.since = v,
                 "before" => p.before = v,
                 "all_folders" => p.all_folders = v,
+                "label" => p.label = v,
                 other => panic!("{other}"),
             }
         }
@@ -514,6 +530,8 @@ mod tests {
         assert!(!is_search(&place(&[("unread", "0")])));
         assert!(is_search(&place(&[("since", "2026-01-01")])));
         assert!(is_search(&place(&[("all_folders", "on")])));
+        assert!(is_search(&place(&[("label", "报告")])));
+        assert!(!is_search(&place(&[("label", " ")])));
     }
 
     #[test]
@@ -558,6 +576,15 @@ mod tests {
         );
         assert!(p.query.is_none());
         assert_eq!(p.form.date_error, Some(tr.t("search.error.date_order")));
+        let p = parse(tr, "INBOX", &place(&[("label", "\\Seen")]));
+        assert!(p.query.is_none());
+        assert_eq!(p.form.label, "\\Seen");
+        assert_eq!(p.form.label_error, Some(tr.t("labels.error.system")));
+        let p = parse(tr, "INBOX", &place(&[("label", "报告")]));
+        assert_eq!(
+            p.query.and_then(|q| q.label).map(|k| k.name()),
+            Some("报告".into())
+        );
         let p = parse(tr, "INBOX", &place(&[("q", &"x".repeat(201))]));
         assert_eq!(p.form.text_error, Some(tr.t("search.error.too_long")));
     }

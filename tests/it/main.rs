@@ -18,6 +18,7 @@ mod hostile;
 mod http_limits;
 mod imap;
 mod instances;
+mod labels;
 mod live;
 mod mailbox;
 mod mailstack_selftest;
