@@ -135,6 +135,9 @@ pub struct Config {
     /// How long one ManageSieve operation may take before the page says the server is
     /// unreachable. Not read from the environment; tests shorten it.
     pub sieve_timeout: Duration,
+    /// The time zone of users who have not chosen one and whose browser did not say
+    /// (`MAILROOM_DEFAULT_TIMEZONE`, an IANA name; UTC when unset).
+    pub default_timezone: chrono_tz::Tz,
 }
 
 /// The log filter when none is set.
@@ -178,6 +181,7 @@ struct FileConfig {
     http_max_connections: Option<usize>,
     parked_bytes_per_user: Option<u64>,
     parked_bytes_total: Option<u64>,
+    default_timezone: Option<String>,
     secret_key_file: Option<PathBuf>,
     database_url_file: Option<PathBuf>,
     log: Option<String>,
@@ -510,6 +514,13 @@ impl Config {
             log_format: parsed(&env, "MAILROOM_LOG_FORMAT")?
                 .or(fc.log_format)
                 .unwrap_or(LogFormat::Text),
+            default_timezone: match s("MAILROOM_DEFAULT_TIMEZONE").or(fc.default_timezone) {
+                Some(v) => crate::zone::parse(&v).ok_or_else(|| ConfigError::Env {
+                    name: "MAILROOM_DEFAULT_TIMEZONE".to_owned(),
+                    message: format!("{v:?} is not an IANA time zone name (like Europe/Paris)"),
+                })?,
+                None => chrono_tz::Tz::UTC,
+            },
         })
     }
 
@@ -875,6 +886,7 @@ mod tests {
             "MAILROOM_METRICS" => "127.0.0.1, 10.0.0.0/8",
             "MAILROOM_SIEVE_HOST" => "sieve.example",
             "MAILROOM_SIEVE_PORT" => "14190",
+            "MAILROOM_DEFAULT_TIMEZONE" => "Asia/Shanghai",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

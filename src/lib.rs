@@ -16,6 +16,7 @@
 //! - [`smtp`]: sending mail through the submission server as the logged-in user.
 //! - [`send`]: the send workflow (claim, SMTP, Sent copy, flags, drafts, contacts), apart
 //!   from HTTP, for the compose handler and background workers alike.
+//! - [`zone`]: the user's time zone (saved setting, browser's zone at login, default).
 //! - [`sieve`]: mail rules kept on the server with ManageSieve (filters, vacation, forwarding).
 
 pub mod app;
@@ -34,3 +35,4 @@ pub mod sieve;
 pub mod smtp;
 pub mod store;
 pub mod web;
+pub mod zone;

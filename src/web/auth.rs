@@ -107,6 +107,9 @@ pub struct LoginForm {
     #[serde(default)]
     csrf_token: String,
     next: Option<String>,
+    /// The browser's IANA time zone, filled in by the login page's script (`crate::zone`).
+    #[serde(default)]
+    timezone: String,
 }
 
 /// `POST /login`: IMAP LOGIN; on success a fresh session and a redirect to `next` or the inbox.
@@ -195,6 +198,7 @@ pub async fn login(
     let auth = AuthSession(session);
     let key = auth.start(&account).await?;
     tracing::info!(username = %username, "login");
+    crate::zone::remember_browser_zone(&state.db, &username, &form.timezone).await;
     let marker = resume::issue(&state, &jar, &username);
     // A new login gets a new CSRF nonce, kept in the session (the cookie only mirrors it).
     let nonce = auth.csrf_nonce().await?.unwrap_or_default();

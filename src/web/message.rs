@@ -167,7 +167,10 @@ pub struct MessagePage {
     to: String,
     cc: String,
     reply_to: String,
+    /// The Date header in the reader's zone.
     date: String,
+    /// The same with seconds, offset and zone name.
+    date_title: String,
     attachments: Vec<AttachmentRow>,
     /// "N more attachments": those past [`MAX_LISTED_ATTACHMENTS`].
     more_attachments: Option<String>,
@@ -240,6 +243,7 @@ pub async fn show(
     .await?;
 
     let tr = ctx.tr;
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
     let subject = format::subject(tr, &view.subject);
     let folder_label = folders
         .iter()
@@ -282,7 +286,8 @@ pub async fn show(
         to: join_addresses(&view.to),
         cc: join_addresses(&view.cc),
         reply_to: join_addresses(&view.reply_to),
-        date: format::full_date(view.date),
+        date: format::full_date(view.date, zone),
+        date_title: format::exact_date(view.date, zone),
         attachments: view
             .attachments
             .iter()

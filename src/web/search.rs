@@ -27,6 +27,7 @@ use crate::{
     },
     web::{
         actions::{ActionBar, Place, notice_text},
+        format,
         layout::{Layout, PageCtx, folder_label},
         mailbox::{ListQuery, PER_PAGE, Row},
         mailbox_href,
@@ -145,6 +146,7 @@ fn parse(tr: Tr, mailbox: &str, p: &Place) -> Parsed {
             attachments: form.attachments,
             since,
             before,
+            ..SearchQuery::default()
         }),
         _ => None,
     };
@@ -250,7 +252,12 @@ async fn search(
     notice: Option<String>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let parsed = parse(tr, mailbox, place);
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let mut parsed = parse(tr, mailbox, place);
+    // The dates typed are the user's days.
+    parsed.query = parsed
+        .query
+        .map(|q| q.in_zone(|d| format::day_start(d, zone)));
     let page = page_number(place);
     let req = PageRequest {
         page,
@@ -269,7 +276,7 @@ async fn search(
         }
         None => (ctx.folders(&state.imap, account).await?, None),
     };
-    let now = chrono::Local::now();
+    let now = chrono::Utc::now().with_timezone(&zone);
     // Results from many folders name theirs in full ("报告/2026", not "2026"); the
     // special folders keep their translated names.
     let label_of = |name: &str| {
@@ -418,7 +425,8 @@ async fn threads(
         state.imap.thread_page(account, mailbox, page, PER_PAGE)
     );
     let (folders, listing) = (folders?, listing?);
-    let now = chrono::Local::now();
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let now = chrono::Utc::now().with_timezone(&zone);
     let folder_name = folders
         .iter()
         .find(|f| f.name == mailbox)

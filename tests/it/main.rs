@@ -28,3 +28,4 @@ mod security;
 mod send;
 mod settings;
 mod threads;
+mod timezone;
