@@ -1524,6 +1524,8 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Mail rules (filters, vacation reply, forwarding) are not available: this mail server offers no ManageSieve.",
         "邮件规则（过滤、自动回复、转发）不可用：此邮件服务器未提供 ManageSieve。",
     ),
+    // Drafts open in the editor (issue 13 item 3).
+    ("msg.edit_draft", "Edit draft", "编辑草稿"),
     // Time zones (issue 13 item 2): relative list dates, the /settings time-zone form.
     ("date.yesterday", "Yesterday", "昨天"),
     (

@@ -189,6 +189,10 @@ pub struct MessagePage {
     reply_href: String,
     reply_all_href: String,
     forward_href: String,
+    /// `/compose?draft=…` when the message is a draft (it is in the Drafts folder): the
+    /// editor opens it with its recipients, text and files, and saving or sending it
+    /// replaces it (issue 13 item 3).
+    edit_href: Option<String>,
     /// Where the read-receipt answer posts, when the message asks for one that was
     /// neither sent nor declined yet (no `$MDNSent`). Never sent without the user.
     receipt_action: Option<String>,
@@ -251,6 +255,11 @@ pub async fn show(
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
     let ask_receipt = view.mdn_to.is_some() && !opened.mdn_sent;
+    // The editor checks again that it is a real draft (`\Draft` in Drafts) before it
+    // lets a save replace it; here the folder is enough to offer the action.
+    let in_drafts = folders
+        .iter()
+        .any(|f| f.name == mailbox && f.special == Some(crate::imap::SpecialUse::Drafts));
     let actions = crate::web::actions::MessageActions::new(
         tr,
         &mailbox,
@@ -339,6 +348,7 @@ pub async fn show(
         reply_href: compose_href("reply", &mailbox, uid),
         reply_all_href: compose_href("reply_all", &mailbox, uid),
         forward_href: compose_href("forward", &mailbox, uid),
+        edit_href: in_drafts.then(|| compose_href("draft", &mailbox, uid)),
         receipt_action: ask_receipt.then(|| format!("{base}/receipt")),
         back_href: mailbox_href(&mailbox),
         back_label: tr.tf("msg.back", &[&folder_label]),

@@ -8,6 +8,7 @@ mod browser;
 mod compose;
 mod contacts;
 mod cyrus;
+mod drafts;
 mod export;
 mod folders;
 mod forms;
