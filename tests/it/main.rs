@@ -17,6 +17,7 @@ mod hostile;
 mod http_limits;
 mod imap;
 mod instances;
+mod journey13;
 mod mailbox;
 mod mailstack_selftest;
 mod message;
