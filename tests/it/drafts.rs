@@ -115,3 +115,45 @@ async fn a_hostile_draft_is_text_in_the_editor() {
     );
     assert!(f["body"].contains("Hi"), "{}", f["body"]);
 }
+
+/// Issue 13 item 4, in part: the message page's Move menu starts on no folder, and a Move
+/// posted without one moves nothing.
+#[tokio::test]
+async fn move_on_the_message_page_never_defaults_to_a_folder() {
+    let stack = MailStack::shared();
+    let app = TestApp::spawn("move-default").await;
+    let eml = "From: a@example.test\r\nTo: me@example.test\r\nSubject: stay\r\n\r\nHi.\r\n";
+    stack.append(&app.user, "INBOX", eml.as_bytes(), &[]).await;
+    stack.create_mailbox(&app.user, "Projects").await;
+    app.login().await;
+    let page = app.get("/mail/INBOX/1").await;
+    let options = page.attrs("#move-target option", "value");
+    assert_eq!(options.first().map(String::as_str), Some(""), "{options:?}");
+    assert!(options.iter().any(|o| o == "Projects"));
+    assert_eq!(
+        page.attrs("#move-target option[selected]", "value"),
+        vec![""]
+    );
+    assert_eq!(page.attrs("#move-target[required]", "name"), vec!["target"]);
+    let uidvalidity = page.attrs("form.action-move input[name=uidvalidity]", "value");
+    let res = app
+        .post_form(
+            "/mail/INBOX/actions",
+            &[
+                ("uid", "1"),
+                ("uidvalidity", &uidvalidity[0]),
+                ("from", "message"),
+                ("action", "move"),
+                ("target", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        res.location().contains("notice=choose_target"),
+        "{}",
+        res.location()
+    );
+    assert_eq!(stack.count(&app.user, "INBOX").await, 1);
+    assert_eq!(stack.count(&app.user, "Projects").await, 0);
+}
