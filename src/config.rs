@@ -171,6 +171,9 @@ pub struct Config {
     /// Pauses between tries of a scheduled message the submission server does not take;
     /// after the last it goes to Drafts. Not read from the environment; tests shorten it.
     pub outbox_backoff: Vec<Duration>,
+    /// The time zone of users who have not chosen one and whose browser did not say
+    /// (`MAILROOM_DEFAULT_TIMEZONE`, an IANA name; UTC when unset).
+    pub default_timezone: chrono_tz::Tz,
 }
 
 /// For which login domains Mailroom looks up `_imaps._tcp`/`_submission._tcp` SRV records
@@ -247,6 +250,7 @@ struct FileConfig {
     http_max_connections: Option<usize>,
     parked_bytes_per_user: Option<u64>,
     parked_bytes_total: Option<u64>,
+    default_timezone: Option<String>,
     secret_key_file: Option<PathBuf>,
     database_url_file: Option<PathBuf>,
     log: Option<String>,
@@ -637,6 +641,13 @@ impl Config {
             log_format: parsed(&env, "MAILROOM_LOG_FORMAT")?
                 .or(fc.log_format)
                 .unwrap_or(LogFormat::Text),
+            default_timezone: match s("MAILROOM_DEFAULT_TIMEZONE").or(fc.default_timezone) {
+                Some(v) => crate::zone::parse(&v).ok_or_else(|| ConfigError::Env {
+                    name: "MAILROOM_DEFAULT_TIMEZONE".to_owned(),
+                    message: format!("{v:?} is not an IANA time zone name (like Europe/Paris)"),
+                })?,
+                None => chrono_tz::Tz::UTC,
+            },
         })
     }
 
@@ -1031,6 +1042,7 @@ mod tests {
             "MAILROOM_WATCH_LINGER" => "30",
             "MAILROOM_MAX_WATCHERS" => "50",
             "MAILROOM_UNDO_SEND" => "5",
+            "MAILROOM_DEFAULT_TIMEZONE" => "Asia/Shanghai",
             other => panic!("add an example value for {other} to this test"),
         };
         v.to_owned()

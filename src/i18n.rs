@@ -1996,6 +1996,38 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Unknown label action.",
         "未知的标签操作。",
     ),
+    // Drafts open in the editor (issue 13 item 3).
+    ("msg.edit_draft", "Edit draft", "编辑草稿"),
+    // Time zones (issue 13 item 2): relative list dates, the /settings time-zone form.
+    ("date.yesterday", "Yesterday", "昨天"),
+    (
+        "date.weekdays",
+        "Mon Tue Wed Thu Fri Sat Sun",
+        "周一 周二 周三 周四 周五 周六 周日",
+    ),
+    ("settings.timezone", "Time zone", "时区"),
+    (
+        "settings.timezone.in_use",
+        "Dates are shown in:",
+        "日期显示所用时区：",
+    ),
+    ("settings.timezone.default", "default", "默认"),
+    (
+        "settings.timezone.label",
+        "Time zone (IANA name)",
+        "时区（IANA 名称）",
+    ),
+    (
+        "settings.timezone.hint",
+        "For example Europe/Paris or Asia/Shanghai. Leave empty to use the default.",
+        "例如 Europe/Paris 或 Asia/Shanghai。留空则使用默认时区。",
+    ),
+    ("settings.timezone.save", "Save time zone", "保存时区"),
+    (
+        "settings.timezone.invalid",
+        "This is not a known time zone name. Pick one from the list, like Europe/Paris.",
+        "这不是已知的时区名称。请从列表中选择，例如 Europe/Paris。",
+    ),
 ];
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! - [`smtp`]: sending mail through the submission server as the logged-in user.
 //! - [`send`]: the send workflow (claim, SMTP, Sent copy, flags, drafts, contacts), apart
 //!   from HTTP, for the compose handler and background workers alike.
+//! - [`zone`]: the user's time zone (saved setting, browser's zone at login, default).
 //! - [`sieve`]: mail rules kept on the server with ManageSieve (filters, vacation, forwarding).
 //! - [`fetch`]: mail from other mailboxes (POP3/IMAP accounts elsewhere), apart from HTTP.
 
@@ -44,3 +45,4 @@ pub mod store;
 pub mod totp;
 pub mod vault;
 pub mod web;
+pub mod zone;

@@ -294,3 +294,16 @@
     }
   });
 })();
+
+// The browser's time zone for the login form's hidden `timezone` field: saved as the
+// user's zone at the first login, so dates are shown in local time from the start.
+// Without this script the field stays empty and the configured default applies.
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    var field = document.querySelector("input[data-browser-timezone]");
+    if (!field) return;
+    try {
+      field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) { /* no Intl: leave it empty */ }
+  });
+})();

@@ -19,6 +19,13 @@
 //!
 //! Whether text searches are fast depends on the server: see [`TextIndex`].
 //!
+//! Date ranges are the user's days, not the sender's: `SENTSINCE`/`SENTBEFORE` compare the
+//! Date header's calendar day in the sender's own zone (RFC 3501), which can be a day off
+//! from the reader's. So when the query carries exact instants ([`SearchQuery::in_zone`]),
+//! the day keys are widened by two days on each side and, in each folder, the few messages
+//! sent near a boundary are fetched and those outside the exact range left out with
+//! `NOT UID …` (one more SEARCH and one FETCH per bound).
+//!
 //! "Has attachment" is a header test (`multipart/mixed`, a top-level `application/…`
 //! type or an `attachment` disposition): exact BODYSTRUCTURE checks would need every
 //! match's structure and break paging.
@@ -26,11 +33,11 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use async_imap::imap_proto::{MailboxDatum, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::{
     Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest,
-    command::{Cmd, LiteralMode},
+    command::{Cmd, LiteralMode, SeqSet},
     conn::{Conn, Failure},
     fetch_by_uid,
     messages::{self, Window},
@@ -214,9 +221,48 @@ pub struct SearchQuery {
     pub before: Option<NaiveDate>,
     /// Only messages with this label (`KEYWORD`).
     pub label: Option<super::Keyword>,
+    /// The exact start of `since` in the reader's zone (see [`SearchQuery::in_zone`]).
+    pub since_at: Option<DateTime<Utc>>,
+    /// The exact start of `before` in the reader's zone.
+    pub before_at: Option<DateTime<Utc>>,
 }
 
+/// How far a Date header's own calendar day can be from the reader's day for one instant:
+/// zones span UTC-12 to UTC+14, so a day either way, and one more to be safe.
+const DAY_SLACK: TimeDelta = TimeDelta::days(2);
+
 impl SearchQuery {
+    /// Makes the date range exact: `since` and `before` are days in the reader's zone,
+    /// starting at the instants `day_start` gives for them.
+    pub fn in_zone(mut self, day_start: impl Fn(NaiveDate) -> DateTime<Utc>) -> SearchQuery {
+        self.since_at = self.since.map(&day_start);
+        self.before_at = self.before.map(&day_start);
+        self
+    }
+
+    /// Whether the date range has exact bounds to check near its ends.
+    fn is_exact(&self) -> bool {
+        self.since_at.is_some() || self.before_at.is_some()
+    }
+
+    /// Whether an instant is inside the exact range.
+    fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.since_at.is_none_or(|s| t >= s) && self.before_at.is_none_or(|b| t < b)
+    }
+
+    /// The day ranges `[from, to)` (Date-header days) around each exact bound, where a
+    /// message may match the widened day keys and still be outside the exact range.
+    fn boundary_bands(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        [self.since_at, self.before_at]
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let day = t.date_naive();
+                (day - DAY_SLACK, day + DAY_SLACK)
+            })
+            .collect()
+    }
+
     /// The RFC 3501 search keys (after `CHARSET UTF-8`). `literal_plus`/`literal_minus`
     /// say how the server accepts 8-bit text (see [`Cmd::text`]).
     pub(super) fn keys(&self, literal_plus: bool, literal_minus: bool) -> Cmd {
@@ -242,10 +288,19 @@ impl SearchQuery {
         }
         // SENTSINCE/SENTBEFORE compare the Date header, which is the date the list shows;
         // SINCE/BEFORE would use the arrival time instead.
-        if let Some(d) = self.since {
+        // With exact bounds, the day keys are a wider net; the boundary check narrows it.
+        let since = match self.since_at {
+            Some(t) => Some(t.date_naive() - DAY_SLACK),
+            None => self.since,
+        };
+        let before = match self.before_at {
+            Some(t) => Some(t.date_naive() + DAY_SLACK),
+            None => self.before,
+        };
+        if let Some(d) = since {
             keys = keys.atom("SENTSINCE").date(d);
         }
-        if let Some(d) = self.before {
+        if let Some(d) = before {
             keys = keys.atom("SENTBEFORE").date(d);
         }
         if keys.is_empty() {
@@ -398,6 +453,41 @@ impl Imap {
         q.keys(self.has(c, "LITERAL+"), self.has(c, "LITERAL-"))
     }
 
+    /// The search keys for the examined folder: [`Imap::search_keys`], plus `NOT UID …`
+    /// for the messages near the range's ends that are outside it for the reader (see the
+    /// module doc). Messages without a usable Date are left as the server judged them.
+    async fn exact_keys(&self, c: &mut Conn, q: &SearchQuery) -> Result<Cmd, Failure> {
+        let keys = self.search_keys(c, q);
+        if !q.is_exact() {
+            return Ok(keys);
+        }
+        let mut candidates = Vec::new();
+        for (from, to) in q.boundary_bands() {
+            let cmd = Cmd::new("UID SEARCH SENTSINCE")
+                .date(from)
+                .atom("SENTBEFORE")
+                .date(to);
+            c.command(&cmd, |r| {
+                if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
+                    candidates.extend_from_slice(ids);
+                }
+            })
+            .await?;
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let outside: Vec<u32> = fetch_by_uid(c, &candidates)
+            .await?
+            .into_iter()
+            .filter(|m| m.date.is_some_and(|d| !q.contains(d.to_utc())))
+            .map(|m| m.uid)
+            .collect();
+        if outside.is_empty() {
+            return Ok(keys);
+        }
+        Ok(keys.atom("NOT UID").set(&SeqSet::list(&outside)))
+    }
+
     /// [`Imap::search`] on one connection.
     async fn search_on(
         &self,
@@ -411,7 +501,7 @@ impl Imap {
         if q.field.reads_text() && !q.text.is_empty() {
             self.probe_text_index(c, mbox.exists).await?;
         }
-        let keys = self.search_keys(c, q);
+        let keys = self.exact_keys(c, q).await?;
         // The folder's size bounds the number of matches, so the page can be clamped
         // before we know how many there are.
         let bound = Window::new(mbox.exists, req.page, req.per_page);
@@ -567,7 +657,14 @@ impl Imap {
         per_page: u32,
     ) -> Result<SearchResults, Failure> {
         let keys = self.search_keys(c, q);
-        let counts = self.count_matches(c, boxes, &keys).await?;
+        // Exact date bounds need each folder's own exclusions: counted folder by folder.
+        let (counts, folder_keys) = if q.is_exact() {
+            self.count_exact_matches(c, boxes, q).await?
+        } else {
+            let counts = self.count_matches(c, boxes, &keys).await?;
+            let same = vec![keys.clone(); counts.len()];
+            (counts, same)
+        };
         let total = counts.iter().fold(0u32, |t, n| t.saturating_add(*n));
         let w = Window::new(total, page, per_page);
         let mut hits = Vec::new();
@@ -587,7 +684,8 @@ impl Imap {
                 Err(f) if f.connection_ok() => continue,
                 Err(f) => return Err(f),
             }
-            let uids = self.slice_of_matches(c, &keys, &req, part).await?;
+            let keys = folder_keys.get(i).unwrap_or(&keys);
+            let uids = self.slice_of_matches(c, keys, &req, part).await?;
             for summary in fetch_by_uid(c, &uids).await? {
                 hits.push(SearchHit {
                     mailbox: name.clone(),
@@ -632,6 +730,45 @@ impl Imap {
             })
             .collect();
         Ok(counts)
+    }
+
+    /// [`Imap::count_matches`] for a query with exact date bounds: one folder after the
+    /// other, each with its own [`Imap::exact_keys`], which are returned too.
+    async fn count_exact_matches(
+        &self,
+        c: &mut Conn,
+        boxes: &[(String, String)],
+        q: &SearchQuery,
+    ) -> Result<(Vec<u32>, Vec<Cmd>), Failure> {
+        let (mut counts, mut all_keys) = (Vec::new(), Vec::new());
+        for (_, wire) in boxes {
+            match c.examine(wire).await {
+                Ok(mbox) if mbox.exists > 0 => {}
+                Ok(_) => {
+                    counts.push(0);
+                    all_keys.push(self.search_keys(c, q));
+                    continue;
+                }
+                Err(f) if f.connection_ok() => {
+                    counts.push(0);
+                    all_keys.push(self.search_keys(c, q));
+                    continue;
+                }
+                Err(f) => return Err(f),
+            }
+            let keys = self.exact_keys(c, q).await?;
+            let mut n = 0u32;
+            let search = Cmd::new("UID SEARCH CHARSET UTF-8").then(keys.clone());
+            c.command(&search, |r| {
+                if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
+                    n = n.saturating_add(u32::try_from(ids.len()).unwrap_or(u32::MAX));
+                }
+            })
+            .await?;
+            counts.push(n);
+            all_keys.push(keys);
+        }
+        Ok((counts, all_keys))
     }
 
     /// The matches at positions `part` (0-based, in sort order) of the examined folder.

@@ -117,6 +117,9 @@ pub struct LoginForm {
     #[serde(default)]
     csrf_token: String,
     next: Option<String>,
+    /// The browser's IANA time zone, filled in by the login page's script (`crate::zone`).
+    #[serde(default)]
+    timezone: String,
 }
 
 /// `POST /login`: IMAP LOGIN; on success a fresh session and a redirect to `next` or the inbox.
@@ -200,6 +203,8 @@ pub async fn login(
         Ok(()) => {
             throttle::succeeded(&state.db, ticket).await?;
             crate::metrics::login("ok");
+            // Only now that the password is known right: the zone the browser reported.
+            crate::zone::remember_browser_zone(&state.db, &username, &form.timezone).await;
         }
         Err(ImapError::AuthFailed) => {
             tracing::info!(username = %username, client = %client, "login failed");

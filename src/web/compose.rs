@@ -255,7 +255,9 @@ pub async fn form(
             .first()
             .map(|a| a.display().to_owned())
             .unwrap_or_default();
-        let attribution = tr.tf("compose.attribution", &[&format::full_date(o.date), &who]);
+        let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+        let when = format::full_date(o.date, zone);
+        let attribution = tr.tf("compose.attribution", &[&when, &who]);
         f.body = format!("\n\n{signature}\n{}", build::quote(&o.text, &attribution));
         f.origin = format!("reply {mailbox}/{uid}");
         f.back = mailbox_href(&mailbox);
@@ -625,10 +627,11 @@ async fn prepare(
             attached_message = Some(raw.to_vec());
         } else {
             let o = build::read_original(&raw).map_err(|e| AppError::Internal(e.into()))?;
+            let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
             body = format!(
                 "{}\n\n{}",
                 body.trim_end(),
-                build::forward_block(&forward_labels(tr), &o, &format::full_date(o.date))
+                build::forward_block(&forward_labels(tr), &o, &format::full_date(o.date, zone))
             );
             attachments.extend(o.attachments);
         }

@@ -117,8 +117,10 @@ pub struct Row {
     pub from: String,
     /// Subject (translated placeholder when empty).
     pub subject: String,
-    /// Short, localized date.
+    /// Short, localized date, in the reader's zone.
     pub date: String,
+    /// The full date, offset and zone, for the date's tooltip.
+    pub date_title: String,
     /// Human-readable size.
     pub size: String,
     /// `\Seen`.
@@ -140,7 +142,7 @@ impl Row {
     /// shortened. The folder column stays empty: set [`Row::folder`] to show it.
     pub fn new(
         tr: Tr,
-        now: chrono::DateTime<chrono::Local>,
+        now: chrono::DateTime<chrono_tz::Tz>,
         mailbox: &str,
         m: &MessageSummary,
     ) -> Row {
@@ -150,6 +152,7 @@ impl Row {
             from: format::sender(tr, m.from.as_ref()),
             subject: format::subject(tr, &m.subject),
             date: format::list_date(tr, m.date, now),
+            date_title: format::exact_date(m.date, now.timezone()),
             size: format::size(u64::from(m.size)),
             seen: m.seen,
             flagged: m.flagged,
@@ -240,7 +243,8 @@ pub async fn list(
     same_state_in_sidebar(&mut folders, &mailbox, &listing);
 
     let tr = ctx.tr;
-    let now = chrono::Local::now();
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let now = chrono::Utc::now().with_timezone(&zone);
     let rows = listing
         .messages
         .iter()

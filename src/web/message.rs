@@ -167,7 +167,10 @@ pub struct MessagePage {
     to: String,
     cc: String,
     reply_to: String,
+    /// The Date header in the reader's zone.
     date: String,
+    /// The same with seconds, offset and zone name.
+    date_title: String,
     attachments: Vec<AttachmentRow>,
     /// "N more attachments": those past [`MAX_LISTED_ATTACHMENTS`].
     more_attachments: Option<String>,
@@ -186,6 +189,10 @@ pub struct MessagePage {
     reply_href: String,
     reply_all_href: String,
     forward_href: String,
+    /// `/compose?draft=…` when the message is a draft (it is in the Drafts folder): the
+    /// editor opens it with its recipients, text and files, and saving or sending it
+    /// replaces it (issue 13 item 3).
+    edit_href: Option<String>,
     /// Where the read-receipt answer posts, when the message asks for one that was
     /// neither sent nor declined yet (no `$MDNSent`). Never sent without the user.
     receipt_action: Option<String>,
@@ -240,6 +247,7 @@ pub async fn show(
     .await?;
 
     let tr = ctx.tr;
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
     let subject = format::subject(tr, &view.subject);
     let folder_label = folders
         .iter()
@@ -247,6 +255,11 @@ pub async fn show(
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
     let ask_receipt = view.mdn_to.is_some() && !opened.mdn_sent;
+    // The editor checks again that it is a real draft (`\Draft` in Drafts) before it
+    // lets a save replace it; here the folder is enough to offer the action.
+    let in_drafts = folders
+        .iter()
+        .any(|f| f.name == mailbox && f.special == Some(crate::imap::SpecialUse::Drafts));
     let mut actions = crate::web::actions::MessageActions::new(
         tr,
         &mailbox,
@@ -290,7 +303,8 @@ pub async fn show(
         to: join_addresses(&view.to),
         cc: join_addresses(&view.cc),
         reply_to: join_addresses(&view.reply_to),
-        date: format::full_date(view.date),
+        date: format::full_date(view.date, zone),
+        date_title: format::exact_date(view.date, zone),
         attachments: view
             .attachments
             .iter()
@@ -342,6 +356,7 @@ pub async fn show(
         reply_href: compose_href("reply", &mailbox, uid),
         reply_all_href: compose_href("reply_all", &mailbox, uid),
         forward_href: compose_href("forward", &mailbox, uid),
+        edit_href: in_drafts.then(|| compose_href("draft", &mailbox, uid)),
         receipt_action: ask_receipt.then(|| format!("{base}/receipt")),
         back_href: mailbox_href(&mailbox),
         back_label: tr.tf("msg.back", &[&folder_label]),

@@ -140,6 +140,7 @@ pub fn router<S: SessionStore + Clone>(
         .route("/settings/identities/{id}", post(settings::update))
         .route("/settings/identities/{id}/delete", post(settings::delete))
         .route("/settings/language", post(settings::language))
+        .route("/settings/timezone", post(settings::timezone))
         // Remote content: the image proxy and the trusted senders (issue 5)
         .route("/proxy", get(proxy::image))
         .route("/settings/remote", get(trusted::show).post(trusted::update))

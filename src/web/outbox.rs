@@ -79,12 +79,9 @@ pub async fn undo_window(state: &AppState, username: &str) -> u64 {
     }
 }
 
-/// The user's time zone for "send later".
+/// The user's time zone for "send later" and the outbox page (`crate::zone`).
 async fn zone(state: &AppState, username: &str) -> chrono_tz::Tz {
-    match store::settings::get(&state.db, username, "timezone").await {
-        Ok(Some(name)) => name.parse().unwrap_or(chrono_tz::UTC),
-        _ => chrono_tz::UTC,
-    }
+    crate::zone::user_zone(&state.db, username, &state.config).await
 }
 
 /// When a message sent now should go out: `None` at once; a time for the outbox (the

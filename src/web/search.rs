@@ -27,6 +27,7 @@ use crate::{
     },
     web::{
         actions::{ActionBar, Place, notice_text},
+        format,
         labels::LabelSettings,
         layout::{Layout, PageCtx, folder_label},
         mailbox::{ListQuery, PER_PAGE, Row},
@@ -161,6 +162,7 @@ fn parse(tr: Tr, mailbox: &str, p: &Place) -> Parsed {
                 since,
                 before,
                 label,
+                ..SearchQuery::default()
             })
         }
         _ => None,
@@ -267,7 +269,12 @@ async fn search(
     notice: Option<String>,
 ) -> Result<Response, AppError> {
     let tr = ctx.tr;
-    let parsed = parse(tr, mailbox, place);
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let mut parsed = parse(tr, mailbox, place);
+    // The dates typed are the user's days.
+    parsed.query = parsed
+        .query
+        .map(|q| q.in_zone(|d| format::day_start(d, zone)));
     let page = page_number(place);
     let req = PageRequest {
         page,
@@ -287,7 +294,7 @@ async fn search(
         None => (ctx.folders(&state.imap, account).await?, None),
     };
     let ls = LabelSettings::load(state, &account.username).await?;
-    let now = chrono::Local::now();
+    let now = chrono::Utc::now().with_timezone(&zone);
     // Results from many folders name theirs in full ("报告/2026", not "2026"); the
     // special folders keep their translated names.
     let label_of = |name: &str| {
@@ -433,7 +440,8 @@ async fn threads(
         state.imap.thread_page(account, mailbox, page, PER_PAGE)
     );
     let (folders, listing) = (folders?, listing?);
-    let now = chrono::Local::now();
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let now = chrono::Utc::now().with_timezone(&zone);
     let folder_name = folders
         .iter()
         .find(|f| f.name == mailbox)

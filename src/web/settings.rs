@@ -133,6 +133,21 @@ pub struct SettingsPage {
     /// The undo window in seconds, and the choices offered.
     undo_send: u64,
     undo_choices: &'static [u64],
+    /// The time-zone form (`crate::zone`).
+    zone: ZoneField,
+    /// Every zone name, for the field's suggestions.
+    zone_names: Vec<&'static str>,
+}
+
+/// The time-zone form: the zone in use, and what the field shows.
+pub struct ZoneField {
+    /// The zone dates are shown in now (`UTC`, `Asia/Shanghai`).
+    in_use: String,
+    /// The zone is the configured default: the user saved none.
+    is_default: bool,
+    /// The field's value: the saved zone, or what the user typed when it was refused.
+    value: String,
+    error: Option<String>,
 }
 
 /// The user's identities as the page lists them: stored ones, plus the login identity
@@ -159,7 +174,36 @@ async fn render(
     notice: Option<String>,
     failed: Option<IdentityForm>,
 ) -> Result<Response, AppError> {
+    render_with(state, ctx, account, notice, failed, None).await
+}
+
+/// [`render`], with the time-zone field showing `zone_input` and its error when the
+/// zone form was refused.
+async fn render_with(
+    state: &AppState,
+    ctx: &PageCtx,
+    account: &Account,
+    notice: Option<String>,
+    failed: Option<IdentityForm>,
+    zone_input: Option<(String, String)>,
+) -> Result<Response, AppError> {
     let tr = ctx.tr;
+    let saved = crate::zone::saved_zone(&state.db, &account.username).await;
+    let in_use = saved.unwrap_or(state.config.default_timezone);
+    let zone = match zone_input {
+        Some((value, error)) => ZoneField {
+            in_use: in_use.name().to_owned(),
+            is_default: saved.is_none(),
+            value,
+            error: Some(error),
+        },
+        None => ZoneField {
+            in_use: in_use.name().to_owned(),
+            is_default: saved.is_none(),
+            value: saved.map(|z| z.name().to_owned()).unwrap_or_default(),
+            error: None,
+        },
+    };
     let user = &account.username;
     let own = state.directory.address_of(user);
     let (folders, stored) = tokio::join!(
@@ -204,6 +248,8 @@ async fn render(
         rules_available: state.sieve.available(account).await,
         undo_send: crate::web::outbox::undo_window(state, &account.username).await,
         undo_choices: crate::web::outbox::UNDO_CHOICES,
+        zone,
+        zone_names: crate::zone::names().collect(),
     };
     Ok(page.into_response())
 }
@@ -441,6 +487,44 @@ pub async fn language(
     let mut cookie = c.build(c.lang.clone(), lang.tag().to_owned());
     cookie.set_max_age(time::Duration::days(LANG_COOKIE_DAYS));
     Ok((jar.add(cookie), Redirect::to("/settings?saved=language")).into_response())
+}
+
+/// The time-zone form.
+#[derive(Deserialize)]
+pub struct ZoneForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    timezone: String,
+}
+
+/// `POST /settings/timezone`: saves the user's zone (an IANA name); an empty field goes
+/// back to the default. A name that is not a zone shows the form again with it.
+pub async fn timezone(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Form(form): Form<ZoneForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf_token)?;
+    let user = &account.username;
+    if form.timezone.trim().is_empty() {
+        crate::store::settings::remove(&state.db, user, crate::zone::SETTING).await?;
+        return Ok(Redirect::to("/settings?saved=timezone").into_response());
+    }
+    match crate::zone::save(&state.db, user, &form.timezone).await {
+        Ok(_) => Ok(Redirect::to("/settings?saved=timezone").into_response()),
+        Err(Some(e)) => Err(e.into()),
+        Err(None) => {
+            // Shown back as typed (escaped by the template), cut to a sane length.
+            let typed: String = form.timezone.chars().take(100).collect();
+            let error = ctx.tr.t("settings.timezone.invalid").to_owned();
+            let mut res =
+                render_with(&state, &ctx, &account, None, None, Some((typed, error))).await?;
+            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ pub struct ConversationRow {
     pub from: String,
     /// Its subject.
     pub subject: String,
-    /// Short date.
+    /// Short date, in the reader's zone.
     pub date: String,
+    /// The full date, offset and zone, for the tooltip.
+    pub date_title: String,
     /// The folder it is in, e.g. "in Sent".
     pub folder: String,
     /// Already read.
@@ -59,7 +61,8 @@ pub async fn conversation(
             return Vec::new();
         }
     };
-    let now = chrono::Local::now();
+    let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+    let now = chrono::Utc::now().with_timezone(&zone);
     related
         .into_iter()
         .map(|r| {
@@ -69,6 +72,7 @@ pub async fn conversation(
                 from: format::sender(tr, m.from.as_ref()),
                 subject: format::subject(tr, &m.subject),
                 date: format::list_date(tr, m.date, now),
+                date_title: format::exact_date(m.date, zone),
                 folder: tr.tf(
                     "threads.in_folder",
                     &[&folders

@@ -80,12 +80,13 @@ pub async fn receipt(
             email: identity.email.clone(),
         };
         let tr = ctx.tr;
+        let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
         let subject = format::subject(tr, &o.subject);
         let mdn = Mdn {
             subject: tr.tf("receipt.subject", &[&subject]),
             text: tr.tf(
                 "receipt.text",
-                &[&format::full_date(o.date), &from.email, &subject],
+                &[&format::full_date(o.date, zone), &from.email, &subject],
             ),
             from,
             to,
