@@ -114,6 +114,10 @@ mod tests {
             get(&db, "bob", "timezone").await.unwrap().as_deref(),
             Some("UTC")
         );
-        assert!(set(&db, "ann", "x", &"a".repeat(MAX_VALUE_BYTES + 1)).await.is_err());
+        assert!(
+            set(&db, "ann", "x", &"a".repeat(MAX_VALUE_BYTES + 1))
+                .await
+                .is_err()
+        );
     }
 }

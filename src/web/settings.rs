@@ -21,11 +21,15 @@ use crate::{
     i18n::{Lang, Tr},
     imap::{Account, Folder, ImapError},
     mime::address,
-    store::identities::{self, Identity},
+    store::{
+        identities::{self, Identity},
+        settings,
+    },
     web::{
         contacts::address_message,
         extract::CurrentUser,
         layout::{Layout, PageCtx},
+        theme::{self, Theme},
     },
 };
 
@@ -130,6 +134,8 @@ pub struct SettingsPage {
     langs: Vec<(&'static str, &'static str, bool)>,
     /// The server speaks ManageSieve: link the mail-rule pages (else say why they are missing).
     rules_available: bool,
+    /// The theme choices as (value, label, chosen).
+    themes: Vec<(&'static str, &'static str, bool)>,
 }
 
 /// The user's identities as the page lists them: stored ones, plus the login identity
@@ -198,6 +204,10 @@ async fn render(
             .map(|l| (l.tag(), l.native_name(), *l == tr.lang()))
             .collect(),
         rules_available: state.sieve.available().await,
+        themes: Theme::ALL
+            .iter()
+            .map(|t| (t.as_str(), tr.t(t.label_key()), *t == ctx.theme))
+            .collect(),
     };
     Ok(page.into_response())
 }
@@ -432,6 +442,36 @@ pub async fn language(
     let mut cookie = c.build(c.lang.clone(), lang.tag().to_owned());
     cookie.set_max_age(time::Duration::days(LANG_COOKIE_DAYS));
     Ok((jar.add(cookie), Redirect::to("/settings?saved=language")).into_response())
+}
+
+/// The appearance form.
+#[derive(Deserialize)]
+pub struct ThemeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    theme: String,
+}
+
+/// `POST /settings/theme`: saves the colour theme (`auto`, `light` or `dark`) for this
+/// user; every page renders it from then on (`web::theme`). The form is a `<select>`, so
+/// any other value is a forged request and refused, as for the language.
+pub async fn theme(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Form(form): Form<ThemeForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf_token)?;
+    let chosen = Theme::parse(&form.theme).ok_or(AppError::BadRequest("settings.error.theme"))?;
+    settings::set(
+        &state.db,
+        &account.username,
+        theme::SETTING,
+        chosen.as_str(),
+    )
+    .await?;
+    Ok(Redirect::to("/settings?saved=theme").into_response())
 }
 
 #[cfg(test)]

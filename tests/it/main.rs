@@ -3,6 +3,7 @@
 mod common;
 
 mod actions;
+mod appearance;
 mod auth;
 mod browser;
 mod compose;
