@@ -446,6 +446,23 @@ async fn chromium_dark_print_fitted_frame_and_axe_at_phone_and_desktop_width() {
             .expect("window size");
         let mut violations = Vec::new();
         client.goto(&app.url("/login")).await.expect("open /login");
+        if width == 390 {
+            // Positive control: axe-core is live and reports a grey-on-grey paragraph.
+            eval(
+                &client,
+                "var p = document.createElement('p'); p.id = 'axe-control'; p.textContent = 'faint'; \
+                 p.style.color = '#777'; p.style.background = '#888'; document.body.appendChild(p); return 1;",
+            )
+            .await;
+            let control = axe_violations(&client, &axe).await;
+            assert!(
+                control
+                    .iter()
+                    .any(|v| v.starts_with("color-contrast") && v.contains("#axe-control")),
+                "axe-core missed the control: {control:?}"
+            );
+            client.refresh().await.expect("reload /login");
+        }
         for scheme in ["light", "dark"] {
             emulate(&client, "", scheme).await;
             violations.extend(
@@ -485,13 +502,62 @@ async fn chromium_dark_print_fitted_frame_and_axe_at_phone_and_desktop_width() {
         })
         .await;
 
-        // The skip link is the first thing Tab reaches, and leads to the main content.
-        let first = eval(
+        // The skip link is the first thing Tab reaches, shown with a visible focus ring;
+        // "Sign out" stays on one line; checkboxes are bigger than the default 13 px.
+        client
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .send_keys("\u{E004}")
+            .await
+            .expect("Tab");
+        let focused = eval(
             &client,
-            "document.activeElement.blur(); return document.querySelector('a[href], button, input, select, textarea').className;",
+            "var a = document.activeElement, s = getComputedStyle(a), r = a.getBoundingClientRect(); \
+             return [a.className, a.getAttribute('href'), s.outlineStyle, r.top >= 0];",
         )
         .await;
-        assert_eq!(first, "skip-link", "{width}");
+        assert_eq!(
+            focused,
+            serde_json::json!(["skip-link", "#main", "solid", true]),
+            "{width}"
+        );
+        let sizes = eval(
+            &client,
+            "var b = document.querySelector('.topbar .logout button').getBoundingClientRect(); \
+             var c = document.querySelector('td.select input[type=checkbox]').getBoundingClientRect(); \
+             return [b.height, c.width, c.height, parseFloat(getComputedStyle(document.body).lineHeight)];",
+        )
+        .await;
+        let n = |i: usize| sizes[i].as_f64().unwrap_or(0.0);
+        assert!(n(0) < 2.0 * n(3), "{width}: Sign out wraps: {sizes}");
+        assert!(n(1) >= 18.0 && n(2) >= 18.0, "{width}: checkbox {sizes}");
+
+        // A contact, so the contacts page has its Edit and Delete buttons to check.
+        client.goto(&app.url("/contacts")).await.expect("contacts");
+        for (css, text) in [("#add-name", "Ann Lee"), ("#add-email", "ann@example.test")] {
+            client
+                .find(Locator::Css(css))
+                .await
+                .expect(css)
+                .send_keys(text)
+                .await
+                .expect("type");
+        }
+        client
+            .find(Locator::Css("form.add-contact button[type=submit]"))
+            .await
+            .expect("add contact")
+            .click()
+            .await
+            .expect("add contact");
+        crate::actions::wait_until("the contact in the list", || async {
+            client
+                .find(Locator::Css("table.contact-list .actions button"))
+                .await
+                .is_ok()
+        })
+        .await;
 
         let pages = [
             "/mail/INBOX",
