@@ -360,6 +360,8 @@ pub async fn show(
 #[template(path = "pages/body.html")]
 pub struct BodyDocument {
     lang: &'static str,
+    /// The reader's theme (`web::theme`): plain-text mail follows it, HTML mail does not.
+    theme: &'static str,
     html: String,
 }
 
@@ -429,6 +431,7 @@ pub async fn body(
     }
     let mut res = BodyDocument {
         lang: ctx.tr.lang().tag(),
+        theme: ctx.theme.as_str(),
         html,
     }
     .into_response();

@@ -437,6 +437,12 @@ async fn chromium_dark_print_fitted_frame_and_axe_at_phone_and_desktop_width() {
         stack
             .append(&app.user, "INBOX", &text_message("Long", 300), &[])
             .await;
+        let html_mail = "From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: Html\r\n\
+             Date: Mon, 02 Jun 2025 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <b>there</b></p>\r\n";
+        stack
+            .append(&app.user, "INBOX", html_mail.as_bytes(), &[])
+            .await;
         let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
             return;
         };
@@ -664,6 +670,21 @@ async fn chromium_dark_print_fitted_frame_and_axe_at_phone_and_desktop_width() {
         client.goto(&app.url("/mail/INBOX")).await.expect("inbox");
         let lum = background_luminance(&client).await;
         assert!(lum < 0.05, "{width}: forced dark inbox has luminance {lum}");
+        // In the body frame: plain text follows the theme, HTML mail stays as sent.
+        for (uid, dark) in [(1, true), (3, false)] {
+            client
+                .goto(&app.url(&format!("/mail/INBOX/{uid}")))
+                .await
+                .expect("message");
+            settled_frame_height(&client).await;
+            let bg = eval(
+                &client,
+                "return getComputedStyle(document.querySelector('iframe.body').contentDocument.body).backgroundColor;",
+            )
+            .await;
+            let white = bg == "rgb(255, 255, 255)";
+            assert_eq!(white, !dark, "{width}: message {uid} body background {bg}");
+        }
         let _ = client.close().await;
     }
 }
