@@ -2028,6 +2028,27 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "This is not a known time zone name. Pick one from the list, like Europe/Paris.",
         "这不是已知的时区名称。请从列表中选择，例如 Europe/Paris。",
     ),
+    // Appearance, print view and accessibility (issue 13, items 5 and 8: web::theme,
+    // message::print, the skip link).
+    ("a11y.skip", "Skip to main content", "跳到主要内容"),
+    ("settings.theme", "Appearance", "外观"),
+    ("settings.theme.intro", "Colour theme", "颜色主题"),
+    ("settings.theme.auto", "Same as the system", "跟随系统"),
+    ("settings.theme.light", "Light", "浅色"),
+    ("settings.theme.dark", "Dark", "深色"),
+    ("settings.theme.save", "Save appearance", "保存外观"),
+    (
+        "settings.error.theme",
+        "Choose one of the offered themes.",
+        "请选择所提供的主题之一。",
+    ),
+    ("msg.print", "Print", "打印"),
+    (
+        "print.hint",
+        "Use your browser's Print command to print this message.",
+        "请使用浏览器的“打印”命令打印此邮件。",
+    ),
+    ("print.back", "Back to the message", "返回邮件"),
 ];
 
 #[cfg(test)]

@@ -1,21 +1,37 @@
 // Mailroom's small enhancements. Everything works without this file.
 "use strict";
 (function () {
-  // Grow the message body iframe to its content so the page scrolls as one.
-  // The iframe is same-origin (sandboxed without scripts), so its height is readable here.
+  // Fit the message body iframe to its content (shorter or taller than the CSS height),
+  // so the page scrolls as one. The frame is sandboxed with allow-same-origin but never
+  // allow-scripts: nothing runs inside it, and this page may read its size. Without this
+  // script the frame keeps the stylesheet's height and scrolls inside.
   function fit(frame) {
     try {
       var doc = frame.contentDocument;
-      if (!doc || !doc.documentElement) return;
-      var h = doc.documentElement.scrollHeight;
+      if (!doc || !doc.documentElement || !doc.body) return;
+      var root = doc.documentElement;
+      // The root's own box, not scrollHeight: that is never less than the frame's height,
+      // so a short message would keep the tall default box.
+      var h = Math.ceil(Math.max(root.getBoundingClientRect().height, doc.body.scrollHeight));
+      // A wide table gets a horizontal scrollbar: leave room for it.
+      if (root.scrollWidth > root.clientWidth) h += 20;
       if (h > 0) frame.style.height = (h + 4) + "px";
     } catch (e) { /* cross-origin or not ready: keep the CSS height */ }
   }
   document.addEventListener("DOMContentLoaded", function () {
     var frames = document.querySelectorAll("iframe.body");
     Array.prototype.forEach.call(frames, function (f) {
-      f.addEventListener("load", function () { fit(f); setTimeout(function () { fit(f); }, 300); });
+      f.addEventListener("load", function () {
+        fit(f);
+        // Images load after the document: measure again when they may have arrived.
+        [300, 1000, 3000].forEach(function (ms) { setTimeout(function () { fit(f); }, ms); });
+      });
       fit(f);
+    });
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { Array.prototype.forEach.call(frames, fit); }, 150);
     });
   });
 })();

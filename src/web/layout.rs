@@ -22,6 +22,7 @@ use crate::{
     web::{
         mailbox_href,
         session::{AuthSession, random_token},
+        theme::Theme,
     },
 };
 use tower_sessions::Session;
@@ -50,6 +51,8 @@ pub struct PageCtx {
     /// folder's rights, loaded for GET pages with a sidebar by
     /// [`crate::web::share::sidebar_prefetch`]; `None` elsewhere.
     pub sidebar: Option<SidebarSlot>,
+    /// The logged-in user's colour theme (the default before login).
+    pub theme: Theme,
 }
 
 /// A POST form that carries nothing but its CSRF token (logout, delete, confirm…). A
@@ -127,11 +130,16 @@ pub async fn page_context(
     // The CSRF nonce: the login's own when there is a login (a planted cookie changes
     // nothing), else the browser's cookie, else a new one. Forms carry its HMAC.
     let session = req.extensions().get::<Session>().cloned();
-    let from_login = match session {
+    let (from_login, theme) = match session {
         Some(session) if jar.get(&names.session).is_some() => {
-            AuthSession(session).csrf_nonce().await.ok().flatten()
+            let auth = AuthSession(session);
+            let theme = match auth.username().await.ok().flatten() {
+                Some(user) => Theme::of(&state.db, &user).await,
+                None => Theme::default(),
+            };
+            (auth.csrf_nonce().await.ok().flatten(), theme)
         }
-        _ => None,
+        _ => (None, Theme::default()),
     };
     let existing = jar
         .get(&names.csrf)
@@ -146,6 +154,7 @@ pub async fn page_context(
         tr: Tr(lang),
         csrf: csrf.clone(),
         sidebar: None,
+        theme,
     };
     req.extensions_mut().insert(ctx.clone());
 
@@ -246,6 +255,8 @@ pub struct Layout {
     pub rights: crate::imap::Rights,
     /// The current folder's search form (`web::search`).
     pub search: Option<crate::web::search::SearchBox>,
+    /// The colour theme, a class on `<html>` (`web::theme`).
+    pub theme: Theme,
 }
 
 impl Layout {
@@ -262,6 +273,7 @@ impl Layout {
             quota: None,
             rights: crate::imap::Rights::default(),
             search: None,
+            theme: ctx.theme,
         }
     }
 

@@ -41,6 +41,12 @@ use crate::{
 pub const BODY_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'self'; \
      sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
+/// CSP of the print view: our stylesheet and the message's inline styles, images as in
+/// the body document, no script at all, never framed. The sandbox keeps the origin (the
+/// page's images are our own authenticated routes) but runs nothing.
+pub const PRINT_CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'; \
+     sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-modals";
 /// CSP of parts and source: nothing runs, even if a browser decided to render it.
 const PART_CSP: &str = "default-src 'none'; sandbox";
 
@@ -185,6 +191,8 @@ pub struct MessagePage {
     /// Remote content is shown because the sender is trusted.
     remote_trusted: bool,
     source_href: String,
+    /// The print view (`/print`, with `?remote=1` when remote content was asked for).
+    print_href: String,
     /// `/compose?reply=…`, `?reply_all=…`, `?forward=…` (see [`crate::web::compose`]).
     reply_href: String,
     reply_all_href: String,
@@ -353,6 +361,11 @@ pub async fn show(
         },
         remote_trusted: remote_trusted && rendered.has_remote_content,
         source_href: format!("{base}/raw"),
+        print_href: if q.allowed() {
+            format!("{base}/print?remote=1")
+        } else {
+            format!("{base}/print")
+        },
         reply_href: compose_href("reply", &mailbox, uid),
         reply_all_href: compose_href("reply_all", &mailbox, uid),
         forward_href: compose_href("forward", &mailbox, uid),
@@ -370,6 +383,8 @@ pub async fn show(
 #[template(path = "pages/body.html")]
 pub struct BodyDocument {
     lang: &'static str,
+    /// The reader's theme (`web::theme`): plain-text mail follows it, HTML mail does not.
+    theme: &'static str,
     html: String,
 }
 
@@ -439,6 +454,7 @@ pub async fn body(
     }
     let mut res = BodyDocument {
         lang: ctx.tr.lang().tag(),
+        theme: ctx.theme.as_str(),
         html,
     }
     .into_response();
@@ -450,6 +466,99 @@ pub async fn body(
     h.insert(
         header::X_FRAME_OPTIONS,
         HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
+/// The print view: the headers and the sanitized body, nothing of the app around them.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/print.html")]
+pub struct PrintPage {
+    l: Layout,
+    subject: String,
+    from: String,
+    to: String,
+    cc: String,
+    date: String,
+    /// Attachment names, listed under the body (their links would print as noise).
+    attachments: Vec<String>,
+    /// The body, sanitized exactly as for the iframe.
+    body: String,
+    back_href: String,
+}
+
+/// `GET /mail/{mailbox}/{uid}/print`: the message for printing, without the top bar,
+/// sidebar, buttons or forms, and without JavaScript (the browser's Print command prints
+/// it). The body comes from the same sanitizer and the same remote-content decision as
+/// the message page; the page's own CSP forbids every script. Another user's or a
+/// missing message is the same 404 as the message page. It does not mark the message
+/// read (only opening it does).
+pub async fn print(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Path((mailbox, uid)): Path<(String, String)>,
+    Query(q): Query<RemoteQuery>,
+) -> Result<Response, AppError> {
+    let uid = parse_uid(&uid)?;
+    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    let base = message_href(&mailbox, uid);
+    let prefix = format!("{base}/part/");
+    let parsed = parse_blocking(Arc::clone(&raw)).await?;
+    let allow_remote =
+        crate::web::trusted::remote_policy(&state, &account.username, &parsed, &raw, q.allowed())
+            .await?
+            .allow;
+    let (view, rendered) = render_blocking(
+        crate::web::proxy::signer_for(&state, &account.username),
+        &parsed,
+        &prefix,
+        allow_remote,
+        header_labels(ctx.tr),
+    )
+    .await?;
+    let tr = ctx.tr;
+    let subject = format::subject(tr, &view.subject);
+    let body = if rendered.html.trim().is_empty() {
+        format!(
+            "<p><em>{}</em></p>",
+            html_escape::encode_text(tr.t("msg.no_body"))
+        )
+    } else {
+        rendered.html
+    };
+    let mut res = PrintPage {
+        l: Layout::bare(&ctx, subject.clone()),
+        subject,
+        from: if view.from.is_empty() {
+            format::sender(tr, None)
+        } else {
+            join_addresses(&view.from)
+        },
+        to: join_addresses(&view.to),
+        cc: join_addresses(&view.cc),
+        date: format::full_date(
+            view.date,
+            crate::zone::user_zone(&state.db, &account.username, &state.config).await,
+        ),
+        attachments: view
+            .attachments
+            .iter()
+            .take(MAX_LISTED_ATTACHMENTS)
+            .map(|a| a.filename.clone())
+            .collect(),
+        body,
+        back_href: base,
+    }
+    .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PRINT_CSP),
     );
     h.insert(
         header::CACHE_CONTROL,

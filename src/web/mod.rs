@@ -45,6 +45,7 @@ mod search;
 pub mod session;
 mod settings;
 mod share;
+pub mod theme;
 mod threads;
 pub(crate) mod throttle;
 pub(crate) mod tokens;
@@ -87,6 +88,7 @@ pub fn router<S: SessionStore + Clone>(
         .route("/mail/{mailbox}/{uid}/body", get(message::body))
         .route("/mail/{mailbox}/{uid}/part/{part}", get(message::part))
         .route("/mail/{mailbox}/{uid}/raw", get(message::raw))
+        .route("/mail/{mailbox}/{uid}/print", get(message::print))
         // Organizing: message actions (one or many), deleting for good, emptying Trash/Junk
         .route("/mail/{mailbox}/actions", post(actions::apply))
         .route("/mail/{mailbox}/confirm", get(actions::confirm))
@@ -141,6 +143,7 @@ pub fn router<S: SessionStore + Clone>(
         .route("/settings/identities/{id}/delete", post(settings::delete))
         .route("/settings/language", post(settings::language))
         .route("/settings/timezone", post(settings::timezone))
+        .route("/settings/theme", post(settings::theme))
         // Remote content: the image proxy and the trusted senders (issue 5)
         .route("/proxy", get(proxy::image))
         .route("/settings/remote", get(trusted::show).post(trusted::update))

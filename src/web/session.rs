@@ -155,6 +155,12 @@ impl AuthSession {
             .filter(|n| !n.is_empty()))
     }
 
+    /// The logged-in user's name without unsealing anything (for per-user page settings
+    /// such as the theme, read by `web::layout::page_context`; never for authorization).
+    pub async fn username(&self) -> Result<Option<String>, AppError> {
+        Ok(self.0.get::<LoginRecord>(LOGIN).await?.map(|r| r.username))
+    }
+
     /// The login id without unsealing anything (for logout).
     pub async fn login_id(&self) -> Result<Option<String>, AppError> {
         Ok(self.0.get::<LoginRecord>(LOGIN).await?.map(|r| r.login_id))

@@ -21,11 +21,15 @@ use crate::{
     i18n::{Lang, Tr},
     imap::{Account, Folder, ImapError},
     mime::address,
-    store::identities::{self, Identity},
+    store::{
+        identities::{self, Identity},
+        settings,
+    },
     web::{
         contacts::address_message,
         extract::CurrentUser,
         layout::{Layout, PageCtx},
+        theme::{self, Theme},
     },
 };
 
@@ -137,6 +141,8 @@ pub struct SettingsPage {
     zone: ZoneField,
     /// Every zone name, for the field's suggestions.
     zone_names: Vec<&'static str>,
+    /// The theme choices as (value, label, chosen).
+    themes: Vec<(&'static str, &'static str, bool)>,
 }
 
 /// The time-zone form: the zone in use, and what the field shows.
@@ -250,6 +256,10 @@ async fn render_with(
         undo_choices: crate::web::outbox::UNDO_CHOICES,
         zone,
         zone_names: crate::zone::names().collect(),
+        themes: Theme::ALL
+            .iter()
+            .map(|t| (t.as_str(), tr.t(t.label_key()), *t == ctx.theme))
+            .collect(),
     };
     Ok(page.into_response())
 }
@@ -525,6 +535,36 @@ pub async fn timezone(
             Ok(res)
         }
     }
+}
+
+/// The appearance form.
+#[derive(Deserialize)]
+pub struct ThemeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    theme: String,
+}
+
+/// `POST /settings/theme`: saves the colour theme (`auto`, `light` or `dark`) for this
+/// user; every page renders it from then on (`web::theme`). The form is a `<select>`, so
+/// any other value is a forged request and refused, as for the language.
+pub async fn theme(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    CurrentUser(account): CurrentUser,
+    Form(form): Form<ThemeForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf_token)?;
+    let chosen = Theme::parse(&form.theme).ok_or(AppError::BadRequest("settings.error.theme"))?;
+    settings::set(
+        &state.db,
+        &account.username,
+        theme::SETTING,
+        chosen.as_str(),
+    )
+    .await?;
+    Ok(Redirect::to("/settings?saved=theme").into_response())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod common;
 
 mod accounts;
 mod actions;
+mod appearance;
 mod auth;
 mod browser;
 mod compose;

@@ -284,7 +284,10 @@ async fn source_missing_and_bad_uids() {
     let eml = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: Source me\r\nX-Custom: yes\r\n\r\nbody <b>\r\n";
     let app = app_with("msg-src", eml).await;
     let page = app.get("/mail/INBOX/1").await;
-    assert_eq!(page.attrs(".tools a", "href"), vec!["/mail/INBOX/1/raw"]);
+    assert_eq!(
+        page.attrs(".tools a", "href"),
+        vec!["/mail/INBOX/1/raw", "/mail/INBOX/1/print"]
+    );
     let raw = app.get("/mail/INBOX/1/raw").await;
     assert!(raw.header("content-type").starts_with("text/plain"));
     assert!(raw.body.contains("X-Custom: yes\r\n") && raw.body.contains("body <b>"));
