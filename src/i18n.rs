@@ -440,6 +440,13 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("notice.done.delete", "Deleted: {0}", "已删除：{0} 封"),
     (
+        "notice.done.undo",
+        "Moved back: {0}",
+        "已撤销，移回：{0} 封",
+    ),
+    ("action.undo", "Undo", "撤销"),
+    ("action.more", "More", "更多"),
+    (
         "notice.done.expunge",
         "Deleted for good: {0}",
         "已永久删除：{0} 封",

@@ -217,11 +217,17 @@
   function folderOf(a) {
     try { return decodeURIComponent(a.pathname.slice("/mail/".length)); } catch (e) { return null; }
   }
+  // The folder whose plain list (page 1, any sort) this page shows; null for anything
+  // else (a later page, a search, a label filter, the conversation view, a message).
   function openFolder() {
     var m = /^\/mail\/([^/]+)$/.exec(window.location.pathname);
     if (!m) return null;
     var q = new URLSearchParams(window.location.search);
-    if ((q.get("page") && q.get("page") !== "1") || q.get("q")) return null;
+    var plain = true;
+    q.forEach(function (v, k) {
+      if (!(k === "sort" || k === "notice" || k === "n" || k === "outbox" || (k === "page" && v === "1"))) plain = false;
+    });
+    if (!plain) return null;
     try { return decodeURIComponent(m[1]); } catch (e) { return null; }
   }
   function countOf(mailbox) {
@@ -274,8 +280,16 @@
     var text = (nav && nav.getAttribute("data-new-mail")) || "New mail";
     try { new Notification(text, { body: s.mailbox, tag: "mailroom-" + s.mailbox }); } catch (e) {}
   }
+  // One stream per page, closed when the page is left: a page kept in the back/forward
+  // cache would otherwise hold its connection, and a browser opens only six to one host
+  // over HTTP/1.1, so a few pages later every request would wait (seen in Chromium).
+  var es = null;
+  function stop() {
+    if (es) { es.close(); es = null; }
+  }
   function start() {
-    var es = new EventSource("/events");
+    if (es) return;
+    es = new EventSource("/events");
     es.addEventListener("mailbox", function (e) {
       var s;
       try { s = JSON.parse(e.data); } catch (err) { return; }
@@ -284,15 +298,19 @@
       var before = uidnext[s.mailbox];
       uidnext[s.mailbox] = s.uidnext;
       if (before === undefined) {
-        // The first state of a folder: the list is asked for again only if mail came in
-        // (or was read) between rendering the page and now, not on every page view.
-        if (s.mailbox === openFolder() && s.unseen !== shown) refreshList();
+        // The first state of a folder: the list is asked for again only if unread mail came
+        // in between rendering the page and now, not on every page view.
+        if (s.mailbox === openFolder() && s.unseen > shown) refreshList();
         return;
       }
       if (s.uidnext > before && s.mailbox === "INBOX") notify(s);
       if (s.mailbox === openFolder()) refreshList();
     });
   }
+  window.addEventListener("pagehide", stop);
+  // Back from the cache: listen again (the folders' last known states are kept, so a
+  // change meanwhile refreshes the list).
+  window.addEventListener("pageshow", function (e) { if (e.persisted) start(); });
   document.addEventListener("DOMContentLoaded", function () {
     start();
     // /settings: the desktop notifications switch (shown only with this script).

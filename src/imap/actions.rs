@@ -23,11 +23,11 @@ use std::collections::HashSet;
 
 use super::{
     Account, Folder, Imap, ImapError, SpecialUse,
-    command::{Cmd, SeqSet},
+    command::{Cmd, CopyUid, SeqSet},
     conn::{Conn, Failure},
     folders,
     labels::{Keyword, LabelError, can_store},
-    names::mailbox_wire,
+    names::{mailbox_wire, name_from_wire},
 };
 
 /// What a message action form asks for (`action` plus `target` for move and copy).
@@ -141,7 +141,7 @@ pub struct Selection {
 }
 
 /// What an action did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ActionOutcome {
     /// Messages acted on.
     pub done: usize,
@@ -150,6 +150,19 @@ pub struct ActionOutcome {
     pub gone: usize,
     /// The messages were removed for good rather than moved to Trash.
     pub permanent: bool,
+    /// Where a move (also delete to Trash, archive, spam) put them, when the server said
+    /// (UIDPLUS): what an Undo needs to move them back.
+    pub moved: Option<Moved>,
+}
+
+/// Messages in their new folder after a move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// The target folder (UTF-8 name).
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    /// Their UIDs there.
+    pub uids: Vec<u32>,
 }
 
 /// Why an action was refused. Nothing was changed on the server in any of these cases.
@@ -300,6 +313,7 @@ impl Imap {
                 done: uids.present.len(),
                 gone: uids.gone,
                 permanent: false,
+                moved: None,
             }))
         })
         .await
@@ -405,6 +419,7 @@ impl Imap {
                 done: uids.len(),
                 gone: 0,
                 permanent: true,
+                moved: None,
             }))
         })
         .await
@@ -437,6 +452,7 @@ impl Imap {
                 done: uids.present.len(),
                 gone: uids.gone,
                 permanent: false,
+                moved: None,
             }))
         })
         .await
@@ -476,6 +492,7 @@ impl Imap {
                 done: uids.present.len(),
                 gone: uids.gone,
                 permanent: false,
+                moved: None,
             }))
         })
         .await
@@ -525,36 +542,40 @@ impl Imap {
             Ok(u) => u,
             Err(e) => return Ok(Err(e)),
         };
-        self.move_on(c, &uids.present, dst).await.map(|r| {
-            r.map(|()| ActionOutcome {
-                done: uids.present.len(),
+        let present = &uids.present;
+        self.move_on(c, present, dst).await.map(|r| {
+            r.map(|copied| ActionOutcome {
+                done: present.len(),
                 gone: uids.gone,
                 permanent: false,
+                moved: copied.and_then(|cu| moved_to(dst, present, cu)),
             })
         })
     }
 
-    /// Moves `uids` of the selected folder to `dst` (wire name).
-    async fn move_on(&self, c: &mut Conn, uids: &[u32], dst: &str) -> Inner<()> {
+    /// Moves `uids` of the selected folder to `dst` (wire name); the `COPYUID` the
+    /// server answered with, if any.
+    async fn move_on(&self, c: &mut Conn, uids: &[u32], dst: &str) -> Inner<Option<CopyUid>> {
         if uids.is_empty() {
-            return Ok(Ok(()));
+            return Ok(Ok(None));
         }
         let set = SeqSet::list(uids);
         if self.has(c, "MOVE") {
             let cmd = Cmd::new("UID MOVE").set(&set).mailbox(dst);
-            if let Err(f) = c.command(&cmd, |_| {}).await {
-                return target_failure(c, dst, f).await;
-            }
-            return Ok(Ok(()));
+            return match c.command_copyuid(&cmd).await {
+                Ok(copied) => Ok(Ok(copied)),
+                Err(f) => target_failure(c, dst, f).await,
+            };
         }
         // RFC 6851 §3.3: COPY, then remove exactly the copied messages. If COPY fails
         // nothing was flagged, so nothing is lost.
         let cmd = Cmd::new("UID COPY").set(&set).mailbox(dst);
-        if let Err(f) = c.command(&cmd, |_| {}).await {
-            return target_failure(c, dst, f).await;
-        }
+        let copied = match c.command_copyuid(&cmd).await {
+            Ok(copied) => copied,
+            Err(f) => return target_failure(c, dst, f).await,
+        };
         self.remove_on(c, uids).await?;
-        Ok(Ok(()))
+        Ok(Ok(copied))
     }
 
     /// SELECTs, checks, and removes the selection for good.
@@ -568,6 +589,7 @@ impl Imap {
             done: uids.present.len(),
             gone: uids.gone,
             permanent: true,
+            moved: None,
         }))
     }
 
@@ -765,6 +787,20 @@ fn role_of(list: &[Folder], mailbox: &str) -> Option<SpecialUse> {
     list.iter()
         .find(|f| f.name == mailbox)
         .and_then(|f| f.special)
+}
+
+/// The messages' place after a move to `dst` (wire name), from the server's `COPYUID`:
+/// only when it accounts for every message moved, so an Undo never leaves one behind.
+fn moved_to(dst: &str, moved: &[u32], copied: CopyUid) -> Option<Moved> {
+    let mut uids = Vec::with_capacity(moved.len());
+    for u in moved {
+        uids.push(copied.pairs.iter().find(|(old, _)| old == u)?.1);
+    }
+    Some(Moved {
+        mailbox: name_from_wire(dst)?,
+        uidvalidity: copied.uidvalidity,
+        uids,
+    })
 }
 
 #[cfg(test)]

@@ -339,6 +339,50 @@ impl Tagged {
         let first = set.split([',', ':']).next()?;
         first.parse().ok()
     }
+
+    /// Where COPY or MOVE put the messages, from a `COPYUID uidvalidity src dst` code
+    /// (RFC 4315): each source UID paired with its new UID in the target folder.
+    pub fn copy_uid(&self) -> Option<CopyUid> {
+        let code = self.code.as_deref()?;
+        let mut words = code.split_whitespace();
+        if !words.next()?.eq_ignore_ascii_case("COPYUID") {
+            return None;
+        }
+        let uidvalidity = words.next()?.parse().ok()?;
+        let src = uid_set(words.next()?)?;
+        let dst = uid_set(words.next()?)?;
+        (src.len() == dst.len()).then(|| CopyUid {
+            uidvalidity,
+            pairs: src.into_iter().zip(dst).collect(),
+        })
+    }
+}
+
+/// A `COPYUID` response code: the target folder's UIDVALIDITY and (old, new) UID pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyUid {
+    pub uidvalidity: u32,
+    pub pairs: Vec<(u32, u32)>,
+}
+
+/// The UIDs of a sequence set such as `3:5,9` in the order the server wrote them, or
+/// `None` when it is malformed or names more than [`MAX_SET_UIDS`] (a server's answer is
+/// untrusted: `1:4294967295` must not allocate gigabytes).
+fn uid_set(s: &str) -> Option<Vec<u32>> {
+    const MAX_SET_UIDS: u64 = 10_000;
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let (a, b) = part.split_once(':').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        let (lo, hi) = (a.min(b), a.max(b));
+        if out.len() as u64 + u64::from(hi - lo) + 1 > MAX_SET_UIDS {
+            return None;
+        }
+        // RFC 4315: a range in the source set matches the range in the target set in
+        // ascending order, whichever way round the server wrote it.
+        out.extend(lo..=hi);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -347,6 +391,27 @@ mod tests {
 
     fn line(c: &Cmd) -> &str {
         c.line().unwrap()
+    }
+
+    #[test]
+    fn copyuid_pairs_old_and_new_uids_and_refuses_hostile_sets() {
+        let t = Tagged::parse(b"OK [COPYUID 38505 304,319:320 3956:3958] Done");
+        assert_eq!(
+            t.copy_uid(),
+            Some(CopyUid {
+                uidvalidity: 38505,
+                pairs: vec![(304, 3956), (319, 3957), (320, 3958)]
+            })
+        );
+        for bad in [
+            "OK [COPYUID 1 1:4294967295 1:4294967295] huge",
+            "OK [COPYUID 1 1,2 7] counts differ",
+            "OK [COPYUID x 1 2] not a number",
+            "OK [APPENDUID 1 2] another code",
+            "OK no code",
+        ] {
+            assert_eq!(Tagged::parse(bad.as_bytes()).copy_uid(), None, "{bad}");
+        }
     }
 
     #[test]

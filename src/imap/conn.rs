@@ -30,7 +30,7 @@ use tokio_rustls::TlsConnector;
 
 use super::{
     ImapError,
-    command::{Cmd, SeqSet, Tagged, quote},
+    command::{Cmd, CopyUid, SeqSet, Tagged, quote},
     transport::{self, Transport},
     wire::{self, Reply},
 };
@@ -254,6 +254,23 @@ impl Conn {
             }
             if let Ok((_, resp)) = Response::parse(&line) {
                 on_data(&resp);
+            }
+        }
+    }
+
+    /// Runs COPY or MOVE and returns its `COPYUID`, if the server sent one: in the tagged
+    /// OK for COPY, in an untagged OK before the expunges for MOVE (RFC 6851).
+    pub async fn command_copyuid(&mut self, cmd: &Cmd) -> Result<Option<CopyUid>, Failure> {
+        let tag = self.send(cmd).await?;
+        let mut found = None;
+        loop {
+            let line = self.next_line().await?;
+            if let Some(end) = Tagged::of(&line, &tag) {
+                let end = end.result()?;
+                return Ok(end.copy_uid().or(found));
+            }
+            if let Some(rest) = line.strip_prefix(b"* ".as_slice()) {
+                found = found.or_else(|| Tagged::parse(rest).copy_uid());
             }
         }
     }

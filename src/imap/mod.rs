@@ -67,7 +67,7 @@ mod watch;
 mod wire;
 
 pub use acl::{AclEntry, NamespaceKind, Namespaces, Rights, ShareError, ShareLevel};
-pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Selection};
+pub use actions::{Action, ActionError, ActionOutcome, MessagePlace, Moved, Selection};
 pub use folder_admin::{FolderError, NameError, is_protected, validate_name};
 pub use labels::{Keyword, LabelChange, LabelError, MAX_NAME_CHARS};
 pub use open::OpenedMessage;

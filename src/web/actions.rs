@@ -27,12 +27,12 @@ use crate::{
         encode_segment,
         extract::CurrentUser,
         layout::{Layout, PageCtx, folder_label},
-        mailbox_href, message_href,
+        mailbox_href, message_href, undo,
     },
 };
 
 /// Characters left as they are in a query value: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -53,6 +53,7 @@ const NOTICES: &[&str] = &[
     "done.notspam",
     "done.delete",
     "done.expunge",
+    "done.undo",
     "emptied",
     "stale",
     "gone",
@@ -191,6 +192,9 @@ pub struct ActionForm {
     from: Option<String>,
     /// The message to open next when this one leaves the folder (message page).
     next: Option<String>,
+    /// `1` on an Undo button (see [`crate::web::undo`]): the answer goes to where the
+    /// messages are back, not to the folder they left again.
+    undo: Option<String>,
     page: Option<String>,
     sort: Option<String>,
     q: Option<String>,
@@ -321,22 +325,8 @@ pub async fn apply(
     if outcome.done == 0 && outcome.gone > 0 {
         return Ok(back_to_list(&place, &mailbox, "gone", outcome.gone));
     }
-    if from_message {
-        let uid = sel.uids[0];
-        let next = form.next.as_deref().and_then(|n| parse_uid(n).ok());
-        let target = match (&action, next) {
-            // Reading it again would mark it read again: back to the list.
-            (Action::Unread, _) => None,
-            (a, Some(n)) if a.removes() => Some(message_href(&mailbox, n)),
-            (a, None) if a.removes() => None,
-            _ => Some(message_href(&mailbox, uid)),
-        };
-        if let Some(t) = target {
-            return Ok(Redirect::to(&t).into_response());
-        }
-    }
-    if outcome.gone > 0 {
-        return Ok(back_to_list(&place, &mailbox, "gone_some", outcome.gone));
+    if let (Some("1"), Action::Move(back)) = (form.undo.as_deref(), &action) {
+        return Ok(Redirect::to(&undone_href(back, &outcome, from_message)).into_response());
     }
     // "Delete" inside Trash or Junk removed them for good: say that.
     let name = if outcome.permanent {
@@ -345,7 +335,42 @@ pub async fn apply(
         action.name()
     };
     let key = format!("done.{name}");
-    Ok(back_to_list(&place, &mailbox, &key, outcome.done))
+    // Moved away (also to Trash, Archive, Junk): the notice offers to move them back.
+    let moved = outcome.moved.as_ref().filter(|_| action.removes());
+    if from_message {
+        let uid = sel.uids[0];
+        let next = form.next.as_deref().and_then(|n| parse_uid(n).ok());
+        let target = match (&action, next) {
+            // Reading it again would mark it read again: back to the list.
+            (Action::Unread, _) => None,
+            (a, Some(n)) if a.removes() => Some(format!(
+                "{}?notice={key}&n={}",
+                message_href(&mailbox, n),
+                outcome.done
+            )),
+            (a, None) if a.removes() => None,
+            _ => Some(message_href(&mailbox, uid)),
+        };
+        if let Some(t) = target {
+            return Ok(Redirect::to(&undo::add_to(t, moved)).into_response());
+        }
+    }
+    if outcome.gone > 0 {
+        return Ok(back_to_list(&place, &mailbox, "gone_some", outcome.gone));
+    }
+    let href = place.list_href(&mailbox, Some((&key, outcome.done)));
+    Ok(Redirect::to(&undo::add_to(href, moved)).into_response())
+}
+
+/// Where an Undo lands: the message again, in the folder it is back in (from the
+/// message page), or that folder's list, with a notice.
+fn undone_href(back: &str, outcome: &ActionOutcome, from_message: bool) -> String {
+    match outcome.moved.as_ref().map(|m| m.uids.as_slice()) {
+        Some([uid]) if from_message => {
+            format!("{}?notice=done.undo&n=1", message_href(back, *uid))
+        }
+        _ => Place::default().list_href(back, Some(("done.undo", outcome.done))),
+    }
 }
 
 /// 303 to the list at the user's place, with a notice.

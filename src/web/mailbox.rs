@@ -104,6 +104,10 @@ pub struct ListQuery {
     pub n: Option<String>,
     /// A message just queued in the outbox: the notice offers to undo it.
     pub outbox: Option<String>,
+    /// Where moved messages went, for the notice's Undo (see [`crate::web::undo`]).
+    pub undo_box: Option<String>,
+    pub undo_v: Option<String>,
+    pub undo_uids: Option<String>,
 }
 
 /// One row of the message list, as `templates/components/message_table.html` shows it.
@@ -202,6 +206,8 @@ pub struct MailboxPage {
     notice: Option<String>,
     /// The outbox id an Undo button takes back.
     undo_outbox: Option<String>,
+    /// Moved messages an Undo button moves back.
+    undo: Option<crate::web::undo::Undo>,
     /// "This folder cannot keep new labels" (its PERMANENTFLAGS), when so.
     labels_notice: Option<&'static str>,
     total_label: String,
@@ -290,6 +296,7 @@ pub async fn list(
         Some(&mailbox),
     )
     .await;
+    let can_label = l.rights.permits("label");
     Ok(MailboxPage {
         l,
         folder_name,
@@ -297,11 +304,19 @@ pub async fn list(
         rows,
         bar,
         notice,
+        undo: crate::web::undo::Undo::from_query(
+            q.undo_box.as_deref(),
+            q.undo_v.as_deref(),
+            q.undo_uids.as_deref(),
+            &mailbox,
+            false,
+        ),
         undo_outbox: q
             .outbox
             .clone()
             .filter(|id| crate::web::outbox::valid_id(id)),
-        labels_notice: (!listing.new_labels).then(|| tr.t("notice.labels_not_stored")),
+        // Only where the user may label at all: a folder shared read-only says so already.
+        labels_notice: (!listing.new_labels && can_label).then(|| tr.t("notice.labels_not_stored")),
         total_label: tr.tf("list.messages", &[&listing.total]),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),

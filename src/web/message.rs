@@ -104,6 +104,13 @@ fn parse_uid(s: &str) -> Result<u32, AppError> {
 #[derive(Deserialize)]
 pub struct RemoteQuery {
     remote: Option<String>,
+    /// A notice after an action that opened this message (the previous one left).
+    notice: Option<String>,
+    n: Option<String>,
+    /// Where the previous message went, for its Undo (see [`crate::web::undo`]).
+    undo_box: Option<String>,
+    undo_v: Option<String>,
+    undo_uids: Option<String>,
 }
 
 impl RemoteQuery {
@@ -210,6 +217,10 @@ pub struct MessagePage {
     actions: crate::web::actions::MessageActions,
     /// The other messages of its conversation, with the user's replies from Sent.
     conversation: Vec<crate::web::threads::ConversationRow>,
+    /// What the last action did (the message before this one moved away) ...
+    notice: Option<String>,
+    /// ... and how to take it back.
+    undo: Option<crate::web::undo::Undo>,
 }
 
 fn join_addresses(list: &[Address]) -> String {
@@ -375,6 +386,14 @@ pub async fn show(
         back_label: tr.tf("msg.back", &[&folder_label]),
         actions,
         conversation,
+        notice: crate::web::actions::notice_text(tr, q.notice.as_deref(), q.n.as_deref()),
+        undo: crate::web::undo::Undo::from_query(
+            q.undo_box.as_deref(),
+            q.undo_v.as_deref(),
+            q.undo_uids.as_deref(),
+            &mailbox,
+            true,
+        ),
     };
     Ok(page.into_response())
 }

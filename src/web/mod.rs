@@ -51,6 +51,7 @@ pub(crate) mod throttle;
 pub(crate) mod tokens;
 mod trusted;
 mod twofactor;
+mod undo;
 
 /// Content-Security-Policy of application pages: only our own scripts and styles; message
 /// bodies come in a sandboxed same-origin iframe; nothing may frame us.

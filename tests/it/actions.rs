@@ -764,10 +764,15 @@ async fn the_message_page_acts_and_opens_the_next_message() {
         ],
     )
     .await;
-    assert_eq!(to, format!("/mail/INBOX/{}", u[0]));
+    let delete_notice = format!(
+        "/mail/INBOX/{}?notice=done.delete&n=1&undo_box=Trash&",
+        u[0]
+    );
+    assert!(to.starts_with(&delete_notice), "{to}");
     assert_eq!(subjects(stack, user, "Trash").await, ["Second"]);
     let opened = app.get(&to).await;
     assert_eq!(opened.texts("h1.subject"), ["First"]);
+    assert_eq!(opened.texts("p.notice"), ["Deleted: 1"]);
 
     // "Mark unread" goes back to the list (opening the message would read it again).
     let to = act(
@@ -782,6 +787,175 @@ async fn the_message_page_acts_and_opens_the_next_message() {
             .await
             .contains(&"Seen".into())
     );
+}
+
+/// The hidden fields of the first form `css` finds, as (name, value) pairs.
+fn form_fields(page: &Page, css: &str) -> Vec<(String, String)> {
+    let names = page.attrs(&format!("{css} input"), "name");
+    let values = page.attrs(&format!("{css} input"), "value");
+    assert!(!names.is_empty(), "no form {css} on the page");
+    names.into_iter().zip(values).collect()
+}
+
+/// Posts the form `css` of `page` as the browser would; the redirect's target.
+async fn submit(app: &TestApp, page: &Page, css: &str) -> String {
+    let action = page.attrs(css, "action").remove(0);
+    let fields = form_fields(page, css);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf_token")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let res = app.post_form(&action, &pairs).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.location().to_owned()
+}
+
+#[tokio::test]
+async fn delete_and_archive_are_undone_from_their_notice() {
+    let app = TestApp::spawn("act-undo").await;
+    let stack = MailStack::shared();
+    let user = &app.user;
+    for (i, s) in ["Old", "Keep me", "New"].iter().enumerate() {
+        stack.append(user, "INBOX", &eml_n(s, i as u32), &[]).await;
+    }
+    app.login().await;
+    let u = uids(stack, user, "INBOX").await;
+
+    // Delete from the message page: the next message opens with "Deleted: 1" and Undo.
+    let page = app.get(&format!("/mail/INBOX/{}", u[1])).await;
+    assert_eq!(
+        page.texts(".message-actions form.action-delete button"),
+        ["Delete"]
+    );
+    let to = submit(&app, &page, ".message-actions form.action-delete").await;
+    let next = app.get(&to).await;
+    assert_eq!(next.texts("p.notice"), ["Deleted: 1"]);
+    assert_eq!(subjects(stack, user, "Trash").await, ["Keep me"]);
+    assert_eq!(next.texts("form.undo-move button"), ["Undo"]);
+    assert_eq!(
+        next.attrs("form.undo-move", "action"),
+        ["/mail/Trash/actions"]
+    );
+
+    // Undo: the message is back in the inbox (a new UID there) and opens again.
+    let back = submit(&app, &next, "form.undo-move").await;
+    assert_eq!(subjects(stack, user, "Trash").await, Vec::<String>::new());
+    let inbox = uids(stack, user, "INBOX").await;
+    assert_eq!(inbox.len(), 3);
+    let restored = *inbox.last().expect("a uid");
+    assert_eq!(back, format!("/mail/INBOX/{restored}?notice=done.undo&n=1"));
+    let again = app.get(&back).await;
+    assert_eq!(again.texts("h1.subject"), ["Keep me"]);
+    assert_eq!(again.texts("p.notice"), ["Moved back: 1"]);
+    assert!(again.attrs("form.undo-move", "action").is_empty());
+
+    // From the list: archive two, then undo both.
+    let v = app
+        .get("/mail/INBOX")
+        .await
+        .attrs("input[name=uidvalidity]", "value")[0]
+        .clone();
+    let (a, b) = (u[0].to_string(), u[2].to_string());
+    let to = act(
+        &app,
+        "/mail/INBOX",
+        &[
+            ("action", "archive"),
+            ("uid", &a),
+            ("uid", &b),
+            ("uidvalidity", &v),
+        ],
+    )
+    .await;
+    let list = app.get(&to).await;
+    assert_eq!(list.texts("p.notice"), ["Archived: 2"]);
+    assert_eq!(list.texts("td.subject"), ["Keep me"]);
+    assert_eq!(
+        list.attrs("form.undo-move input[name=uid]", "value").len(),
+        2
+    );
+    let back = submit(&app, &list, "form.undo-move").await;
+    let list = app.get(&back).await;
+    assert_eq!(list.texts("p.notice"), ["Moved back: 2"]);
+    let mut shown = list.texts("td.subject");
+    shown.sort();
+    assert_eq!(shown, ["Keep me", "New", "Old"]);
+    assert_eq!(subjects(stack, user, "Archive").await, Vec::<String>::new());
+
+    // Deleting for good (inside Trash) cannot be undone and offers nothing.
+    stack
+        .append(user, "Trash", &eml("Gone for good"), &[])
+        .await;
+    let t = uids(stack, user, "Trash").await[0].to_string();
+    let tv = app
+        .get("/mail/Trash")
+        .await
+        .attrs("input[name=uidvalidity]", "value")[0]
+        .clone();
+    let to = act(
+        &app,
+        "/mail/Trash",
+        &[
+            ("action", "delete"),
+            ("uid", &t),
+            ("uidvalidity", &tv),
+            ("confirm", "1"),
+        ],
+    )
+    .await;
+    assert!(!to.contains("undo_"), "{to}");
+}
+
+#[tokio::test]
+async fn a_forged_or_stale_undo_moves_nothing() {
+    let app = TestApp::spawn("act-undo-forged").await;
+    let stack = MailStack::shared();
+    let user = &app.user;
+    stack.append(user, "INBOX", &eml("Stays"), &[]).await;
+    stack
+        .append(user, "Trash", &eml("Stays in Trash"), &[])
+        .await;
+    app.login().await;
+    // Undo fields a link could carry: malformed ones show no Undo at all.
+    for q in [
+        "undo_box=Trash&undo_v=1&undo_uids=1%20OR%202",
+        "undo_box=Trash&undo_v=x&undo_uids=1",
+        "undo_box=INBOX&undo_v=1&undo_uids=1",
+        "undo_box=Trash&undo_v=1&undo_uids=",
+    ] {
+        let page = app
+            .get(&format!("/mail/INBOX?notice=done.move&n=1&{q}"))
+            .await;
+        assert_eq!(page.texts("p.notice"), ["Moved: 1"], "{q}");
+        assert!(page.attrs("form.undo-move", "action").is_empty(), "{q}");
+    }
+    // Well-formed but stale (another UIDVALIDITY): the action refuses, nothing moves.
+    let page = app
+        .get("/mail/INBOX?notice=done.move&n=1&undo_box=Trash&undo_v=1&undo_uids=1")
+        .await;
+    let to = submit(&app, &page, "form.undo-move").await;
+    assert_eq!(app.get(&to).await.texts("p.notice").len(), 1);
+    assert!(to.contains("notice=stale"), "{to}");
+    assert_eq!(subjects(stack, user, "Trash").await, ["Stays in Trash"]);
+    assert_eq!(subjects(stack, user, "INBOX").await, ["Stays"]);
+    // From a cross-site page (its Origin, no token) nothing happens either, even with
+    // the user's cookie.
+    let res = app
+        .client
+        .post(app.url("/mail/Trash/actions"))
+        .header("Origin", "http://evil.test")
+        .form(&[
+            ("action", "move"),
+            ("uid", "1"),
+            ("target", "INBOX"),
+            ("undo", "1"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_ne!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(subjects(stack, user, "Trash").await, ["Stays in Trash"]);
 }
 
 #[tokio::test]
@@ -842,7 +1016,53 @@ impl Drop for Chromedriver {
     }
 }
 
+/// The element `css` finds on the current page, or a panic naming it.
+pub(crate) async fn find(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
 impl Chromedriver {
+    /// A Chromium session at `width`×`height`, signed in as `app`'s user through the login
+    /// form (typed, as a person would) and on the inbox; `None` when not installed.
+    pub(crate) async fn signed_in(
+        app: &crate::common::app::TestApp,
+        width: u32,
+        height: u32,
+    ) -> Option<(Chromedriver, fantoccini::Client)> {
+        let (driver, client) = Chromedriver::session().await?;
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        client.goto(&app.url("/login")).await.expect("open /login");
+        for (css, text) in [
+            ("#username", &app.user.address),
+            ("#password", &app.user.password),
+        ] {
+            find(&client, css)
+                .await
+                .send_keys(text)
+                .await
+                .expect("type");
+        }
+        find(&client, ".login button[type=submit]")
+            .await
+            .click()
+            .await
+            .expect("log in");
+        wait_until("the inbox", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.path() == "/mail/INBOX")
+        })
+        .await;
+        Some((driver, client))
+    }
+
     /// Starts chromedriver and a headless Chromium session; `None` when not installed.
     pub(crate) async fn session() -> Option<(Chromedriver, fantoccini::Client)> {
         let (driver_bin, chromium) = ("/usr/bin/chromedriver", "/usr/bin/chromium");

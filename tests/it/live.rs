@@ -273,42 +273,11 @@ async fn chromium_shows_new_mail_in_the_open_inbox_at_phone_and_desktop_width() 
         stack
             .append(&user, "INBOX", &eml("Already here"), &[])
             .await;
-        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+        let Some((_driver, client)) =
+            crate::actions::Chromedriver::signed_in(&app, width, height).await
+        else {
             return;
         };
-        client
-            .set_window_size(width, height)
-            .await
-            .expect("window size");
-        client.goto(&app.url("/login")).await.expect("open /login");
-        client
-            .find(Locator::Css("#username"))
-            .await
-            .expect("username")
-            .send_keys(&user.address)
-            .await
-            .expect("type");
-        client
-            .find(Locator::Css("#password"))
-            .await
-            .expect("password")
-            .send_keys(&user.password)
-            .await
-            .expect("type");
-        client
-            .find(Locator::Css(".login button[type=submit]"))
-            .await
-            .expect("submit")
-            .click()
-            .await
-            .expect("log in");
-        crate::actions::wait_until("the inbox", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.path() == "/mail/INBOX")
-        })
-        .await;
         // Mail may arrive before the page's watcher is up: the first state it sends is
         // compared with the page's own count, so the row shows either way.
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -48,6 +48,7 @@ async fn settings_save_name_signature_and_more_from_addresses() {
         page.attrs("#more a", "href"),
         vec![
             "/settings/accounts",
+            "/labels",
             "/settings/remote",
             "/settings/2fa",
             "/folders",
