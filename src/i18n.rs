@@ -354,6 +354,8 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     // Folders
     ("folders", "Folders", "文件夹"),
+    ("drawer.open", "Folders and menu", "文件夹和菜单"),
+    ("drawer.close", "Close", "关闭"),
     ("folder.inbox", "Inbox", "收件箱"),
     ("folder.drafts", "Drafts", "草稿箱"),
     ("folder.sent", "Sent", "已发送"),

@@ -249,7 +249,18 @@
         c.remove();
       }
     });
-    if (s.mailbox === "INBOX") document.title = (s.unseen > 0 ? "(" + s.unseen + ") " : "") + baseTitle;
+    if (s.mailbox === "INBOX") {
+      document.title = (s.unseen > 0 ? "(" + s.unseen + ") " : "") + baseTitle;
+      // Phones: the menu button carries the inbox's count, the sidebar being a drawer.
+      var menu = document.querySelector("a.menu-toggle");
+      var badge = menu && menu.querySelector("span.count");
+      if (menu && s.unseen > 0) {
+        if (!badge) { badge = document.createElement("span"); badge.className = "count"; menu.appendChild(document.createTextNode(" ")); menu.appendChild(badge); }
+        badge.textContent = String(s.unseen);
+      } else if (badge) {
+        badge.remove();
+      }
+    }
   }
   // Page 1 of the open folder gains the new rows: the page is fetched again and its table
   // body swapped in, unless the user has ticked rows (their choice is not thrown away).

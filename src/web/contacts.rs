@@ -531,11 +531,7 @@ pub async fn suggest(
 
 /// Row ids are short base64url tokens; anything else cannot name a contact.
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::ids::is_row_id(id)
 }
 
 #[cfg(test)]

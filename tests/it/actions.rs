@@ -51,7 +51,7 @@ async fn uids(stack: &MailStack, user: &TestUser, mailbox: &str) -> Vec<u32> {
 }
 
 /// Subjects of a folder, in UID order.
-async fn subjects(stack: &MailStack, user: &TestUser, mailbox: &str) -> Vec<String> {
+pub(crate) async fn subjects(stack: &MailStack, user: &TestUser, mailbox: &str) -> Vec<String> {
     let mut s = stack.imap(user).await;
     let mbox = s.examine(imap_utf7(mailbox)).await.expect("EXAMINE");
     if mbox.exists == 0 {

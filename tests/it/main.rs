@@ -20,6 +20,7 @@ mod hostile;
 mod http_limits;
 mod imap;
 mod instances;
+mod journey;
 mod journey13;
 mod labels;
 mod live;
