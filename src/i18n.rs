@@ -796,6 +796,17 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("compose.subject", "Subject", "主题"),
     ("compose.body", "Message", "正文"),
     ("compose.options", "Options", "选项"),
+    ("compose.cc_bcc", "Cc and Bcc", "抄送和密送"),
+    (
+        "compose.warn.no_subject",
+        "This message has no subject. Press Send again to send it as it is.",
+        "这封邮件没有主题。再按一次“发送”即按原样发出。",
+    ),
+    (
+        "compose.warn.no_text",
+        "This message has no text and nothing attached. Press Send again to send it as it is.",
+        "这封邮件没有正文，也没有附件。再按一次“发送”即按原样发出。",
+    ),
     ("compose.priority", "Priority", "优先级"),
     ("compose.priority.high", "High", "高"),
     ("compose.priority.normal", "Normal", "普通"),

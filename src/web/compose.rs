@@ -99,6 +99,8 @@ pub struct ComposeForm {
     /// "Send later": ISO 8601, a local time in the user's zone (what
     /// `<input type=datetime-local>` sends) or with an offset or `Z`. Empty: now.
     send_at: String,
+    /// The user was told the subject or the text is empty and sends all the same.
+    confirm_empty: bool,
     /// Ids of staged files the user kept ticked.
     #[serde(skip)]
     staged: Vec<String>,
@@ -171,6 +173,19 @@ pub struct ComposePage {
 }
 
 impl ComposePage {
+    /// A reply or forward (recipients already there): the cursor starts in the text.
+    fn body_first(&self) -> bool {
+        !self.f.to.trim().is_empty() || !self.f.in_reply_to.is_empty()
+    }
+
+    /// Whether any option differs from its default, so the folded options show.
+    fn options_set(&self) -> bool {
+        self.f.request_mdn
+            || self.f.request_dsn
+            || !self.f.send_at.trim().is_empty()
+            || !matches!(self.f.priority.as_str(), "" | "normal")
+    }
+
     fn priority_is(&self, p: &str) -> bool {
         let current = if self.f.priority.is_empty() {
             "normal"
@@ -607,6 +622,23 @@ async fn prepare(
     }
     if draft_files_lost {
         errors.attachments = Some(tr.t("compose.error.draft_files_gone").to_owned());
+    }
+    // No subject, or no text and nothing attached, is most often a slip: asked once, and
+    // Send on the page that says so sends it as it is.
+    if sending && !errors.any() && !form.confirm_empty {
+        let no_text =
+            form.body.trim().is_empty() && form.staged.is_empty() && !form.include_original;
+        let warning = if form.subject.trim().is_empty() {
+            Some("compose.warn.no_subject")
+        } else if no_text {
+            Some("compose.warn.no_text")
+        } else {
+            None
+        };
+        if let Some(key) = warning {
+            errors.general = Some(tr.t(key).to_owned());
+            form.confirm_empty = true;
+        }
     }
     let Some(fields) = fields.filter(|_| !errors.any()) else {
         let page = page(state, ctx, account, form, errors, None, None).await?;

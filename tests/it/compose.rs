@@ -1219,6 +1219,81 @@ async fn a_parked_form_comes_back_only_to_its_owner_with_its_hidden_fields_check
 }
 
 #[tokio::test]
+async fn no_subject_or_no_text_is_asked_once_and_nothing_typed_is_lost() {
+    let stack = MailStack::shared();
+    let app = TestApp::spawn("c-empty").await;
+    let bob = stack.add_user("c-empty-bob");
+    app.login().await;
+    let (_, base) = form_fields(&app, "/compose").await;
+    // No subject: the form comes back with the warning, the text and the file kept,
+    // and nothing was sent.
+    let warned = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("body", "The text I typed."),
+            ("action", "send"),
+        ],
+        &[("notes.txt", b"kept", "text/plain")],
+    )
+    .await;
+    assert_eq!(warned.status, StatusCode::OK, "{}", warned.body);
+    assert_eq!(
+        warned.texts("#compose-error"),
+        ["This message has no subject. Press Send again to send it as it is."]
+    );
+    assert_eq!(warned.texts("#compose-body"), ["The text I typed."]);
+    assert_eq!(warned.texts(".staged .filename"), ["notes.txt"]);
+    assert_eq!(warned.attrs("input[name=confirm_empty]", "value"), ["1"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stack.count(&bob, "INBOX").await, 0);
+    // Send again (the page's own fields): it goes out as it is.
+    let again = fields_of(&warned);
+    let sent = post_compose(&app, &again, &[("action", "send")], &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    stack.wait_for_count(&bob, "INBOX", 1, DELIVERY).await;
+    let got = messages(stack, &bob, "INBOX").await;
+    let got = String::from_utf8_lossy(&got[0].1);
+    assert!(
+        got.contains("The text I typed.") && got.contains("notes.txt"),
+        "{got}"
+    );
+
+    // A subject but no text and no file: asked too; with a file it is not.
+    let (_, base) = form_fields(&app, "/compose").await;
+    let warned = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("subject", "Empty"),
+            ("action", "send"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        warned.texts("#compose-error"),
+        ["This message has no text and nothing attached. Press Send again to send it as it is."]
+    );
+    let (_, base) = form_fields(&app, "/compose").await;
+    let sent = post_compose(
+        &app,
+        &base,
+        &[
+            ("to", &bob.address),
+            ("subject", "Only a file"),
+            ("action", "send"),
+        ],
+        &[("only.txt", b"x", "text/plain")],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    stack.wait_for_count(&bob, "INBOX", 2, DELIVERY).await;
+}
+
+#[tokio::test]
 async fn a_draft_field_naming_a_message_that_is_not_a_draft_deletes_nothing() {
     let stack = MailStack::shared();
     let (app, bob) = pair("notdraft").await;
@@ -1247,6 +1322,7 @@ async fn a_draft_field_naming_a_message_that_is_not_a_draft_deletes_nothing() {
         &[
             ("to", &bob.address),
             ("subject", "hello"),
+            ("body", "Hello."),
             ("draft", "INBOX/1"),
             ("back", "https://evil.test/x"),
             ("action", "send"),

@@ -138,6 +138,24 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             assert!(!visible(&client, "a.menu-toggle").await);
         }
 
+        // Select all works on both (the bulk toolbar acts on the ticked rows).
+        find(&client, "table.messages input.select-all")
+            .await
+            .click()
+            .await
+            .expect("select all");
+        let ticked = eval(
+            &client,
+            "return document.querySelectorAll('table.messages tbody input[name=uid]:checked').length;",
+        )
+        .await;
+        assert_eq!(ticked, Value::from(mails.len()), "{width}");
+        find(&client, "table.messages input.select-all")
+            .await
+            .click()
+            .await
+            .expect("none");
+
         // The folder drawer on the phone: opens from the menu button, leads to a folder.
         if phone {
             find(&client, "a.menu-toggle")
@@ -185,6 +203,21 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
 
         // Reply with an attachment, to ourselves so it arrives back.
         click_to(&client, "a.reply", "/compose").await;
+        // The cursor waits in the text; on the phone Send is at the top of the form.
+        let focused = eval(&client, "return document.activeElement.id;").await;
+        assert_eq!(focused, Value::String("compose-body".into()), "{width}");
+        let send_top = top_of(&client, ".compose-form button[value=send]").await;
+        assert!(
+            (0.0..f64::from(height)).contains(&send_top),
+            "{width}: Send at y = {send_top}"
+        );
+        if phone {
+            assert!(send_top < 200.0, "{width}: Send at y = {send_top}");
+        }
+        assert!(
+            !visible(&client, "#compose-cc").await,
+            "{width}: Cc waits until asked"
+        );
         let to = find(&client, "#compose-to").await;
         to.clear().await.expect("clear To");
         to.send_keys(&user.address).await.expect("To");
@@ -231,17 +264,20 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
 
         // Move: from the message page's More menu to Projects.
         client.goto(&app.url("/mail/INBOX")).await.expect("inbox");
-        let lunch = "table.messages tbody tr td.subject a[href]";
-        let rows = client.find_all(Locator::Css(lunch)).await.expect("rows");
-        let mut opened = false;
-        for r in rows {
-            if r.text().await.unwrap_or_default() == "Lunch on Friday?" {
-                r.click().await.expect("open Lunch");
-                opened = true;
-                break;
-            }
-        }
-        assert!(opened, "{width}: Lunch in the list");
+        // Its link read in one go: live updates may swap the list's rows meanwhile.
+        let href = eval(
+            &client,
+            "var a = Array.prototype.find.call(document.querySelectorAll('table.messages td.subject a[href]'), \
+               function (a) { return a.textContent.trim() === 'Lunch on Friday?'; }); \
+             return a ? a.getAttribute('href') : '';",
+        )
+        .await;
+        let href = href.as_str().unwrap_or_default().to_owned();
+        assert!(
+            href.starts_with("/mail/INBOX/"),
+            "{width}: Lunch in the list: {href:?}"
+        );
+        client.goto(&app.url(&href)).await.expect("open Lunch");
         wait_until("the message", || async {
             client
                 .current_url()

@@ -127,6 +127,7 @@ pub(super) async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
             "forward_mode" => f.forward_mode = value,
             "origin" => f.origin = value,
             "include_original" => f.include_original = value == "1",
+            "confirm_empty" => f.confirm_empty = value == "1",
             "in_reply_to" => f.in_reply_to = value,
             "references" => f.references = value,
             "draft" => f.draft = value,
