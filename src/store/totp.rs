@@ -39,6 +39,19 @@ pub async fn get(db: &Db, username: &str) -> Result<Option<Totp>, sqlx::Error> {
     Ok(row.map(|(secret, enabled_at)| Totp { secret, enabled_at }))
 }
 
+/// When two-factor login was turned on for the user (Unix seconds), if it is on: read on
+/// every logged-in request, so only the one indexed column.
+pub async fn enabled_since(db: &Db, username: &str) -> Result<Option<i64>, sqlx::Error> {
+    let user = user_key(username);
+    let at: Option<(i64,)> = with_pool!(db, pool => {
+        sqlx::query_as("SELECT enabled_at FROM totp WHERE username = $1 AND enabled_at > 0")
+            .bind(&user)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(at.map(|(at,)| at))
+}
+
 /// Stores a new secret being set up. Refused (false) while two-factor login is on: a
 /// running secret is only replaced by turning it off first.
 pub async fn start(db: &Db, username: &str, sealed: &str, now: i64) -> Result<bool, sqlx::Error> {

@@ -25,15 +25,25 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!("session layer: {m}")))?;
         let jar = CookieJar::from_headers(&parts.headers);
         let key = jar.get(&state.cookies.key).map(|c| c.value().to_owned());
-        AuthSession(session)
+        let auth = AuthSession(session);
+        let account = auth
             .account(
                 key.as_deref(),
                 state.config.session_absolute_lifetime,
                 &state.directory,
             )
             .await?
-            .map(CurrentUser)
-            .ok_or(AppError::LoginRequired)
+            .ok_or(AppError::LoginRequired)?;
+        // Turning two-factor login on ends the user's other logins (every instance sees
+        // the switch in the database): a stolen session does not survive it.
+        let since = auth.since().await?.unwrap_or(0);
+        if crate::store::totp::enabled_since(&state.db, &account.username)
+            .await?
+            .is_some_and(|at| since < at)
+        {
+            return Err(AppError::LoginRequired);
+        }
+        Ok(CurrentUser(account))
     }
 }
 

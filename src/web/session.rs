@@ -41,6 +41,10 @@ struct LoginRecord {
     /// Which servers this login uses, chosen once at login (`crate::directory`).
     #[serde(default)]
     route: Route,
+    /// Unix seconds when this browser last proved itself beyond the password (turning
+    /// two-factor login on): logins older than that switch end, this one goes on.
+    #[serde(default)]
+    confirmed_at: i64,
 }
 
 /// A login whose password was right but whose second factor (`web::twofactor`) is still
@@ -110,9 +114,32 @@ impl AuthSession {
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
             csrf_nonce: random_token(32),
             route,
+            confirmed_at: 0,
         };
         self.0.insert(LOGIN, record).await?;
         Ok(key)
+    }
+
+    /// Unix seconds since when this login counts as confirmed: its start, or the moment it
+    /// turned two-factor login on ([`AuthSession::reconfirm`]).
+    pub async fn since(&self) -> Result<Option<i64>, AppError> {
+        Ok(self
+            .0
+            .get::<LoginRecord>(LOGIN)
+            .await?
+            .map(|r| r.created_at.max(r.confirmed_at)))
+    }
+
+    /// Marks this login as confirmed now (with a fresh session id): it outlives the
+    /// switch that ends every other login of the user.
+    pub async fn reconfirm(&self, now: i64) -> Result<(), AppError> {
+        let Some(mut rec) = self.0.get::<LoginRecord>(LOGIN).await? else {
+            return Ok(());
+        };
+        rec.confirmed_at = now;
+        self.0.cycle_id().await?;
+        self.0.insert(LOGIN, rec).await?;
+        Ok(())
     }
 
     /// The logged-in account, if the session has one, the cookie key opens it, the

@@ -461,7 +461,10 @@ pub async fn enable(
         return render(&state, &ctx, &account, None, Vec::new(), Some(error)).await;
     }
     tracing::info!(username = %username, "two-factor login turned on");
-    AuthSession(session).put_recovery_codes(&codes).await?;
+    // Every other login of the user ends here; this one goes on.
+    let auth = AuthSession(session);
+    auth.reconfirm(now).await?;
+    auth.put_recovery_codes(&codes).await?;
     Ok(Redirect::to("/settings/2fa?done=enabled").into_response())
 }
 

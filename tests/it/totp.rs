@@ -299,6 +299,39 @@ async fn a_remembered_browser_skips_the_code_but_another_does_not_and_disable_ne
 }
 
 #[tokio::test]
+async fn turning_it_on_ends_the_users_other_logins_but_not_this_one() {
+    let app = TestApp::spawn("totp-others").await;
+    // The same user already logged in on another browser, and another user too.
+    let laptop = app.other_browser(app.user.clone());
+    laptop.login().await;
+    assert!(in_inbox(&laptop).await);
+    let stack = crate::common::mailstack::MailStack::shared();
+    let neighbour = app.other_browser(stack.add_user("totp-others-n"));
+    neighbour.login().await;
+    assert!(in_inbox(&neighbour).await);
+
+    let (secret, _) = enable(&app).await;
+    // This browser goes on (with a new session id); the laptop's login has ended, and
+    // the neighbour's is untouched.
+    assert!(in_inbox(&app).await);
+    assert!(
+        !in_inbox(&laptop).await,
+        "the other login survived turning 2FA on"
+    );
+    assert!(in_inbox(&neighbour).await);
+
+    // The laptop logs in again: now it takes the code, and after that it stays in.
+    let res = password(&laptop).await;
+    assert_eq!(res.location(), "/login/code");
+    assert!(!in_inbox(&laptop).await);
+    let step = step_with_margin(5).await;
+    let ok = code(&laptop, &code_at_step(&secret, step), false).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert!(in_inbox(&laptop).await);
+    assert!(in_inbox(&app).await);
+}
+
+#[tokio::test]
 async fn wrong_codes_are_counted_by_the_login_throttle() {
     let app = TestApp::spawn("totp-throttle").await;
     let (secret, _) = enable(&app).await;
