@@ -96,6 +96,31 @@ impl Tr {
     pub fn lang(&self) -> Lang {
         self.0
     }
+
+    /// `key` with `n` in it, grouped by thousands ("10,000 messages"); English says one
+    /// with `key.one` ("1 message"), Chinese has no plural.
+    pub fn count(&self, key: &str, n: u64) -> String {
+        let one = format!("{key}.one");
+        let key = if n == 1 && self.0 == Lang::En && CATALOG_INDEX.contains_key(one.as_str()) {
+            one.as_str()
+        } else {
+            key
+        };
+        self.tf(key, &[&group_thousands(n)])
+    }
+}
+
+/// `n` with a comma between groups of three digits, as both English and Chinese write it.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 static CATALOG_INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
@@ -386,6 +411,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("list.attachment", "Has attachments", "有附件"),
     ("list.no_subject", "(no subject)", "（无主题）"),
     ("list.messages", "{0} messages", "{0} 封邮件"),
+    ("list.messages.one", "{0} message", "{0} 封邮件"),
     ("list.select", "Select", "选择"),
     ("list.select_all", "Select all", "全选"),
     ("list.folder", "Folder", "文件夹"),
@@ -2074,6 +2100,18 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_one_and_group_thousands() {
+        let (en, zh) = (Tr(Lang::En), Tr(Lang::ZhHans));
+        assert_eq!(en.count("list.messages", 1), "1 message");
+        assert_eq!(en.count("list.messages", 0), "0 messages");
+        assert_eq!(en.count("list.messages", 10_000), "10,000 messages");
+        assert_eq!(zh.count("list.messages", 1), "1 封邮件");
+        assert_eq!(zh.count("list.messages", 1_234_567), "1,234,567 封邮件");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     #[test]
     fn accept_language() {

@@ -317,7 +317,7 @@ pub async fn list(
             .filter(|id| crate::web::outbox::valid_id(id)),
         // Only where the user may label at all: a folder shared read-only says so already.
         labels_notice: (!listing.new_labels && can_label).then(|| tr.t("notice.labels_not_stored")),
-        total_label: tr.tf("list.messages", &[&listing.total]),
+        total_label: tr.count("list.messages", u64::from(listing.total)),
         page_label: tr.tf("page.of", &[&page, &pages]),
         sort: sort.param(),
         sorts: Sort::ALL

@@ -1011,8 +1011,8 @@ pub(crate) struct Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // chromedriver and the Chromium it started (see `common::group`).
+        crate::common::group::kill(&mut self.child);
     }
 }
 
@@ -1074,14 +1074,15 @@ impl Chromedriver {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("free port");
-        let child = std::process::Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let child = crate::common::group::spawn(
+            std::process::Command::new(driver_bin)
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )
+        .expect("start chromedriver");
         let driver = Chromedriver {
             child,
             port,

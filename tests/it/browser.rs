@@ -47,9 +47,8 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Our own child only; chromedriver takes its Chromium with it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // chromedriver and the Chromium it started (see `common::group`).
+        crate::common::group::kill(&mut self.child);
     }
 }
 
@@ -67,14 +66,15 @@ impl Driver {
             "Chromium and ChromeDriver are needed: run scripts/install-deps (chromium, chromium-driver)"
         );
         let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let child = crate::common::group::spawn(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("start chromedriver");
         let driver = Driver {
             child,
             port,

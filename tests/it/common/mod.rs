@@ -2,5 +2,6 @@
 
 pub mod app;
 pub mod direct;
+pub mod group;
 pub mod mailstack;
 pub mod pgstack;
