@@ -391,6 +391,12 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
         assert_eq!(subjects, ["Project kickoff notes"], "{width}");
         shoot(&client, "search", width).await;
 
+        // The other pages fit the window too (a phone never scrolls sideways).
+        for path in ["/folders", "/contacts", "/settings", "/settings/2fa", "/labels", "/outbox"] {
+            client.goto(&app.url(path)).await.expect(path);
+            fits_width(&client, path).await;
+        }
+
         // Dark mode from /settings, then the message in the dark and its print view.
         client.goto(&app.url("/settings")).await.expect("settings");
         find(&client, "#theme")
