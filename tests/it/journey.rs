@@ -391,8 +391,35 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
         assert_eq!(subjects, ["Project kickoff notes"], "{width}");
         shoot(&client, "search", width).await;
 
+        // Forward: the inline/attachment choice is two small radio buttons, not two bars.
+        client.goto(&app.url("/mail/INBOX")).await.expect("inbox");
+        click_to(
+            &client,
+            "table.messages tbody tr td.subject a",
+            "/mail/INBOX/",
+        )
+        .await;
+        click_to(&client, "a.forward", "/compose").await;
+        let radio = eval(
+            &client,
+            "return document.querySelector('.forward-mode input[type=radio]').getBoundingClientRect().width;",
+        )
+        .await;
+        assert!(
+            radio.as_f64().is_some_and(|w| w < 40.0),
+            "{width}: radio {radio}"
+        );
+        fits_width(&client, "the forward form").await;
+
         // The other pages fit the window too (a phone never scrolls sideways).
-        for path in ["/folders", "/contacts", "/settings", "/settings/2fa", "/labels", "/outbox"] {
+        for path in [
+            "/folders",
+            "/contacts",
+            "/settings",
+            "/settings/2fa",
+            "/labels",
+            "/outbox",
+        ] {
             client.goto(&app.url(path)).await.expect(path);
             fits_width(&client, path).await;
         }
