@@ -119,7 +119,8 @@ impl App {
         store::compose::spawn_sweeper(db.clone());
 
         let imap = Imap::new(config.imap.clone(), config.imap_idle_timeout)
-            .context("invalid IMAP settings")?;
+            .context("invalid IMAP settings")?
+            .with_connection_cap(config.max_imap_connections);
         let cookies = Arc::new(CookiePolicy::new(config.secure_cookies()));
         let idle = time::Duration::try_from(config.session_idle_timeout)
             .unwrap_or(time::Duration::hours(8));

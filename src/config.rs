@@ -165,6 +165,9 @@ pub struct Config {
     /// Most users watched at once, one IMAP connection each (`MAILROOM_MAX_WATCHERS`);
     /// 0 turns live updates off.
     pub max_watchers: usize,
+    /// Most IMAP connections open at once, all users and watchers together
+    /// (`MAILROOM_MAX_IMAP_CONNECTIONS`).
+    pub max_imap_connections: usize,
     /// Seconds a sent message waits in the outbox so the user can undo it
     /// (`MAILROOM_UNDO_SEND`); users choose their own on `/settings`. 0: at once.
     pub undo_send: u64,
@@ -265,6 +268,7 @@ struct FileConfig {
     srv_resolver: Option<SocketAddr>,
     watch_linger: Option<u64>,
     max_watchers: Option<usize>,
+    max_imap_connections: Option<usize>,
     undo_send: Option<u64>,
 }
 
@@ -543,6 +547,10 @@ impl Config {
             max_watchers: parsed(&env, "MAILROOM_MAX_WATCHERS")?
                 .or(fc.max_watchers)
                 .unwrap_or(1000),
+            max_imap_connections: parsed(&env, "MAILROOM_MAX_IMAP_CONNECTIONS")?
+                .or(fc.max_imap_connections)
+                .unwrap_or(2000)
+                .max(1),
             undo_send: parsed(&env, "MAILROOM_UNDO_SEND")?
                 .or(fc.undo_send)
                 .unwrap_or(10)
@@ -1041,6 +1049,7 @@ mod tests {
             "MAILROOM_SRV_RESOLVER" => "127.0.0.1:5353",
             "MAILROOM_WATCH_LINGER" => "30",
             "MAILROOM_MAX_WATCHERS" => "50",
+            "MAILROOM_MAX_IMAP_CONNECTIONS" => "40",
             "MAILROOM_UNDO_SEND" => "5",
             "MAILROOM_DEFAULT_TIMEZONE" => "Asia/Shanghai",
             other => panic!("add an example value for {other} to this test"),

@@ -23,6 +23,9 @@ pub enum AppError {
     /// The IMAP (or SMTP) server could not be reached.
     #[error("mail server unreachable: {0}")]
     Unreachable(String),
+    /// Every connection we may hold to the mail server is in use: try again shortly.
+    #[error("mail server connections all in use")]
+    Busy,
     /// The request itself is wrong; the value is a catalog key for the message shown.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -40,6 +43,7 @@ pub enum ErrorPage {
     LoginRequired,
     NotFound,
     Unreachable,
+    Busy,
     BadRequest(&'static str),
     Csrf,
     Internal,
@@ -52,6 +56,7 @@ impl ErrorPage {
             ErrorPage::LoginRequired => ("error.login.title", "error.login.text"),
             ErrorPage::NotFound => ("error.notfound.title", "error.notfound.text"),
             ErrorPage::Unreachable => ("error.unreachable.title", "error.unreachable.text"),
+            ErrorPage::Busy => ("error.busy.title", "error.busy.text"),
             ErrorPage::BadRequest(k) => ("error.bad.title", k),
             ErrorPage::Csrf => ("error.csrf.title", "error.csrf.text"),
             ErrorPage::Internal => ("error.internal.title", "error.internal.text"),
@@ -66,6 +71,7 @@ impl AppError {
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -77,6 +83,7 @@ impl AppError {
             AppError::LoginRequired => ErrorPage::LoginRequired,
             AppError::NotFound => ErrorPage::NotFound,
             AppError::Unreachable(_) => ErrorPage::Unreachable,
+            AppError::Busy => ErrorPage::Busy,
             AppError::BadRequest(k) => ErrorPage::BadRequest(k),
             AppError::Csrf => ErrorPage::Csrf,
             AppError::Internal(_) => ErrorPage::Internal,
@@ -103,6 +110,7 @@ impl From<ImapError> for AppError {
             // The stored password stopped working (changed elsewhere): log in again.
             ImapError::AuthFailed => AppError::LoginRequired,
             ImapError::Unreachable(m) => AppError::Unreachable(m),
+            ImapError::Busy => AppError::Busy,
             ImapError::NoSuchMailbox | ImapError::NoSuchMessage => AppError::NotFound,
             ImapError::InvalidName => AppError::BadRequest("error.bad.name"),
             other => AppError::Internal(anyhow::Error::new(other)),

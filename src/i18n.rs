@@ -1006,6 +1006,12 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Mailroom could not connect to the mail server. Please try again in a moment.",
         "Mailroom 无法连接到邮件服务器，请稍后再试。",
     ),
+    ("error.busy.title", "Mailroom is busy", "Mailroom 正忙"),
+    (
+        "error.busy.text",
+        "Mailroom is using every connection to the mail server it may open. Please try again in a moment.",
+        "Mailroom 已用满允许的邮件服务器连接，请稍后再试。",
+    ),
     (
         "error.bad.title",
         "Something is wrong with this request",

@@ -11,6 +11,7 @@ use std::{
 };
 
 use async_imap::types::Fetch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
@@ -76,7 +77,26 @@ pub(super) struct Inner {
     /// Whether the server answers text searches from a full-text index, once seen
     /// (see `search::TextIndex`).
     pub(super) text_index: super::search::TextIndexMemo,
+    /// One permit per connection open, all logins and watchers together
+    /// ([`Imap::with_connection_cap`]).
+    pub(super) total: Arc<Semaphore>,
+    /// The cap `total` started with.
+    pub(super) total_max: usize,
 }
+
+/// Who a new connection is for, under the total cap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// A page's commands: may push out another login's idle connection, and waits a
+    /// little for one to come free.
+    Commands,
+    /// A live-updates watcher: takes a place only while a quarter of the cap is still
+    /// free, so watchers never crowd out pages (pages then work without live updates).
+    Watch,
+}
+
+/// How long a page waits for a connection under the total cap before it says so.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Imap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,10 +135,51 @@ impl Imap {
                     .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
                 text_index: super::search::TextIndexMemo::default(),
+                total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+                total_max: Semaphore::MAX_PERMITS,
             }),
         };
         imap.ensure_reaper();
         Ok(imap)
+    }
+
+    /// Caps the IMAP connections open at once, all users together
+    /// (`MAILROOM_MAX_IMAP_CONNECTIONS`): the mail server pays for each. Call right after
+    /// [`Imap::new`], before the client is shared.
+    pub fn with_connection_cap(mut self, max: usize) -> Imap {
+        let max = max.clamp(1, Semaphore::MAX_PERMITS);
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.total = Arc::new(Semaphore::new(max));
+            inner.total_max = max;
+        }
+        self
+    }
+
+    /// A place under the total cap for a new connection, or [`ImapError::Busy`].
+    async fn place(&self, purpose: Purpose) -> Result<OwnedSemaphorePermit, ImapError> {
+        let total = &self.inner.total;
+        if purpose == Purpose::Watch {
+            let reserve = self.inner.total_max.div_ceil(4);
+            if total.available_permits() <= reserve {
+                return Err(ImapError::Busy);
+            }
+        }
+        if let Ok(p) = total.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        if purpose == Purpose::Watch {
+            return Err(ImapError::Busy);
+        }
+        // Full: the connection idle longest, whoever's it is, makes room (closed at
+        // once, without a LOGOUT round trip, so its place is free now).
+        drop(self.inner.pool.take_oldest_idle());
+        match timeout(BUSY_WAIT, total.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => {
+                tracing::warn!(cap = self.inner.total_max, "all IMAP connections in use");
+                Err(ImapError::Busy)
+            }
+        }
     }
 
     /// Logs in; on success the connection stays in the pool for `account.login_id`.
@@ -288,8 +349,25 @@ impl Imap {
         }
     }
 
-    /// Opens and logs in a new connection for `account`.
+    /// Opens and logs in a new connection for `account`'s commands.
     pub(super) async fn open(&self, account: &Account) -> Result<Conn, ImapError> {
+        self.open_for(account, Purpose::Commands).await
+    }
+
+    /// Opens and logs in a new connection, counted under the total cap.
+    pub(super) async fn open_for(
+        &self,
+        account: &Account,
+        purpose: Purpose,
+    ) -> Result<Conn, ImapError> {
+        let permit = self.place(purpose).await?;
+        let mut conn = self.connect(account).await?;
+        conn.hold(permit);
+        Ok(conn)
+    }
+
+    /// Connects and logs in.
+    async fn connect(&self, account: &Account) -> Result<Conn, ImapError> {
         let (endpoint, tls) = match &account.server {
             Some(server) => (
                 &server.imap,
@@ -415,6 +493,36 @@ mod tests {
         config::{Secret, Security},
         imap::PageRequest,
     };
+
+    #[tokio::test]
+    async fn at_the_cap_a_watcher_is_refused_at_once_and_a_page_after_a_short_wait() {
+        let imap = imap().with_connection_cap(4);
+        // Three of four taken: a watcher must leave a quarter free, a page may have it.
+        let held: Vec<_> = (0..3)
+            .map(|_| imap.inner.total.clone().try_acquire_owned().expect("free"))
+            .collect();
+        assert!(matches!(
+            imap.place(Purpose::Watch).await,
+            Err(ImapError::Busy)
+        ));
+        let last = imap.place(Purpose::Commands).await.expect("the last place");
+        // Full, nothing idle to push out: refused, but only after waiting.
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            imap.place(Purpose::Commands).await,
+            Err(ImapError::Busy)
+        ));
+        assert!(started.elapsed() >= BUSY_WAIT);
+        // A place that comes free while a page waits goes to it.
+        let waiting = tokio::spawn({
+            let imap = imap.clone();
+            async move { imap.place(Purpose::Commands).await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(last);
+        assert!(waiting.await.expect("task"));
+        drop(held);
+    }
 
     fn imap() -> Imap {
         Imap::new(

@@ -151,9 +151,16 @@ pub struct Conn {
     caps: Vec<String>,
     /// Counts this connection in the metrics while it lives.
     _counted: crate::metrics::ImapConnection,
+    /// Its place under the total cap (`Imap::with_connection_cap`), freed when it closes.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Conn {
+    /// Makes this connection count under the total cap until it closes.
+    pub(super) fn hold(&mut self, permit: tokio::sync::OwnedSemaphorePermit) {
+        self.permit = Some(permit);
+    }
+
     /// Connects, secures the connection as configured, and logs in.
     pub async fn open(
         endpoint: &Endpoint,
@@ -614,6 +621,7 @@ async fn login(
         session,
         caps,
         _counted: crate::metrics::ImapConnection::open(),
+        permit: None,
     })
 }
 

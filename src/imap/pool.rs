@@ -226,6 +226,23 @@ impl Pool {
         None
     }
 
+    /// Takes the connection that has been idle longest, whichever login it belongs to:
+    /// what makes room when every connection under the total cap is open.
+    pub fn take_oldest_idle(&self) -> Option<Conn> {
+        let mut slots = self.lock();
+        let (login, i) = slots
+            .iter()
+            .flat_map(|(login, slot)| {
+                slot.idle
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, idle)| (login, i, idle.since))
+            })
+            .min_by_key(|(_, _, since)| *since)
+            .map(|(login, i, _)| (login.clone(), i))?;
+        slots.get_mut(&login).map(|slot| slot.idle.remove(i).conn)
+    }
+
     /// Removes what has been idle too long; returns the connections to close.
     pub fn reap(&self) -> Vec<Conn> {
         let mut out = Vec::new();

@@ -59,6 +59,10 @@ pub enum ImapError {
     /// The server said NO or BAD, or answered something we did not expect.
     #[error("IMAP error: {0}")]
     Protocol(String),
+    /// Every connection Mailroom may hold to the mail server (all users together,
+    /// `MAILROOM_MAX_IMAP_CONNECTIONS`) is in use, and none came free in time.
+    #[error("all mail server connections are in use")]
+    Busy,
 }
 
 /// The role of a folder, from RFC 6154 SPECIAL-USE or, failing that, its well-known name.

@@ -82,7 +82,9 @@ impl Imap {
         account: &Account,
         report: &mut impl FnMut(Partial),
     ) -> Result<(), ImapError> {
-        let mut conn = self.open(account).await?;
+        let mut conn = self
+            .open_for(account, super::client::Purpose::Watch)
+            .await?;
         let notify = self.has(&conn, "NOTIFY");
         if notify {
             let cmd = Cmd::new("NOTIFY")

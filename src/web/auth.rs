@@ -217,6 +217,10 @@ pub async fn login(
             throttle::abandoned(&state.db, ticket).await?;
             return Ok(again("error.unreachable.title"));
         }
+        Err(ImapError::Busy) => {
+            throttle::abandoned(&state.db, ticket).await?;
+            return Ok(again("error.busy.text"));
+        }
         Err(e) => {
             throttle::abandoned(&state.db, ticket).await?;
             return Err(e.into());

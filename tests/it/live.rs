@@ -246,6 +246,42 @@ async fn a_user_whose_pages_are_gone_keeps_no_imap_connection() {
 }
 
 #[tokio::test]
+async fn the_total_connection_cap_holds_and_every_user_still_gets_pages() {
+    let stack = MailStack::shared();
+    let users: Vec<TestUser> = (0..3)
+        .map(|i| stack.add_user(&format!("capped{i}")))
+        .collect();
+    for u in &users {
+        stack
+            .append(u, "INBOX", &eml(&format!("For {}", u.address)), &[])
+            .await;
+    }
+    // Two connections for everyone together; three users take turns.
+    let app = TestApp::spawn_with(stack, users[0].clone(), |c| c.max_imap_connections = 2).await;
+    let browsers: Vec<TestApp> = users.iter().map(|u| app.other_browser(u.clone())).collect();
+    let open = || users.iter().map(imap_processes).sum::<usize>();
+    for round in 0..2 {
+        for (b, u) in browsers.iter().zip(&users) {
+            if round == 0 {
+                b.login().await;
+            }
+            let page = b.get("/mail/INBOX").await;
+            assert_eq!(page.status, StatusCode::OK, "{}: {}", u.address, page.body);
+            assert_eq!(page.texts("td.subject"), [format!("For {}", u.address)]);
+            // Connections pushed out close at once; Dovecot's processes follow.
+            crate::actions::wait_until("at most two IMAP connections", || async { open() <= 2 })
+                .await;
+        }
+    }
+    // The cap leaves no room for a watcher: the stream says so and pages still work.
+    let events = Events::open(&browsers[0], None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(open() <= 2, "{} IMAP connections", open());
+    assert_eq!(browsers[0].get("/mail/INBOX").await.status, StatusCode::OK);
+    drop(events);
+}
+
+#[tokio::test]
 async fn events_need_a_login_and_respect_the_cap() {
     let stack = MailStack::shared();
     let app = TestApp::spawn("liveanon").await;
