@@ -568,9 +568,11 @@ impl Config {
             database_url,
             data_dir,
             secret_key,
+            // Short: the server pays for every connection held, and a user whose browser
+            // is gone should cost nothing within a minute or two (issue 10).
             imap_idle_timeout: secs(
                 parsed(&env, "MAILROOM_IMAP_IDLE_TIMEOUT")?.or(fc.imap_idle_timeout),
-                300,
+                90,
             ),
             session_idle_timeout: secs(
                 parsed(&env, "MAILROOM_SESSION_IDLE_TIMEOUT")?.or(fc.session_idle_timeout),
