@@ -99,7 +99,19 @@ pub async fn queue_time(
             .map_err(|e| e.key());
     }
     let undo = undo_window(state, &account.username).await;
-    Ok((undo > 0).then(|| now + i64::try_from(undo).unwrap_or(0)))
+    Ok((undo > 0).then(|| undo_deadline(std::time::SystemTime::now(), undo)))
+}
+
+/// When a message sent at `now` with an undo window of `secs` may go out, in the store's
+/// whole seconds, rounded up: `now` rounded down plus the window would cut up to a second
+/// off it (a 1 s window could close at once).
+fn undo_deadline(now: std::time::SystemTime, secs: u64) -> i64 {
+    let at = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(std::time::Duration::from_secs(secs));
+    let whole = at.as_secs() + u64::from(at.subsec_nanos() > 0);
+    i64::try_from(whole).unwrap_or(i64::MAX)
 }
 
 /// Queues `letter` and sends the browser on: back where it came from with a notice and an
@@ -264,4 +276,17 @@ pub async fn send_now(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     Ok(Redirect::to(&format!("/outbox?notice={notice}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_undo_window_is_never_cut_short() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        // 10.999 s + 1 s: not before 12 (11 would leave 1 ms).
+        assert_eq!(super::undo_deadline(at(10_999), 1), 12);
+        assert_eq!(super::undo_deadline(at(10_001), 10), 21);
+        assert_eq!(super::undo_deadline(at(10_000), 10), 20);
+    }
 }
