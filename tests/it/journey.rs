@@ -67,7 +67,18 @@ async fn visible(client: &Client, css: &str) -> bool {
 
 /// Clicks `css` and waits for the page at `path` (an exact path, or a prefix ending in `/`).
 async fn click_to(client: &Client, css: &str, path: &str) {
-    find(client, css).await.click().await.expect(css);
+    // Found again if it went stale: a live update may replace the list's rows.
+    let mut clicked = false;
+    for _ in 0..20 {
+        if let Ok(e) = client.find(Locator::Css(css)).await
+            && e.click().await.is_ok()
+        {
+            clicked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(clicked, "{css}: not found, or always stale");
     wait_until(path, || async {
         client.current_url().await.is_ok_and(|u| {
             if path.ends_with('/') {
