@@ -1024,6 +1024,20 @@ pub(crate) async fn find(client: &fantoccini::Client, css: &str) -> fantoccini::
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The text of the element `css` finds. Found again when it went stale meanwhile: the
+/// page may be replaced by a navigation, or the list's rows by a live update.
+pub(crate) async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    for _ in 0..20 {
+        if let Ok(e) = client.find(fantoccini::Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css}: not found, or always stale");
+}
+
 impl Chromedriver {
     /// A Chromium session at `width`×`height`, signed in as `app`'s user through the login
     /// form (typed, as a person would) and on the inbox; `None` when not installed.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use crate::actions::{Chromedriver, find, subjects as subjects_of, wait_until};
+use crate::actions::{Chromedriver, find, subjects as subjects_of, text_of, wait_until};
 use crate::common::{app::TestApp, mailstack::MailStack};
 use crate::compose::messages;
 
@@ -56,6 +56,17 @@ async fn fits_width(client: &Client, what: &str) {
         Value::Bool(true),
         "{what} is wider than the window: {out}"
     );
+}
+
+/// Waits until the current URL's query string contains `needle`.
+async fn wait_for_query(client: &Client, what: &str, needle: &str) {
+    wait_until(what, || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains(needle)))
+    })
+    .await;
 }
 
 async fn visible(client: &Client, css: &str) -> bool {
@@ -197,7 +208,7 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
         )
         .await;
         assert_eq!(
-            find(&client, "h1.subject").await.text().await.expect("h1"),
+            text_of(&client, "h1.subject").await,
             "Your parcel is on its way"
         );
         let reply_top = top_of(&client, "a.reply").await;
@@ -321,11 +332,7 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             client.find(Locator::Css("h1.subject")).await.is_ok()
         })
         .await;
-        let victim = find(&client, "h1.subject")
-            .await
-            .text()
-            .await
-            .expect("subject");
+        let victim = text_of(&client, "h1.subject").await;
         find(&client, "form.action-delete button")
             .await
             .click()
@@ -335,11 +342,7 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             visible(&client, "form.undo-move button").await
         })
         .await;
-        let notice = find(&client, "p.notice")
-            .await
-            .text()
-            .await
-            .expect("notice");
+        let notice = text_of(&client, "p.notice").await;
         assert_eq!(notice, "Deleted: 1");
         assert_eq!(
             subjects_of(stack, user, "Trash").await,
@@ -351,25 +354,9 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             .click()
             .await
             .expect("Undo");
-        wait_until("the message back", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.query().is_some_and(|q| q.contains("notice=done.undo")))
-        })
-        .await;
-        assert_eq!(
-            find(&client, "h1.subject").await.text().await.expect("h1"),
-            victim
-        );
-        assert_eq!(
-            find(&client, "p.notice")
-                .await
-                .text()
-                .await
-                .expect("notice"),
-            "Moved back: 1"
-        );
+        wait_for_query(&client, "the message back", "notice=done.undo").await;
+        assert_eq!(text_of(&client, "h1.subject").await, victim);
+        assert_eq!(text_of(&client, "p.notice").await, "Moved back: 1");
         assert!(subjects_of(stack, user, "Trash").await.is_empty());
 
         // Search: the default scope (subject, sender, recipients) finds by subject.
@@ -384,13 +371,7 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             .click()
             .await
             .expect("search");
-        wait_until("the results", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.query().is_some_and(|q| q.contains("q=kickoff")))
-        })
-        .await;
+        wait_for_query(&client, "the results", "q=kickoff").await;
         let found = client
             .find_all(Locator::Css("table.messages td.subject a"))
             .await

@@ -16,18 +16,8 @@ async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
-/// The text of the element `css` finds. Found again when it went stale meanwhile: the
-/// page may be replaced by a navigation, or the list's rows by a live update.
 async fn text(client: &Client, css: &str) -> String {
-    for _ in 0..20 {
-        if let Ok(e) = client.find(Locator::Css(css)).await
-            && let Ok(t) = e.text().await
-        {
-            return t;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{css}: not found, or always stale");
+    crate::actions::text_of(client, css).await
 }
 
 /// Waits for the page at `path` after a click.
