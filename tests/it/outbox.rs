@@ -311,7 +311,8 @@ async fn send_undo_and_send_again_in_chromium_at_phone_and_desktop_width() {
     for (width, height) in [(390u32, 844u32), (1280, 800)] {
         let to = stack.add_user(&format!("ob-web-to-{width}"));
         let user = stack.add_user(&format!("ob-web-{width}"));
-        let app = TestApp::spawn_with(stack, user.clone(), |c| c.undo_send = 3).await;
+        // Long enough that a slow machine still shows the Undo button inside the window.
+        let app = TestApp::spawn_with(stack, user.clone(), |c| c.undo_send = 8).await;
         let Some((_driver, client)) =
             crate::actions::Chromedriver::signed_in(&app, width, height).await
         else {
