@@ -1016,12 +1016,25 @@ impl Drop for Chromedriver {
     }
 }
 
-/// The element `css` finds on the current page, or a panic naming it.
+/// The element `css` finds on the current page, waited for up to 10 s (a click that submits
+/// a form may return before the next page is there), or a panic naming it and the page.
 pub(crate) async fn find(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .find(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+    let started = std::time::Instant::now();
+    loop {
+        match client.find(fantoccini::Locator::Css(css)).await {
+            Ok(e) => return e,
+            Err(e) if started.elapsed() > Duration::from_secs(10) => {
+                let url = client.current_url().await.map(|u| u.to_string());
+                let text = match client.find(fantoccini::Locator::Css("body")).await {
+                    Ok(body) => body.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                let text: String = text.chars().take(600).collect();
+                panic!("{css}: {e}\n  on {url:?}\n  page text: {text}");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// The text of the element `css` finds. Found again when it went stale meanwhile: the
