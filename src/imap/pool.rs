@@ -45,6 +45,9 @@ struct Slot {
     idle: Vec<Idle>,
     /// Leases out right now; a slot is never forgotten while this is not 0.
     in_use: usize,
+    /// Checkouts waiting for their turn: a connection given back while someone waits is
+    /// kept even beyond [`MAX_IDLE`], or a burst would close one and open another.
+    waiting: usize,
     /// Last checkout or return, for forgetting unused logins.
     last_used: Instant,
     /// At most [`MAX_OPEN`] connections per login.
@@ -78,6 +81,24 @@ pub struct Lease {
     pool: Weak<Pool>,
     /// The login's turn; released when the lease ends.
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// A checkout waiting for its turn, counted in [`Slot::waiting`] until it has it or is
+/// cancelled (the request went away).
+struct Waiting<'a> {
+    pool: &'a Pool,
+    login_id: &'a str,
+    epoch: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.pool.lock().get_mut(self.login_id)
+            && slot.epoch == self.epoch
+        {
+            slot.waiting = slot.waiting.saturating_sub(1);
+        }
+    }
 }
 
 impl Drop for Lease {
@@ -114,6 +135,7 @@ impl Pool {
             epoch: self.next_epoch.fetch_add(1, Ordering::Relaxed),
             idle: Vec::new(),
             in_use: 0,
+            waiting: 0,
             last_used: Instant::now(),
             limit: Arc::new(Semaphore::new(MAX_OPEN)),
         })
@@ -123,12 +145,20 @@ impl Pool {
     /// (or none: the caller then opens one and puts it in the lease). Expired idle
     /// connections met on the way are returned for closing.
     pub async fn checkout(self: &Arc<Self>, login_id: &str) -> (Lease, Vec<Conn>) {
-        let limit = {
+        let (limit, waiting) = {
             let mut slots = self.lock();
-            self.slot(&mut slots, login_id).limit.clone()
+            let slot = self.slot(&mut slots, login_id);
+            slot.waiting += 1;
+            let waiting = Waiting {
+                pool: self,
+                login_id,
+                epoch: slot.epoch,
+            };
+            (slot.limit.clone(), waiting)
         };
         // Fails only if the semaphore is closed, which we never do.
         let permit = limit.acquire_owned().await.ok();
+        drop(waiting);
         let mut stale = Vec::new();
         let mut slots = self.lock();
         let slot = self.slot(&mut slots, login_id);
@@ -161,12 +191,15 @@ impl Pool {
     }
 
     /// Puts a good connection back. Returns it instead if the pool does not want it
-    /// (login gone, or enough idle ones already): the caller closes it.
+    /// (login gone, or enough idle ones already and nobody waiting): the caller closes it.
     pub fn give_back(&self, mut lease: Lease) -> Option<Conn> {
         let conn = lease.conn.take()?;
         let mut slots = self.lock();
         let rejected = match slots.get_mut(&lease.login_id) {
-            Some(slot) if slot.epoch == lease.epoch && slot.idle.len() < MAX_IDLE => {
+            Some(slot)
+                if slot.epoch == lease.epoch
+                    && (slot.idle.len() < MAX_IDLE || slot.waiting > 0) =>
+            {
                 slot.idle.push(Idle {
                     conn,
                     since: Instant::now(),

@@ -209,6 +209,8 @@ async fn with_smtp_down_it_is_tried_again_then_put_in_drafts_with_the_reason() {
     tokio::time::sleep(Duration::from_millis(1800)).await;
     stack.start_smtp();
     stack.wait_for_count(&to, "INBOX", 1, DELIVERY).await;
+    // The Sent copy is stored after the delivery: wait for it too.
+    stack.wait_for_count(&user, "Sent", 1, DELIVERY).await;
     assert_eq!(count_with(&stack, &user, "Sent", "Retried").await, 1);
 
     // Down for good: after the last try it is in Drafts and the outbox says why.
