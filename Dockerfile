@@ -12,6 +12,7 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
 # The sources; README.md is built in (`mailroom --help` prints its settings table).
 COPY src ./src
 COPY templates ./templates
+COPY locales ./locales
 COPY static ./static
 COPY migrations ./migrations
 COPY README.md ./

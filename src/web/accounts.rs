@@ -117,7 +117,10 @@ async fn render(
                 Some(stored) => {
                     let (key, detail) = stored.split_once('\n').unwrap_or((stored, ""));
                     let text = if key == "accounts.error.oversize" {
-                        tr.tf(key, &[&detail])
+                        tr.tf(
+                            "accounts.error.oversize",
+                            &[("count", detail.parse::<u64>().unwrap_or(0).into())],
+                        )
                     } else {
                         tr.t(key).to_owned()
                     };
@@ -145,7 +148,7 @@ async fn render(
                 folder: a.folder,
                 keep: a.keep_on_server,
                 count_text: (a.last_fetch_at.is_some() && error.is_none())
-                    .then(|| tr.tf("accounts.last_count", &[&a.last_count])),
+                    .then(|| tr.tf("accounts.last_count", &[("count", a.last_count.into())])),
                 error,
                 error_detail,
             }
@@ -175,7 +178,10 @@ async fn render(
             .collect(),
         intro: tr.tf(
             "accounts.intro",
-            &[&state.config.fetch_interval.as_secs().div_ceil(60)],
+            &[(
+                "minutes",
+                state.config.fetch_interval.as_secs().div_ceil(60).into(),
+            )],
         ),
     };
     let mut res = page.into_response();
@@ -203,7 +209,7 @@ pub async fn show(
     let notice = match q.done.as_deref() {
         Some("added") => Some(tr.t("accounts.added").to_owned()),
         Some("removed") => Some(tr.t("accounts.removed").to_owned()),
-        Some("fetched") => Some(tr.tf("accounts.fetched", &[&q.n.unwrap_or(0)])),
+        Some("fetched") => Some(tr.tf("accounts.fetched", &[("count", q.n.unwrap_or(0).into())])),
         Some("busy") => Some(tr.t("accounts.busy").to_owned()),
         Some("failed") => Some(tr.t("accounts.failed").to_owned()),
         _ => None,

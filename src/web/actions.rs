@@ -74,7 +74,7 @@ const NOTICES: &[&str] = &[
 pub fn notice_text(tr: Tr, key: Option<&str>, n: Option<&str>) -> Option<String> {
     let key = NOTICES.iter().find(|k| Some(**k) == key)?;
     let n: u32 = n.and_then(|n| n.parse().ok()).unwrap_or(0);
-    Some(tr.tf(&format!("notice.{key}"), &[&n]))
+    Some(tr.tf(&format!("notice.{key}"), &[("count", n.into())]))
 }
 
 /// Where the user was in a message list: carried through action forms as hidden fields
@@ -455,7 +455,7 @@ pub async fn confirm(
     let title = tr.t("confirm.delete.title");
     Ok(ConfirmPage {
         l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)).await,
-        question: tr.tf("confirm.delete.question", &[&uids.len()]),
+        question: tr.tf("confirm.delete.question", &[("count", uids.len().into())]),
         action_href: format!("/mail/{}/actions", encode_segment(&mailbox)),
         fields,
         cancel_href,
@@ -511,10 +511,13 @@ pub async fn empty_confirm(
         .map(|f| folder_label(tr, f))
         .unwrap_or_else(|| mailbox.clone());
     let total = folder.map(|f| f.total).unwrap_or(0);
-    let title = tr.tf("confirm.empty.title", &[&label]);
+    let title = tr.tf("confirm.empty.title", &[("folder", label.as_str().into())]);
     Ok(EmptyPage {
         l: Layout::with_folders(&ctx, title, &account.username, &folders, Some(&mailbox)).await,
-        question: tr.tf("confirm.empty.question", &[&label, &total]),
+        question: tr.tf(
+            "confirm.empty.question",
+            &[("folder", label.as_str().into()), ("count", total.into())],
+        ),
         action_href: format!("/mail/{}/empty", encode_segment(&mailbox)),
         uidvalidity: parse_validity(q.uidvalidity.as_deref())?,
         cancel_href: mailbox_href(&mailbox),

@@ -272,7 +272,10 @@ pub async fn form(
             .unwrap_or_default();
         let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
         let when = format::full_date(o.date, zone);
-        let attribution = tr.tf("compose.attribution", &[&when, &who]);
+        let attribution = tr.tf(
+            "compose.attribution",
+            &[("date", when.into()), ("sender", who.into())],
+        );
         f.body = format!("\n\n{signature}\n{}", build::quote(&o.text, &attribution));
         f.origin = format!("reply {mailbox}/{uid}");
         f.back = mailbox_href(&mailbox);
@@ -617,8 +620,10 @@ async fn prepare(
         } else {
             refused.join(", ")
         };
-        errors.attachments =
-            Some(tr.tf("compose.error.too_large", &[&names, &format::size(limit)]));
+        errors.attachments = Some(tr.tf(
+            "compose.error.too_large",
+            &[("names", names.into()), ("max", format::size(limit).into())],
+        ));
     }
     if draft_files_lost {
         errors.attachments = Some(tr.t("compose.error.draft_files_gone").to_owned());
@@ -709,7 +714,10 @@ fn refusal_errors(tr: Tr, reasons: &[Refusal]) -> Errors {
             Refusal::TooLarge { limit } => {
                 errors.attachments = Some(tr.tf(
                     "compose.error.too_large",
-                    &[&tr.t("compose.attachments"), &format::size(*limit)],
+                    &[
+                        ("names", tr.t("compose.attachments").into()),
+                        ("max", format::size(*limit).into()),
+                    ],
                 ))
             }
         }
@@ -727,11 +735,14 @@ fn smtp_errors(tr: Tr, reason: &SmtpError, message: &Outgoing) -> Errors {
         }
         SmtpError::AuthFailed => errors.general = Some(tr.t("compose.error.smtp_auth").to_owned()),
         SmtpError::MessageRefused(why) => {
-            errors.general = Some(tr.tf("compose.error.refused", &[why]))
+            errors.general = Some(tr.tf("compose.error.refused", &[("reason", why.into())]))
         }
         SmtpError::RecipientRejected { recipients, reason } => {
             let list = recipients.join(", ");
-            let text = tr.tf("compose.error.rejected", &[&list, reason]);
+            let text = tr.tf(
+                "compose.error.rejected",
+                &[("recipients", list.into()), ("reason", reason.into())],
+            );
             let field = rejected_field(message, recipients);
             set_error(&mut errors, field, text);
         }
@@ -914,7 +925,7 @@ async fn page(
         forward_note,
         size_hint: tr.tf(
             "compose.size_hint",
-            &[&format::size(state.config.max_message_size)],
+            &[("max", format::size(state.config.max_message_size).into())],
         ),
         contacts_datalist,
         f,
@@ -926,7 +937,13 @@ async fn page(
 /// "The original message … (n attachments) will be included."
 fn forward_note_text(tr: Tr, o: &Original) -> String {
     let subject = format::subject(tr, &o.subject);
-    tr.tf("compose.forward_note", &[&subject, &o.attachments.len()])
+    tr.tf(
+        "compose.forward_note",
+        &[
+            ("subject", subject.into()),
+            ("count", o.attachments.len().into()),
+        ],
+    )
 }
 
 async fn forward_note_for(

@@ -168,8 +168,8 @@ async fn render(
             collected: c.collected,
         })
         .collect();
-    let no_match =
-        (rows.is_empty() && !needle.is_empty()).then(|| tr.tf("contacts.no_match", &[&page.q]));
+    let no_match = (rows.is_empty() && !needle.is_empty())
+        .then(|| tr.tf("contacts.no_match", &[("query", page.q.as_str().into())]));
     Ok(ContactsPage {
         l: Layout::with_folders(
             ctx,
@@ -180,7 +180,7 @@ async fn render(
         )
         .await,
         rows,
-        count_label: tr.tf("contacts.count", &[&total]),
+        count_label: tr.tf("contacts.count", &[("count", total.into())]),
         q: page.q,
         no_match,
         notice: page.notice,
@@ -229,7 +229,13 @@ pub async fn list(
         };
     }
     page.notice = if let Some(n) = q.imported {
-        Some(tr.tf("contacts.import.done", &[&n, &q.skipped.unwrap_or(0)]))
+        Some(tr.tf(
+            "contacts.import.done",
+            &[
+                ("imported", n.into()),
+                ("skipped", q.skipped.unwrap_or(0).into()),
+            ],
+        ))
     } else if q.saved.is_some() {
         Some(tr.t("contacts.saved").to_owned())
     } else if q.deleted.is_some() {
@@ -283,7 +289,7 @@ fn validate(tr: Tr, id: &str, fields: &ContactFields) -> Result<(String, String)
 
 /// The message shown beside an address field.
 pub fn address_message(tr: Tr, e: &AddressError) -> String {
-    tr.tf(e.kind.message_key(), &[&e.text])
+    tr.tf(e.kind.message_key(), &[("entry", e.text.as_str().into())])
 }
 
 /// `POST /contacts`: adds a contact (or renames the one with that address).
@@ -313,7 +319,10 @@ pub async fn add(
             email: fields.email.clone(),
             ..ContactForm::default()
         };
-        form.email_error = Some(ctx.tr.tf("contacts.error.full", &[&MAX_CONTACTS]));
+        form.email_error = Some(
+            ctx.tr
+                .tf("contacts.error.full", &[("max", MAX_CONTACTS.into())]),
+        );
         return again(form).await;
     }
     contacts::upsert(&state.db, user, &name, &email).await?;
@@ -417,7 +426,7 @@ pub async fn import(
         }
     }
     ctx.check_csrf(&csrf)?;
-    let error = |key: &str| Some(tr.tf(key, &[&"1 MB"]));
+    let error = |key: &str| Some(tr.tf(key, &[("max", "1 MB".into())]));
     let import_error = if too_large {
         error("contacts.import.too_large")
     } else {

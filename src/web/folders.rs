@@ -75,7 +75,10 @@ pub fn folder_href(name: &str) -> String {
 fn form_message(tr: Tr, e: &FolderError) -> Option<String> {
     let key = match e {
         FolderError::InvalidName(NameError::Delimiter(d)) => {
-            return Some(tr.tf("folders.error.delimiter", &[d]));
+            return Some(tr.tf(
+                "folders.error.delimiter",
+                &[("delimiter", d.to_string().into())],
+            ));
         }
         FolderError::InvalidName(n) => n.message_key(),
         FolderError::AlreadyExists => "folders.error.exists",
@@ -197,7 +200,10 @@ impl FoldersPage {
                 open_href: f.selectable.then(|| mailbox_href(&f.name)),
                 settings_href: f.selectable.then(|| folder_href(&f.name)),
                 subscribe_href: format!("{}/subscribe", folder_href(&f.name)),
-                counts: tr.tf("folders.counts", &[&f.total, &f.unseen]),
+                counts: tr.tf(
+                    "folders.counts",
+                    &[("count", f.total.into()), ("unread", f.unseen.into())],
+                ),
                 subscribed: f.subscribed,
             })
             .collect();
@@ -311,7 +317,10 @@ impl FolderPage {
             l: Layout::with_folders(ctx, label.clone(), user, folders, Some(&f.name)).await,
             notice: None,
             name: f.name.clone(),
-            counts: tr.tf("folders.counts", &[&f.total, &f.unseen]),
+            counts: tr.tf(
+                "folders.counts",
+                &[("count", f.total.into()), ("unread", f.unseen.into())],
+            ),
             subscribed: f.subscribed,
             protected: is_protected(f),
             open_href: mailbox_href(&f.name),
@@ -433,13 +442,19 @@ pub async fn delete_confirm(
             Some(&mailbox),
         )
         .await,
-        question: tr.tf("folders.delete.question", &[&label, &messages]),
+        question: tr.tf(
+            "folders.delete.question",
+            &[("folder", label.into()), ("count", messages.into())],
+        ),
         doomed: doomed
             .iter()
             .map(|d| {
                 (
                     d.name.clone(),
-                    tr.tf("folders.counts", &[&d.total, &d.unseen]),
+                    tr.tf(
+                        "folders.counts",
+                        &[("count", d.total.into()), ("unread", d.unseen.into())],
+                    ),
                 )
             })
             .collect(),

@@ -28,7 +28,10 @@ pub fn list_date(tr: Tr, date: Option<DateTime<FixedOffset>>, now: DateTime<Tz>)
     } else if d.year() == now.year() {
         let months: Vec<&str> = tr.t("month.short").split(' ').collect();
         let month = months.get(d.month0() as usize).copied().unwrap_or("");
-        tr.tf("date.day_month", &[&d.day(), &month])
+        tr.tf(
+            "date.day_month",
+            &[("day", d.day().into()), ("month", month.into())],
+        )
     } else {
         d.format("%Y-%m-%d").to_string()
     }

@@ -278,10 +278,11 @@ pub async fn show(
         Some(k @ ("created" | "coloured")) => {
             Some(ctx.tr.t(&format!("labels.done.{k}")).to_owned())
         }
-        Some(k @ ("renamed" | "deleted")) => {
-            Some(ctx.tr.tf(&format!("labels.done.{k}"), &[&n, &m]))
-        }
-        Some("refused") => Some(ctx.tr.tf("labels.done.refused", &[&n])),
+        Some(k @ ("renamed" | "deleted")) => Some(ctx.tr.tf(
+            &format!("labels.done.{k}"),
+            &[("count", n.into()), ("folders", m.into())],
+        )),
+        Some("refused") => Some(ctx.tr.tf("labels.done.refused", &[("folders", n.into())])),
         _ => None,
     };
     render(

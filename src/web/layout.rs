@@ -296,7 +296,7 @@ impl Layout {
                 label: folder_label(ctx.tr, f),
                 depth: f.depth,
                 unseen: f.unseen,
-                unseen_title: ctx.tr.tf("folder.unread", &[&f.unseen]),
+                unseen_title: ctx.tr.tf("folder.unread", &[("count", f.unseen.into())]),
                 current: current == Some(f.name.as_str()),
                 selectable: f.selectable,
                 kind: f.special.map(special_kind).unwrap_or(""),

@@ -318,7 +318,7 @@ pub async fn list(
         // Only where the user may label at all: a folder shared read-only says so already.
         labels_notice: (!listing.new_labels && can_label).then(|| tr.t("notice.labels_not_stored")),
         total_label: tr.count("list.messages", u64::from(listing.total)),
-        page_label: tr.tf("page.of", &[&page, &pages]),
+        page_label: tr.tf("page.of", &[("page", page.into()), ("pages", pages.into())]),
         sort: sort.param(),
         sorts: Sort::ALL
             .iter()

@@ -145,13 +145,13 @@ fn trust_buttons(tr: Tr, sender: Option<&Address>, message: &str) -> Vec<TrustBu
     vec![
         TrustButton {
             kind: "address",
-            label: tr.tf("msg.trust_address", &[&address]),
+            label: tr.tf("msg.trust_address", &[("address", address.as_str().into())]),
             value: address,
             next: message.to_owned(),
         },
         TrustButton {
             kind: "domain",
-            label: tr.tf("msg.trust_domain", &[&domain]),
+            label: tr.tf("msg.trust_domain", &[("domain", domain.as_str().into())]),
             value: domain,
             next: message.to_owned(),
         },
@@ -337,7 +337,7 @@ pub async fn show(
             .collect(),
         more_attachments: (view.attachments.len() > MAX_LISTED_ATTACHMENTS).then(|| {
             let more = view.attachments.len() - MAX_LISTED_ATTACHMENTS;
-            tr.tf("msg.more_attachments", &[&more])
+            tr.tf("msg.more_attachments", &[("count", more.into())])
         }),
         too_large: rendered
             .too_large
@@ -346,7 +346,10 @@ pub async fn show(
                 href: format!("{prefix}{}", encode_segment(&id.to_string())),
                 label: tr.tf(
                     "msg.too_large_part",
-                    &[&parsed.part_filename(id).unwrap_or_else(|| id.to_string())],
+                    &[(
+                        "name",
+                        (parsed.part_filename(id).unwrap_or_else(|| id.to_string())).into(),
+                    )],
                 ),
             })
             .collect(),
@@ -383,7 +386,7 @@ pub async fn show(
         edit_href: in_drafts.then(|| compose_href("draft", &mailbox, uid)),
         receipt_action: ask_receipt.then(|| format!("{base}/receipt")),
         back_href: mailbox_href(&mailbox),
-        back_label: tr.tf("msg.back", &[&folder_label]),
+        back_label: tr.tf("msg.back", &[("folder", folder_label.into())]),
         actions,
         conversation,
         notice: crate::web::actions::notice_text(tr, q.notice.as_deref(), q.n.as_deref()),

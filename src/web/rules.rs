@@ -77,8 +77,8 @@ impl ScriptStatus {
         ScriptStatus {
             other_active: state.other_active.as_ref().map(|(name, text)| OtherScript {
                 text: text.clone(),
-                message: tr.tf("rules.status.other_active", &[name]),
-                replace: tr.tf("rules.status.replace", &[name]),
+                message: tr.tf("rules.status.other_active", &[("script", name.into())]),
+                replace: tr.tf("rules.status.replace", &[("script", name.into())]),
             }),
             foreign: matches!(state.ours, Some(script::Parsed::Foreign)),
             inactive: state.ours.is_some() && !state.ours_active,
@@ -316,18 +316,18 @@ fn summary(tr: Tr, f: &Filter) -> String {
         .actions
         .iter()
         .map(|a| match a {
-            Action::Move(t) => tr.tf("rules.summary.move", &[t]),
-            Action::Copy(t) => tr.tf("rules.summary.copy", &[t]),
+            Action::Move(t) => tr.tf("rules.summary.move", &[("folder", t.into())]),
+            Action::Copy(t) => tr.tf("rules.summary.copy", &[("folder", t.into())]),
             Action::Read => tr.t("rules.action.read").to_owned(),
             Action::Flag => tr.t("rules.action.flag").to_owned(),
-            Action::Label(k) => tr.tf("rules.summary.label", &[k]),
+            Action::Label(k) => tr.tf("rules.summary.label", &[("label", k.into())]),
             Action::Forward { address, keep } => {
                 let key = if *keep {
                     "rules.summary.forward_keep"
                 } else {
                     "rules.summary.forward"
                 };
-                tr.tf(key, &[address])
+                tr.tf(key, &[("address", address.into())])
             }
             Action::Discard => tr.t("rules.action.discard").to_owned(),
             Action::Stop => tr.t("rules.action.stop").to_owned(),
@@ -737,7 +737,9 @@ pub async fn create(
             ctx.tr.t(key).to_owned()
         }
         Outcome::Foreign => ctx.tr.t("rules.error.foreign").to_owned(),
-        Outcome::Rejected(message) => ctx.tr.tf("rules.error.server", &[&message]),
+        Outcome::Rejected(message) => ctx
+            .tr
+            .tf("rules.error.server", &[("reason", message.into())]),
     };
     let errors = RuleErrors {
         form: Some(message),
@@ -1096,7 +1098,9 @@ pub async fn vacation_update(
     let message = match save(&state, &account, "", change).await? {
         Outcome::Saved(saved, _) => return Ok(saved_redirect("/settings/vacation", saved, false)),
         Outcome::Refused(()) | Outcome::Foreign => ctx.tr.t("rules.error.foreign").to_owned(),
-        Outcome::Rejected(message) => ctx.tr.tf("rules.error.server", &[&message]),
+        Outcome::Rejected(message) => ctx
+            .tr
+            .tf("rules.error.server", &[("reason", message.into())]),
     };
     let errors = VacationErrors {
         form: Some(message),
@@ -1245,7 +1249,7 @@ pub async fn forwarding_update(
             return Ok(saved_redirect("/settings/forwarding", saved, false));
         }
         Outcome::Refused(()) | Outcome::Foreign => tr.t("rules.error.foreign").to_owned(),
-        Outcome::Rejected(message) => tr.tf("rules.error.server", &[&message]),
+        Outcome::Rejected(message) => tr.tf("rules.error.server", &[("reason", message.into())]),
     };
     let loaded = load(&state, &account).await?;
     render_forwarding(&state, &ctx, &account, &loaded, None, form, Some(error)).await

@@ -351,7 +351,7 @@ async fn search(
     };
     let mut l = Layout::with_folders(
         ctx,
-        tr.tf("search.title", &[&folder_name]),
+        tr.tf("search.title", &[("folder", folder_name.as_str().into())]),
         &account.username,
         &folders,
         Some(mailbox),
@@ -368,7 +368,7 @@ async fn search(
     let heading = if parsed.form.all_folders {
         tr.t("search.heading_all").to_owned()
     } else {
-        tr.tf("search.heading", &[&folder_name])
+        tr.tf("search.heading", &[("folder", folder_name.as_str().into())])
     };
     let link = |p: u32| {
         let mut next = place.clone();
@@ -396,14 +396,14 @@ async fn search(
         total_label: if invalid {
             String::new()
         } else {
-            tr.tf("search.results", &[&total])
+            tr.tf("search.results", &[("count", total.into())])
         },
         rows,
         bar,
         notice,
         text_href,
         slow_notice,
-        page_label: tr.tf("page.of", &[&page, &pages]),
+        page_label: tr.tf("page.of", &[("page", page.into()), ("pages", pages.into())]),
         prev_href: (page > 1).then(|| link(page - 1)),
         next_href: (page < pages).then(|| link(page + 1)),
     }
@@ -458,11 +458,7 @@ async fn threads(
                 .collect();
             ThreadGroup {
                 subject: rows.first().map(|r| r.subject.clone()).unwrap_or_default(),
-                size_label: if t.size == 1 {
-                    tr.t("threads.one").to_owned()
-                } else {
-                    tr.tf("threads.size", &[&t.size])
-                },
+                size_label: tr.tf("threads.size", &[("count", t.size.into())]),
                 rows,
             }
         })
@@ -495,11 +491,11 @@ async fn threads(
     Ok(ThreadsPage {
         l,
         heading: folder_name,
-        total_label: tr.tf("threads.count", &[&listing.total]),
+        total_label: tr.tf("threads.count", &[("count", listing.total.into())]),
         threads: groups,
         bar,
         notice,
-        page_label: tr.tf("page.of", &[&page, &pages]),
+        page_label: tr.tf("page.of", &[("page", page.into()), ("pages", pages.into())]),
         prev_href: (page > 1).then(|| link(page - 1)),
         next_href: (page < pages).then(|| link(page + 1)),
     }

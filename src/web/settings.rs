@@ -117,7 +117,12 @@ impl IdentityForm {
             signature: i.signature.clone(),
             is_default: i.is_default,
             is_login,
-            warning: (!is_login).then(|| tr.tf("settings.identity.server_may_refuse", &[&i.email])),
+            warning: (!is_login).then(|| {
+                tr.tf(
+                    "settings.identity.server_may_refuse",
+                    &[("address", i.email.as_str().into())],
+                )
+            }),
             ..IdentityForm::default()
         }
     }
@@ -351,7 +356,8 @@ fn validate(
         if taken {
             form.email_error = Some(tr.t("settings.error.duplicate").to_owned());
         } else if id.is_empty() && stored.len() >= MAX_IDENTITIES {
-            form.email_error = Some(tr.tf("settings.error.too_many", &[&MAX_IDENTITIES]));
+            form.email_error =
+                Some(tr.tf("settings.error.too_many", &[("max", MAX_IDENTITIES.into())]));
         }
     }
     let name = clean_name(&fields.display_name);
@@ -360,7 +366,10 @@ fn validate(
     }
     let signature = clean_signature(&fields.signature);
     if signature.is_none() {
-        form.signature_error = Some(tr.tf("settings.error.signature", &[&MAX_SIGNATURE_CHARS]));
+        form.signature_error = Some(tr.tf(
+            "settings.error.signature",
+            &[("max", MAX_SIGNATURE_CHARS.into())],
+        ));
     }
     match (email, name, signature) {
         (Some(email), Some(display_name), Some(signature)) if form.email_error.is_none() => {

@@ -61,7 +61,11 @@ impl QuotaBar {
             percent: percent.min(100),
             label: tr.tf(
                 "quota.used",
-                &[&format::size(q.used), &format::size(q.limit), &percent],
+                &[
+                    ("used", format::size(q.used).into()),
+                    ("limit", format::size(q.limit).into()),
+                    ("percent", percent.into()),
+                ],
             ),
             warning: q.nearly_full().then(|| tr.t("quota.warning").to_owned()),
         }
@@ -209,7 +213,7 @@ fn shared_link(tr: Tr, f: &Folder, kind: NamespaceKind, current: Option<&str>) -
         label,
         depth: f.depth,
         unseen: f.unseen,
-        unseen_title: tr.tf("folder.unread", &[&f.unseen]),
+        unseen_title: tr.tf("folder.unread", &[("count", f.unseen.into())]),
         current: current == Some(f.name.as_str()),
         selectable: f.selectable,
         kind: "",
@@ -355,7 +359,7 @@ async fn settings_page(
     Ok(FolderSettingsPage {
         l: Layout::with_folders(
             ctx,
-            tr.tf("share.title", &[&folder_name]),
+            tr.tf("share.title", &[("folder", folder_name.as_str().into())]),
             &account.username,
             &folders,
             Some(mailbox),

@@ -75,11 +75,15 @@ pub async fn conversation(
                 date_title: format::exact_date(m.date, zone),
                 folder: tr.tf(
                     "threads.in_folder",
-                    &[&folders
-                        .iter()
-                        .find(|f| f.name == r.mailbox)
-                        .map(|f| folder_label(tr, f))
-                        .unwrap_or(r.mailbox)],
+                    &[(
+                        "folder",
+                        (folders
+                            .iter()
+                            .find(|f| f.name == r.mailbox)
+                            .map(|f| folder_label(tr, f))
+                            .unwrap_or(r.mailbox))
+                        .into(),
+                    )],
                 ),
                 seen: m.seen,
             }

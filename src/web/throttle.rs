@@ -97,7 +97,7 @@ pub fn refused_message(tr: Tr, retry_after: Duration) -> String {
     if minutes == 1 {
         tr.t("login.throttled_one").to_owned()
     } else {
-        tr.tf("login.throttled", &[&minutes])
+        tr.tf("login.throttled", &[("minutes", minutes.into())])
     }
 }
 

@@ -342,7 +342,9 @@ async fn render(
         Some(r) if r.enabled() => {
             let left = store::totp::recovery_left(&state.db, username).await?;
             Stage::On {
-                recovery_left: ctx.tr.tf("twofactor.recovery.left", &[&left]),
+                recovery_left: ctx
+                    .tr
+                    .tf("twofactor.recovery.left", &[("count", left.into())]),
             }
         }
         Some(r) => {

@@ -253,7 +253,7 @@ async fn each_action_is_carried_out_on_the_server() {
         "nothing happens before confirming"
     );
     let page = app.get(&confirm).await;
-    assert_eq!(page.texts("p.question"), ["Delete 1 message(s) for good?"]);
+    assert_eq!(page.texts("p.question"), ["Delete 1 message for good?"]);
     let hidden: Vec<(String, String)> = page
         .attrs("section.confirm form input[type=hidden]", "name")
         .into_iter()

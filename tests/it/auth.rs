@@ -163,6 +163,46 @@ async fn chinese_ui_from_accept_language_and_from_the_picker() {
     );
 }
 
+/// Taiwan and Hong Kong read Traditional Chinese (`zh-Hant`), from the browser or the
+/// picker; counts say one or many in English, grouped by thousands in every language.
+#[tokio::test]
+async fn traditional_chinese_for_taiwan_and_plural_counts_in_english() {
+    let app = TestApp::spawn("auth-hant").await;
+    let page = app
+        .get_with("/login", &[("accept-language", "zh-TW,zh;q=0.9,en;q=0.5")])
+        .await;
+    assert_eq!(page.texts("main h1"), vec!["登入"]);
+    assert_eq!(page.attrs("html", "lang"), vec!["zh-Hant"]);
+    assert_eq!(
+        page.texts(".langs a, .langs strong"),
+        ["English", "简体中文", "繁體中文"],
+        "the picker offers all three, this one current"
+    );
+    assert_eq!(page.texts(".langs strong"), ["繁體中文"]);
+    let hk = app
+        .get_with("/login", &[("accept-language", "zh-HK")])
+        .await;
+    assert_eq!(hk.attrs("html", "lang"), vec!["zh-Hant"]);
+
+    let stack = MailStack::shared();
+    let one = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: {1} stays {0}\r\n\
+                Date: Thu, 03 Dec 2026 10:00:00 +0000\r\nMessage-ID: <hant-1@example.test>\r\n\r\nHi\r\n";
+    stack.append(&app.user, "INBOX", one, &[]).await;
+    app.login().await;
+    let inbox = app.get("/mail/INBOX").await;
+    assert_eq!(inbox.texts(".list-head .total"), vec!["1 message"]);
+    assert!(
+        inbox.body.contains("{1} stays {0}"),
+        "the subject as written"
+    );
+
+    app.get("/login?lang=zh-Hant").await;
+    let inbox = app.get("/mail/INBOX").await;
+    assert_eq!(inbox.attrs("html", "lang"), vec!["zh-Hant"]);
+    assert_eq!(inbox.texts("main h1"), vec!["收件匣"]);
+    assert_eq!(inbox.texts(".list-head .total"), vec!["1 封郵件"]);
+}
+
 #[tokio::test]
 async fn unreachable_mail_server_gives_a_clear_page() {
     let stack = MailStack::shared();

@@ -256,7 +256,7 @@ async fn bad_identity_input_comes_back_beside_its_field() {
     );
     assert_eq!(
         page.texts("form.identity.login #identity-1-signature-error"),
-        vec!["The signature is at most 4000 characters, without control characters."]
+        vec!["The signature is at most 4,000 characters, without control characters."]
     );
     assert_eq!(
         page.attrs("form.identity.login input[name=display_name]", "value"),

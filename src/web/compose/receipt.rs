@@ -83,10 +83,14 @@ pub async fn receipt(
         let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
         let subject = format::subject(tr, &o.subject);
         let mdn = Mdn {
-            subject: tr.tf("receipt.subject", &[&subject]),
+            subject: tr.tf("receipt.subject", &[("subject", subject.as_str().into())]),
             text: tr.tf(
                 "receipt.text",
-                &[&format::full_date(o.date, zone), &from.email, &subject],
+                &[
+                    ("date", (format::full_date(o.date, zone)).into()),
+                    ("recipient", from.email.as_str().into()),
+                    ("subject", subject.as_str().into()),
+                ],
             ),
             from,
             to,
