@@ -2101,6 +2101,41 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "请使用浏览器的“打印”命令打印此邮件。",
     ),
     ("print.back", "Back to the message", "返回邮件"),
+    // Compose: the forwarded message in the editor, and rich text (issue 13 item 7).
+    (
+        "compose.forward_inline_note",
+        "“{0}” is in the text above, where you can change it before sending.",
+        "“{0}”已放在上方正文中，发送前可以修改。",
+    ),
+    (
+        "compose.forward_inline_files",
+        "Its attachments go along: {0}.",
+        "其附件将一并发送：{0}。",
+    ),
+    (
+        "compose.forward_attachment_note",
+        "“{0}” goes along whole, attached as {1}. Delete its text above if it should not be there twice.",
+        "“{0}”将作为附件 {1} 完整附上。如不希望内容重复，请删除上方正文中的转发内容。",
+    ),
+    ("compose.rich.toolbar", "Formatting", "格式"),
+    ("compose.rich.bold", "Bold", "粗体"),
+    ("compose.rich.italic", "Italic", "斜体"),
+    ("compose.rich.bullets", "Bulleted list", "项目符号列表"),
+    ("compose.rich.numbers", "Numbered list", "编号列表"),
+    ("compose.rich.link", "Link", "链接"),
+    (
+        "compose.rich.link_prompt",
+        "Link address (https://… or mailto:…)",
+        "链接地址（https://… 或 mailto:…）",
+    ),
+    ("compose.rich.quote", "Quote", "引用"),
+    ("compose.rich.to_plain", "Plain text", "纯文本"),
+    ("compose.rich.to_rich", "Formatted text", "格式文本"),
+    (
+        "compose.error.html_too_large",
+        "The formatted text is too large to send (at most {0}). Its plain text is kept below; shorten it and send again.",
+        "格式文本过大，无法发送（最多 {0}）。下方保留了其纯文本，请缩短后重新发送。",
+    ),
 ];
 
 #[cfg(test)]
