@@ -99,8 +99,12 @@ pub fn from_text(text: &str) -> String {
             out.push_str("</div>");
         }
     }
-    for _ in 0..depth {
-        out.push_str("</blockquote>");
+    if depth > 0 {
+        for _ in 0..depth {
+            out.push_str("</blockquote>");
+        }
+        // A line below a closing quote, or whatever is typed at the end lands in the quote.
+        out.push_str("<div><br></div>");
     }
     out
 }
@@ -562,6 +566,10 @@ mod tests {
         let html = from_text(t);
         assert!(html.contains("&lt;b&gt;"), "{html}");
         assert_eq!(html.matches("<blockquote>").count(), 2, "{html}");
+        assert!(
+            html.ends_with("</blockquote><div><br></div>"),
+            "room below the quote: {html}"
+        );
         let back = clean(&html).expect("clean").text;
         assert_eq!(
             back,
