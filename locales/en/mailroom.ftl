@@ -358,11 +358,6 @@ compose-size_hint = At most { $max } in total (attachments grow by a third when 
 compose-forward_mode = Include the original
 compose-forward_inline = In the text, with its attachments
 compose-forward_attachment = As an attached message
-compose-forward_note =
-    The original message “{ $subject }” ({ $count ->
-        [one] { $count } attachment
-       *[other] { $count } attachments
-    }) will be included.
 compose-forwarded = Forwarded message
 compose-attribution = On { $date }, { $sender } wrote:
 compose-send = Send
@@ -843,3 +838,19 @@ settings-error-theme = Choose one of the offered themes.
 msg-print = Print
 print-hint = Use your browser's Print command to print this message.
 print-back = Back to the message
+
+## Compose: the forwarded message in the editor, and rich text
+compose-forward_inline_note = “{ $subject }” is in the text above, where you can change it before sending.
+compose-forward_inline_files = Its attachments go along: { $names }.
+compose-forward_attachment_note = “{ $subject }” goes along whole, attached as { $file }. Delete its text above if it should not be there twice.
+compose-rich-toolbar = Formatting
+compose-rich-bold = Bold
+compose-rich-italic = Italic
+compose-rich-bullets = Bulleted list
+compose-rich-numbers = Numbered list
+compose-rich-link = Link
+compose-rich-link_prompt = Link address (https://… or mailto:…)
+compose-rich-quote = Quote
+compose-rich-to_plain = Plain text
+compose-rich-to_rich = Formatted text
+compose-error-html_too_large = The formatted text is too large to send (at most { $max }). Its plain text is kept below; shorten it and send again.

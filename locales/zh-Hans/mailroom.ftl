@@ -322,7 +322,6 @@ compose-size_hint = 总大小不超过 { $max }（附件发送时会增大约三
 compose-forward_mode = 附带原邮件
 compose-forward_inline = 放在正文中（连同其附件）
 compose-forward_attachment = 作为附件邮件
-compose-forward_note = 将附带原邮件“{ $subject }”（{ $count } 个附件）。
 compose-forwarded = 转发的邮件
 compose-attribution = { $sender } 于 { $date } 写道：
 compose-send = 发送
@@ -769,3 +768,19 @@ settings-error-theme = 请选择所提供的主题之一。
 msg-print = 打印
 print-hint = 请使用浏览器的“打印”命令打印此邮件。
 print-back = 返回邮件
+
+## Compose: the forwarded message in the editor, and rich text
+compose-forward_inline_note = “{ $subject }”已放在上方正文中，发送前可以修改。
+compose-forward_inline_files = 其附件将一并发送：{ $names }。
+compose-forward_attachment_note = “{ $subject }”将作为附件 { $file } 完整附上。如不希望内容重复，请删除上方正文中的转发内容。
+compose-rich-toolbar = 格式
+compose-rich-bold = 粗体
+compose-rich-italic = 斜体
+compose-rich-bullets = 项目符号列表
+compose-rich-numbers = 编号列表
+compose-rich-link = 链接
+compose-rich-link_prompt = 链接地址（https://… 或 mailto:…）
+compose-rich-quote = 引用
+compose-rich-to_plain = 纯文本
+compose-rich-to_rich = 格式文本
+compose-error-html_too_large = 格式文本过大，无法发送（最多 { $max }）。下方保留了其纯文本，请缩短后重新发送。

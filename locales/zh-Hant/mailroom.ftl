@@ -322,7 +322,6 @@ compose-size_hint = 總大小不超過 { $max }（附件寄出時會增加約三
 compose-forward_mode = 附帶原始郵件
 compose-forward_inline = 放在內文中（連同其附件）
 compose-forward_attachment = 作為附件郵件
-compose-forward_note = 將附帶原始郵件「{ $subject }」（{ $count } 個附件）。
 compose-forwarded = 轉寄的郵件
 compose-attribution = { $sender } 於 { $date } 寫道：
 compose-send = 傳送
@@ -769,3 +768,19 @@ settings-error-theme = 請選擇所提供的其中一個主題。
 msg-print = 列印
 print-hint = 請使用瀏覽器的「列印」指令列印此郵件。
 print-back = 返回郵件
+
+## Compose: the forwarded message in the editor, and rich text
+compose-forward_inline_note = 「{ $subject }」已放在上方內文中，傳送前可以修改。
+compose-forward_inline_files = 其附件將一併寄出：{ $names }。
+compose-forward_attachment_note = 「{ $subject }」將以附件 { $file } 完整附上。如不希望內容重複，請刪除上方內文中的轉寄內容。
+compose-rich-toolbar = 格式
+compose-rich-bold = 粗體
+compose-rich-italic = 斜體
+compose-rich-bullets = 項目符號清單
+compose-rich-numbers = 編號清單
+compose-rich-link = 連結
+compose-rich-link_prompt = 連結網址（https://… 或 mailto:…）
+compose-rich-quote = 引用
+compose-rich-to_plain = 純文字
+compose-rich-to_rich = 格式化文字
+compose-error-html_too_large = 格式化文字過大，無法寄出（最多 { $max }）。下方保留了其純文字，請縮短後再傳送一次。

@@ -158,6 +158,11 @@ pub struct Outgoing {
     pub subject: String,
     /// Plain text; line ends are normalized to CRLF.
     pub body: String,
+    /// The same text formatted: an HTML fragment already cleaned by
+    /// [`super::rich::clean`], sent as the second half of a `multipart/alternative`.
+    /// `None`: a plain-text message. (Defaulted so letters queued before it still read.)
+    #[serde(default)]
+    pub html: Option<String>,
     /// The Message-ID (without brackets) of the message answered.
     pub in_reply_to: Option<String>,
     /// The thread so far, oldest first (without brackets).
@@ -233,10 +238,8 @@ pub fn validate(o: &Outgoing) -> Result<(), ComposeError> {
     addresses_ok("cc", &o.cc)?;
     addresses_ok("bcc", &o.bcc)?;
     single_line("subject", &o.subject)?;
-    if o.body
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\r' | '\n' | '\t'))
-    {
+    let bad = |c: char| c.is_control() && !matches!(c, '\r' | '\n' | '\t');
+    if o.body.chars().any(bad) || o.html.as_deref().is_some_and(|h| h.chars().any(bad)) {
         return Err(ComposeError::ControlChar("body"));
     }
     for id in o.in_reply_to.iter().chain(&o.references) {
@@ -380,6 +383,20 @@ pub fn build(o: &Outgoing, copy: Copy) -> Result<Vec<u8>, ComposeError> {
         ContentType::new("text/plain").attribute("charset", "utf-8"),
         BodyPart::Text(Cow::Owned(crlf(&o.body))),
     );
+    let text = match &o.html {
+        // Plain text first: a client shows the last part it understands (RFC 2046 §5.1.4).
+        Some(html) => MimePart::new(
+            ContentType::new("multipart/alternative"),
+            BodyPart::Multipart(vec![
+                text,
+                MimePart::new(
+                    ContentType::new("text/html").attribute("charset", "utf-8"),
+                    BodyPart::Text(Cow::Owned(crlf(&html_document(html)))),
+                ),
+            ]),
+        ),
+        None => text,
+    };
     let mut parts = vec![text];
     for a in &o.attachments {
         let ct = ContentType::new(clean_content_type(&a.content_type));
@@ -387,11 +404,8 @@ pub fn build(o: &Outgoing, copy: Copy) -> Result<Vec<u8>, ComposeError> {
         parts.push(base64_part(ct, &a.data).attachment(name));
     }
     if let Some(raw) = &o.attached_message {
-        // A subject is a title, not a path: "Q1/Q2 report" keeps both halves.
         let subject = read_original(raw).map(|m| m.subject).unwrap_or_default();
-        let name = sanitize_filename(&super::filename::title_as_filename(&format!(
-            "{subject}.eml"
-        )));
+        let name = attached_message_name(&subject);
         parts.push(
             identity_part(ContentType::new("message/rfc822"), crlf_bytes(raw)).attachment(name),
         );
@@ -407,6 +421,21 @@ pub fn build(o: &Outgoing, copy: Copy) -> Result<Vec<u8>, ComposeError> {
     b.body(body)
         .write_to_vec()
         .map_err(|_| ComposeError::ControlChar("body"))
+}
+
+/// The file name of a message forwarded as an attachment: its subject, read as a title
+/// and not a path ("Q1/Q2 report" keeps both halves), with `.eml`.
+pub fn attached_message_name(subject: &str) -> String {
+    sanitize_filename(&super::filename::title_as_filename(&format!(
+        "{subject}.eml"
+    )))
+}
+
+/// A cleaned fragment as a whole document, so the recipient's client knows its charset.
+fn html_document(fragment: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{fragment}\n</body></html>\n"
+    )
 }
 
 /// Bytes with every line end as CRLF (an attached message must have them on the wire).
@@ -528,6 +557,9 @@ pub struct Original {
     pub priority: Priority,
     /// The first text body (HTML converted to text when there is no text part).
     pub text: String,
+    /// The first HTML body part as received (not cleaned), when there is one: a draft
+    /// written in the rich editor opens there again.
+    pub html: Option<String>,
     /// The files attached (decoded), in order.
     pub attachments: Vec<Attachment>,
     /// The header block as received, for the `text/rfc822-headers` part of a receipt.
@@ -572,6 +604,14 @@ pub fn read_original(raw: &[u8]) -> Result<Original, MimeError> {
         .body_text(0)
         .map(|t| t.into_owned())
         .unwrap_or_default();
+    let html = message
+        .html_body
+        .first()
+        .and_then(|&i| message.parts.get(i as usize))
+        .and_then(|part| match &part.body {
+            PartType::Html(h) => Some(h.to_string()),
+            _ => None,
+        });
     let mut attachments = Vec::new();
     for &index in &message.attachments {
         let Some(part) = message.parts.get(index as usize) else {
@@ -610,6 +650,7 @@ pub fn read_original(raw: &[u8]) -> Result<Original, MimeError> {
         mdn_to: h.mdn_to,
         priority,
         text,
+        html,
         attachments,
         raw_headers: raw[..header_end].to_vec(),
         origin,
@@ -787,6 +828,7 @@ mod tests {
             bcc: vec![addr("", "secret@example.test")],
             subject: "季度报告 📈".into(),
             body: "第一行\nline two\r\n".into(),
+            html: None,
             in_reply_to: Some("orig@example.test".into()),
             references: vec!["root@example.test".into(), "orig@example.test".into()],
             priority: Priority::High,
@@ -869,6 +911,38 @@ mod tests {
         assert_eq!(
             build(&o, Copy::Sent),
             Err(ComposeError::ControlChar("references"))
+        );
+    }
+
+    #[test]
+    fn formatted_text_is_an_alternative_inside_mixed() {
+        let mut o = sample();
+        o.body = "Hello bold\n".into();
+        o.html = Some("<div>Hello <b>bold</b></div>".into());
+        let raw = build(&o, Copy::Sent).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(mime_type(&m.parts[0]), "multipart/mixed");
+        assert_eq!(mime_type(&m.parts[1]), "multipart/alternative");
+        assert_eq!(m.body_text(0).unwrap().trim_end(), "Hello bold");
+        assert!(m.body_html(0).unwrap().contains("<b>bold</b>"));
+        let back = read_original(&raw).unwrap();
+        assert!(back.html.unwrap().contains("<b>bold</b>"));
+        assert_eq!(back.attachments.len(), 1);
+        // Without attachments the alternative is the whole body; without HTML, plain text.
+        o.attachments.clear();
+        let m = mail_parser::MessageParser::default()
+            .parse(&build(&o, Copy::Sent).unwrap())
+            .map(|m| mime_type(&m.parts[0]))
+            .unwrap();
+        assert_eq!(m, "multipart/alternative");
+        o.html = None;
+        let raw = build(&o, Copy::Sent).unwrap();
+        assert_eq!(read_original(&raw).unwrap().html, None);
+        assert!(String::from_utf8_lossy(&raw).contains("Content-Type: text/plain"));
+        o.html = Some("a\u{1}".into());
+        assert_eq!(
+            build(&o, Copy::Sent),
+            Err(ComposeError::ControlChar("body"))
         );
     }
 

@@ -10,7 +10,9 @@
 //! Files: `parse.rs` (mail-parser, headers, parts, attachments), `render.rs` (choosing
 //! body parts, text to HTML, attached messages), `sanitize.rs` (the ammonia policy),
 //! `filename.rs` (filename hygiene), `repair.rs` (mending damaged structure and transfer
-//! encodings before parsing), `authres.rs` (our server's `Authentication-Results`).
+//! encodings before parsing), `authres.rs` (our server's `Authentication-Results`),
+//! `compose.rs` (building outgoing messages), `rich.rs` (the compose editor's HTML, cleaned
+//! with the same policy, and its plain text).
 //!
 //! Messages come from anyone, so the work is bounded: a request parses a message once
 //! ([`ParsedMessage`], which the web layer builds on the blocking pool), and rendering
@@ -31,6 +33,7 @@ mod filename;
 mod parse;
 mod render;
 mod repair;
+pub mod rich;
 mod sanitize;
 pub mod vcard;
 

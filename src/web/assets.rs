@@ -1,4 +1,4 @@
-//! The stylesheet and script, compiled into the binary so a deployment is one file.
+//! The stylesheet and scripts (`compose.js` only on the compose page), compiled into the binary so a deployment is one file.
 //! URLs carry `?v=<version>`, so they can be cached for a long time.
 
 use axum::{
@@ -19,6 +19,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
+    ),
+    (
+        "compose.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/compose.js"),
     ),
 ];
 

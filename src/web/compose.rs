@@ -38,6 +38,7 @@ use crate::{
     mime::{
         address::{format_address, parse_address_list},
         compose::{self as build, ForwardLabels, Original, Outgoing, Priority},
+        rich,
     },
     model::Address,
     send::{Claimed, Drafted, Letter, Mailer, Origin, OriginKind, Outcome, Refusal},
@@ -79,7 +80,12 @@ pub struct ComposeForm {
     cc: String,
     bcc: String,
     subject: String,
+    /// The plain text. With the rich editor, the text the server derived from `body_html`.
     body: String,
+    /// The rich editor's HTML, posted only when its script runs (the field has no name in
+    /// the page without it). Cleaned with the incoming-mail policy before it is used or
+    /// shown again; empty for a plain-text message.
+    body_html: String,
     request_mdn: bool,
     request_dsn: bool,
     priority: String,
@@ -87,7 +93,8 @@ pub struct ComposeForm {
     forward_mode: String,
     /// `reply INBOX/42` or `forward INBOX/42`.
     origin: String,
-    /// A forward whose original is not yet in the text (added when sending).
+    /// A forward whose original goes along when sending: its files (inline; its text is
+    /// already in `body`, where the user could edit it) or itself as a `.eml` attachment.
     include_original: bool,
     in_reply_to: String,
     /// Space-separated message ids.
@@ -165,8 +172,8 @@ pub struct ComposePage {
     staged: Vec<StagedRow>,
     /// The form continues a forward: show the inline/attachment choice.
     is_forward: bool,
-    /// "The original message … will be included".
-    forward_note: Option<String>,
+    /// What each forward mode sends, naming the original.
+    forward_note: Option<ForwardNote>,
     /// "At most … in total".
     size_hint: String,
     contacts_datalist: ContactsDatalist,
@@ -203,6 +210,14 @@ impl ComposePage {
         };
         current == m
     }
+}
+
+/// The hints beside the forward modes: what goes along in each.
+pub struct ForwardNote {
+    /// "“Subject” is in the text above, where you can change it; its files go along."
+    inline: String,
+    /// "“Subject” goes along whole, attached as Subject.eml."
+    attachment: String,
 }
 
 /// What `GET /compose` can start from.
@@ -283,7 +298,15 @@ pub async fn form(
         let (mailbox, uid) = parse_ref(r)?;
         let o = original(&state, &account, &mailbox, uid).await?;
         f.subject = build::forward_subject(&o.subject);
-        f.body = format!("\n\n{signature}");
+        // The forwarded message is in the text, to be read and edited before it goes; what
+        // is sent is what the form holds then (its files are added when sending).
+        let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
+        let block = build::forward_block(&forward_labels(tr), &o, &format::full_date(o.date, zone));
+        f.body = if signature.is_empty() {
+            format!("\n\n{block}")
+        } else {
+            format!("\n\n{signature}\n{block}")
+        };
         f.origin = format!("forward {mailbox}/{uid}");
         f.include_original = true;
         f.back = mailbox_href(&mailbox);
@@ -376,7 +399,7 @@ async fn recheck_restored(
     account: &Account,
     f: &mut ComposeForm,
     tr: Tr,
-) -> Option<String> {
+) -> Option<ForwardNote> {
     f.back = safe_back(&f.back);
     if let Some((mailbox, uid)) = build::parse_message_ref(&f.draft) {
         if !matches!(state.imap.is_draft(account, &mailbox, uid).await, Ok(true)) {
@@ -576,6 +599,7 @@ async fn prepare(
     let user = account.username.as_str();
     let limit = mailer.max_message_size();
     let replaces = build::parse_message_ref(&form.draft);
+    let html_refused = take_rich_text(&mut form).await?;
 
     // The draft's own files the user kept (`draft:N`): staged now (a POST), no longer
     // referenced.
@@ -598,7 +622,7 @@ async fn prepare(
             &form.compose_id,
             &form.staged,
             uploads,
-            form.body.len() as u64,
+            (form.body.len() + form.body_html.len()) as u64,
         )
         .await?;
     refused.extend(staged.refused);
@@ -628,6 +652,12 @@ async fn prepare(
     if draft_files_lost {
         errors.attachments = Some(tr.t("compose.error.draft_files_gone").to_owned());
     }
+    if html_refused {
+        errors.body = Some(tr.tf(
+            "compose.error.html_too_large",
+            &[("max", format::size(rich::MAX_RICH_BYTES as u64).into())],
+        ));
+    }
     // No subject, or no text and nothing attached, is most often a slip: asked once, and
     // Send on the page that says so sends it as it is.
     if sending && !errors.any() && !form.confirm_empty {
@@ -653,7 +683,6 @@ async fn prepare(
     let mut attachments = mailer
         .staged_attachments(user, &form.compose_id, &form.staged)
         .await?;
-    let mut body = form.body.clone();
     let mut attached_message = None;
     if form.include_original
         && let Some(o) = Origin::parse(&form.origin)
@@ -663,13 +692,8 @@ async fn prepare(
         if form.forward_mode == "attachment" {
             attached_message = Some(raw.to_vec());
         } else {
+            // Its text is in the body already, as the user left it; its files go along.
             let o = build::read_original(&raw).map_err(|e| AppError::Internal(e.into()))?;
-            let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
-            body = format!(
-                "{}\n\n{}",
-                body.trim_end(),
-                build::forward_block(&forward_labels(tr), &o, &format::full_date(o.date, zone))
-            );
             attachments.extend(o.attachments);
         }
     }
@@ -679,7 +703,8 @@ async fn prepare(
         cc: fields.cc,
         bcc: fields.bcc,
         subject: form.subject.clone(),
-        body,
+        body: form.body.clone(),
+        html: (!form.body_html.is_empty()).then(|| form.body_html.clone()),
         in_reply_to: fields.in_reply_to,
         references: fields.references,
         priority: Priority::from_form(&form.priority).unwrap_or_default(),
@@ -883,12 +908,13 @@ async fn page(
     state: &AppState,
     ctx: &PageCtx,
     account: &Account,
-    f: ComposeForm,
+    mut f: ComposeForm,
     errors: Errors,
     notice: Option<String>,
-    forward_note: Option<String>,
+    forward_note: Option<ForwardNote>,
 ) -> Result<ComposePage, AppError> {
     let tr = ctx.tr;
+    f.body_html = editor_html(&f).await;
     let user = account.username.as_str();
     let folders = ctx.folders(&state.imap, account).await.unwrap_or_default();
     let identities =
@@ -934,16 +960,69 @@ async fn page(
     })
 }
 
-/// "The original message … (n attachments) will be included."
-fn forward_note_text(tr: Tr, o: &Original) -> String {
+/// What each forward mode sends: the text and files, or the whole message as a file.
+fn forward_note_text(tr: Tr, o: &Original) -> ForwardNote {
     let subject = format::subject(tr, &o.subject);
-    tr.tf(
-        "compose.forward_note",
-        &[
-            ("subject", subject.into()),
-            ("count", o.attachments.len().into()),
-        ],
-    )
+    let mut inline = tr.tf(
+        "compose.forward_inline_note",
+        &[("subject", subject.as_str().into())],
+    );
+    if !o.attachments.is_empty() {
+        let names: Vec<&str> = o.attachments.iter().map(|a| a.filename.as_str()).collect();
+        inline.push(' ');
+        inline.push_str(&tr.tf(
+            "compose.forward_inline_files",
+            &[("names", names.join(", ").into())],
+        ));
+    }
+    let file = build::attached_message_name(&o.subject);
+    ForwardNote {
+        inline,
+        attachment: tr.tf(
+            "compose.forward_attachment_note",
+            &[("subject", subject.into()), ("file", file.into())],
+        ),
+    }
+}
+
+/// Takes the rich editor's HTML in hand: cleaned (on the blocking pool: a big body is
+/// CPU work) with the incoming-mail policy, and the plain text derived from it, so both
+/// parts say the same. An editor left empty sends plain text. Returns whether the HTML
+/// was refused as too large; then only the plain text the browser posted is kept.
+async fn take_rich_text(form: &mut ComposeForm) -> Result<bool, AppError> {
+    if form.body_html.trim().is_empty() {
+        form.body_html.clear();
+        return Ok(false);
+    }
+    let html = std::mem::take(&mut form.body_html);
+    let cleaned = tokio::task::spawn_blocking(move || rich::clean(&html))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    match cleaned {
+        Ok(r) => {
+            if !r.is_empty() {
+                form.body_html = r.html;
+            }
+            form.body = r.text;
+            Ok(false)
+        }
+        Err(rich::RichError::TooLarge) => Ok(true),
+    }
+}
+
+/// What the rich editor opens with: the form's HTML cleaned again (it may come from a
+/// draft in IMAP or a parked form, so it is never shown as it came), else the plain text
+/// as editor HTML. Only sanitizer or escaping output reaches the page.
+async fn editor_html(f: &ComposeForm) -> String {
+    if !f.body_html.trim().is_empty() {
+        let html = f.body_html.clone();
+        if let Ok(Ok(r)) = tokio::task::spawn_blocking(move || rich::clean(&html)).await
+            && !r.is_empty()
+        {
+            return r.html;
+        }
+    }
+    rich::from_text(&f.body)
 }
 
 async fn forward_note_for(
@@ -951,7 +1030,7 @@ async fn forward_note_for(
     account: &Account,
     f: &ComposeForm,
     tr: Tr,
-) -> Option<String> {
+) -> Option<ForwardNote> {
     let origin = Origin::parse(&f.origin)?;
     let o = original(state, account, &origin.mailbox, origin.uid)
         .await
@@ -987,6 +1066,8 @@ fn fill_from_draft(f: &mut ComposeForm, o: &Original, identities: &[Identity]) {
     f.bcc = join_addresses(&o.bcc);
     f.subject = o.subject.clone();
     f.body = o.text.replace("\r\n", "\n");
+    // Cleaned before the editor shows it (`editor_html`).
+    f.body_html = o.html.clone().unwrap_or_default();
     f.priority = o.priority.as_form().to_owned();
     f.request_mdn = o.mdn_to.is_some();
     f.in_reply_to = o.in_reply_to.first().cloned().unwrap_or_default();

@@ -33,7 +33,7 @@ pub(crate) async fn form_fields(app: &TestApp, path: &str) -> (Page, HashMap<Str
 
 /// Reads the compose form of a page: inputs (checked boxes only), the textarea, the
 /// selected options.
-fn fields_of(page: &Page) -> HashMap<String, String> {
+pub(crate) fn fields_of(page: &Page) -> HashMap<String, String> {
     let doc = scraper::Html::parse_document(&page.body);
     let mut out = HashMap::new();
     let input = scraper::Selector::parse("form.compose-form input[name]").expect("selector");
@@ -358,10 +358,12 @@ async fn forward_inline_with_attachments_and_as_message_sets_forwarded() {
     assert_eq!(f["include_original"], "1");
     assert_eq!(f["forward_mode"], "inline");
     assert!(page.texts(".forward-mode .hint")[0].contains("Photos"));
+    // The forwarded text is in the editor; what is sent is what it holds.
+    let body = format!("FYI{}", f["body"]);
     let sent = post_compose(
         &app,
         &f,
-        &[("to", &bob.address), ("body", "FYI"), ("action", "send")],
+        &[("to", &bob.address), ("body", &body), ("action", "send")],
         &[],
     )
     .await;

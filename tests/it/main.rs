@@ -8,6 +8,7 @@ mod appearance;
 mod auth;
 mod browser;
 mod compose;
+mod compose_rich;
 mod contacts;
 mod cyrus;
 mod domains;

@@ -121,6 +121,7 @@ pub(super) async fn read_multipart(mut mp: Multipart, limit: u64) -> Posted {
             "subject" => f.subject = value,
             // Browsers send CRLF; keep LF in the form, the builder writes CRLF.
             "body" => f.body = value.replace("\r\n", "\n"),
+            "body_html" => f.body_html = value.replace("\r\n", "\n"),
             "request_mdn" => f.request_mdn = !value.is_empty(),
             "request_dsn" => f.request_dsn = !value.is_empty(),
             "priority" => f.priority = value,
