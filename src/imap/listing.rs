@@ -339,6 +339,7 @@ pub(super) async fn fetch_by_uid(
         .filter_map(messages::summary)
         .map(|s| (s.uid, s))
         .collect();
+    add_previews(c, by_uid.values_mut()).await?;
     // A message expunged between SORT and FETCH is simply missing.
     Ok(uids.iter().filter_map(|u| by_uid.remove(u)).collect())
 }
@@ -353,12 +354,98 @@ async fn fetch_by_seq(c: &mut Conn, seqs: &[u32]) -> Result<Vec<MessageSummary>,
         .iter()
         .filter_map(|f| messages::summary(f).map(|s| (f.message, s)))
         .collect();
+    add_previews(c, by_seq.values_mut()).await?;
     Ok(seqs.iter().filter_map(|n| by_seq.remove(n)).collect())
+}
+
+/// Longest preview line kept, in characters (RFC 8970 lets a server send up to 256).
+const PREVIEW_CHARS: usize = 160;
+
+/// Fills in the rows' preview lines where the server makes them (RFC 8970 `PREVIEW`): a
+/// second, raw FETCH of the same UIDs, since imap-proto cannot parse that item. The
+/// server reads each text once and keeps the result in its cache. A server that refuses
+/// the FETCH costs the rows their previews, not the page.
+async fn add_previews<'a>(
+    c: &mut Conn,
+    rows: impl Iterator<Item = &'a mut MessageSummary>,
+) -> Result<(), Failure> {
+    if !c.has("PREVIEW") {
+        return Ok(());
+    }
+    let mut rows: Vec<&mut MessageSummary> = rows.collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let uids: Vec<u32> = rows.iter().map(|r| r.uid).collect();
+    let cmd = Cmd::new("UID FETCH")
+        .set(&SeqSet::list(&uids))
+        .atom("(UID PREVIEW)");
+    let lines = match c.command_raw(&cmd).await {
+        Ok(lines) => lines,
+        Err(Failure::Rejected { text, .. }) => {
+            tracing::debug!(%text, "IMAP: PREVIEW refused");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let previews: std::collections::HashMap<u32, String> =
+        lines.iter().filter_map(|l| preview_of(l)).collect();
+    for row in &mut rows {
+        if let Some(p) = previews.get(&row.uid) {
+            row.preview.clone_from(p);
+        }
+    }
+    Ok(())
+}
+
+/// The UID and preview text of one `* n FETCH (UID u PREVIEW "…")` line: whitespace and
+/// control characters folded to single spaces, at most [`PREVIEW_CHARS`] characters.
+fn preview_of(line: &[u8]) -> Option<(u32, String)> {
+    let items = wire::fetch_items(line)?;
+    let uid = items
+        .iter()
+        .find(|(k, _)| k == "UID")
+        .and_then(|(_, v)| v.number())
+        .and_then(|n| u32::try_from(n).ok())?;
+    let raw = items.iter().find(|(k, _)| k == "PREVIEW")?.1.text()?;
+    let words = raw.split(|c: char| c.is_whitespace() || c.is_control());
+    let mut text = String::new();
+    for word in words.filter(|w| !w.is_empty()) {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word);
+        if text.chars().count() >= PREVIEW_CHARS {
+            break;
+        }
+    }
+    let text: String = text.chars().take(PREVIEW_CHARS).collect();
+    Some((uid, text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previews_are_read_from_quoted_strings_and_literals_and_tidied() {
+        assert_eq!(
+            preview_of(b"* 3 FETCH (UID 17 PREVIEW \"Hello  there, \\\"you\\\"\")\r\n"),
+            Some((17, "Hello there, \"you\"".to_owned()))
+        );
+        let utf8 = "你好，周五见\u{7}\nBye";
+        let line = format!("* 1 FETCH (PREVIEW {{{}}}\r\n{utf8} UID 9)\r\n", utf8.len());
+        assert_eq!(
+            preview_of(line.as_bytes()),
+            Some((9, "你好，周五见 Bye".to_owned()))
+        );
+        // NIL (nothing to show), another response, and a long text cut to length.
+        assert_eq!(preview_of(b"* 1 FETCH (UID 9 PREVIEW NIL)\r\n"), None);
+        assert_eq!(preview_of(b"* 1 EXISTS\r\n"), None);
+        let long = format!("* 1 FETCH (UID 2 PREVIEW \"{}\")\r\n", "word ".repeat(100));
+        let (_, text) = preview_of(long.as_bytes()).unwrap_or_default();
+        assert_eq!(text.chars().count(), PREVIEW_CHARS);
+    }
 
     /// Capabilities as a lookup, like `Imap::has`.
     fn caps(list: &str) -> impl Fn(&str) -> bool {

@@ -299,6 +299,7 @@ pub fn summary(f: &Fetch) -> Option<MessageSummary> {
         answered,
         has_attachment: f.bodystructure().is_some_and(has_attachment),
         labels: super::labels::labels_in(keywords.iter().map(String::as_str)),
+        preview: String::new(),
     })
 }
 

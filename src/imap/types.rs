@@ -199,6 +199,9 @@ pub struct MessageSummary {
     pub has_attachment: bool,
     /// The message's labels (keywords from the same FETCH of FLAGS), sorted.
     pub labels: Vec<super::Keyword>,
+    /// The start of its text (RFC 8970 PREVIEW, made by the server), for the list's
+    /// preview line; empty where the server has no PREVIEW or the message no text.
+    pub preview: String,
 }
 
 /// Pool numbers for one login, for tests and diagnostics.

@@ -71,6 +71,28 @@ pub fn untagged(line: &[u8], name: &str) -> Option<Vec<Value>> {
     }
 }
 
+/// Parses `* <n> FETCH (<item> <value> …)` into its item names (upper-cased) and values;
+/// `None` for other responses or a malformed line.
+pub fn fetch_items(line: &[u8]) -> Option<Vec<(String, Value)>> {
+    let rest = line.strip_prefix(b"* ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest.get(digits..)?.strip_prefix(b" ")?;
+    let head = rest.get(..6)?;
+    if digits == 0 || !head.eq_ignore_ascii_case(b"FETCH ") {
+        return None;
+    }
+    let values = parse_values(&rest[6..])?;
+    let [Value::List(items)] = values.as_slice() else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut it = items.iter();
+    while let (Some(Value::Atom(name)), Some(value)) = (it.next(), it.next()) {
+        out.push((name.to_ascii_uppercase(), value.clone()));
+    }
+    Some(out)
+}
+
 /// Parses a sequence of values up to the end of the line.
 pub fn parse_values(input: &[u8]) -> Option<Vec<Value>> {
     let mut p = Parser { s: input, pos: 0 };

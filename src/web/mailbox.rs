@@ -139,6 +139,8 @@ pub struct Row {
     pub folder: Option<String>,
     /// The message's labels, as chips (colours from [`Row::paint`]).
     pub labels: Vec<Chip>,
+    /// The start of its text, for the preview line (empty: none).
+    pub preview: String,
 }
 
 impl Row {
@@ -164,6 +166,7 @@ impl Row {
             attachment: m.has_attachment,
             folder: None,
             labels: LabelSettings::default().chips(mailbox, &m.labels),
+            preview: m.preview.clone(),
         }
     }
 

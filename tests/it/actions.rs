@@ -569,7 +569,7 @@ async fn a_renumbered_folder_is_refused_and_reloaded() {
     // with the new UIDVALIDITY.
     assert_eq!(subjects(stack, user, "Renumbered").await, ["New"]);
     assert!(subjects(stack, user, "Trash").await.is_empty());
-    assert_eq!(page.texts("td.subject"), ["New"]);
+    assert_eq!(page.texts("td.subject a"), ["New"]);
     assert_eq!(validity(&page), new_validity);
 }
 
@@ -605,7 +605,7 @@ async fn a_message_another_client_deleted_is_reported() {
           another device). The list has been refreshed."
         ]
     );
-    assert_eq!(page.texts("td.subject"), ["Stays"]);
+    assert_eq!(page.texts("td.subject a"), ["Stays"]);
     assert!(subjects(stack, user, "Archive").await.is_empty());
 
     // One gone, one there: the one there is acted on, and the notice says so.
@@ -666,7 +666,7 @@ async fn moving_to_a_folder_that_disappeared_loses_nothing() {
                 "The target folder no longer exists. Nothing was moved; your messages are still here."
             ]
         );
-        assert_eq!(page.texts("td.subject"), ["Precious"]);
+        assert_eq!(page.texts("td.subject a"), ["Precious"]);
         assert_eq!(subjects(stack, user, "INBOX").await, ["Precious"]);
         assert!(
             !flags(stack, user, "INBOX", uid.parse().unwrap())
@@ -870,7 +870,7 @@ async fn delete_and_archive_are_undone_from_their_notice() {
     .await;
     let list = app.get(&to).await;
     assert_eq!(list.texts("p.notice"), ["Archived: 2"]);
-    assert_eq!(list.texts("td.subject"), ["Keep me"]);
+    assert_eq!(list.texts("td.subject a"), ["Keep me"]);
     assert_eq!(
         list.attrs("form.undo-move input[name=uid]", "value").len(),
         2
@@ -878,7 +878,7 @@ async fn delete_and_archive_are_undone_from_their_notice() {
     let back = submit(&app, &list, "form.undo-move").await;
     let list = app.get(&back).await;
     assert_eq!(list.texts("p.notice"), ["Moved back: 2"]);
-    let mut shown = list.texts("td.subject");
+    let mut shown = list.texts("td.subject a");
     shown.sort();
     assert_eq!(shown, ["Keep me", "New", "Old"]);
     assert_eq!(subjects(stack, user, "Archive").await, Vec::<String>::new());
@@ -1256,7 +1256,7 @@ async fn keyboard_shortcuts_and_select_all_in_a_browser() {
     // j j → second row (K3, newest first); # deletes it on the server.
     press("jj").await;
     assert_eq!(
-        js("return document.querySelector('tr.kb-current td.subject').textContent.trim()").await,
+        js("return document.querySelector('tr.kb-current td.subject a').textContent.trim()").await,
         serde_json::json!("K3")
     );
     press("#").await;

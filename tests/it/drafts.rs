@@ -55,7 +55,10 @@ async fn a_draft_opened_from_drafts_is_edited_and_sent_with_its_file() {
 
     // The Drafts list links to the message page, which offers Edit first.
     let list = app.get("/mail/Drafts").await;
-    assert_eq!(list.texts("table.messages td.subject"), vec!["Budget 预算"]);
+    assert_eq!(
+        list.texts("table.messages td.subject a"),
+        vec!["Budget 预算"]
+    );
     let page = app.get("/mail/Drafts/1").await;
     assert_eq!(page.status, StatusCode::OK);
     let edit = page.attrs("a.edit-draft", "href");

@@ -160,6 +160,36 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             assert!(!visible(&client, "a.menu-toggle").await);
         }
 
+        // Each row has a line of the message's text: one line, inside the screen.
+        let preview = eval(
+            &client,
+            "var p = document.querySelector('table.messages tbody tr .preview');\
+             if (!p) return null; var r = p.getBoundingClientRect();\
+             var lh = parseFloat(getComputedStyle(p).lineHeight) || 20;\
+             return [p.textContent.trim(), r.right, r.height, lh];",
+        )
+        .await;
+        let text = preview[0].as_str().unwrap_or_default();
+        assert!(
+            mails.iter().any(|(_, body)| text.starts_with(body)),
+            "{width}: preview {preview}"
+        );
+        if phone {
+            let (right, height, line) = (
+                preview[1].as_f64().unwrap_or(f64::MAX),
+                preview[2].as_f64().unwrap_or(f64::MAX),
+                preview[3].as_f64().unwrap_or(0.0),
+            );
+            assert!(
+                right <= f64::from(width) + 0.5,
+                "{width}: preview ends at {right}"
+            );
+            assert!(
+                height < 1.8 * line,
+                "{width}: preview {height} px high, line {line}"
+            );
+        }
+
         // Select all works on both (the bulk toolbar acts on the ticked rows).
         find(&client, "table.messages input.select-all")
             .await

@@ -267,7 +267,7 @@ async fn the_total_connection_cap_holds_and_every_user_still_gets_pages() {
             }
             let page = b.get("/mail/INBOX").await;
             assert_eq!(page.status, StatusCode::OK, "{}: {}", u.address, page.body);
-            assert_eq!(page.texts("td.subject"), [format!("For {}", u.address)]);
+            assert_eq!(page.texts("td.subject a"), [format!("For {}", u.address)]);
             // Connections pushed out close at once; Dovecot's processes follow.
             crate::actions::wait_until("at most two IMAP connections", || async { open() <= 2 })
                 .await;

@@ -67,7 +67,7 @@ async fn sidebar_lists_special_folders_first_and_decodes_chinese_names() {
     assert_eq!(folder.status, StatusCode::OK);
     assert_eq!(folder.texts("main h1"), vec!["报告 2026"]);
     assert_eq!(folder.texts("table.messages tbody tr").len(), 2);
-    assert_eq!(folder.texts("tr.unread td.subject"), vec!["Message 001"]);
+    assert_eq!(folder.texts("tr.unread td.subject a"), vec!["Message 001"]);
 }
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn a_200_message_folder_pages_and_sorts() {
 
     // Default: newest first, 50 a page.
     let p1 = app.get("/mail/Bulk").await;
-    let subjects = p1.texts("td.subject");
+    let subjects = p1.texts("td.subject a");
     assert_eq!(subjects.len(), 50);
     assert_eq!(subjects[0], "Message 200");
     assert_eq!(subjects[49], "Message 151");
@@ -97,7 +97,7 @@ async fn a_200_message_folder_pages_and_sorts() {
     assert!(p1.attrs(".pager a[rel=prev]", "href").is_empty());
 
     let p4 = app.get("/mail/Bulk?page=4").await;
-    let subjects = p4.texts("td.subject");
+    let subjects = p4.texts("td.subject a");
     assert_eq!(
         (subjects.len(), subjects[0].as_str(), subjects[49].as_str()),
         (50, "Message 050", "Message 001")
@@ -106,17 +106,17 @@ async fn a_200_message_folder_pages_and_sorts() {
 
     // Past the end clamps to the last page; junk is page 1.
     assert_eq!(
-        app.get("/mail/Bulk?page=99").await.texts("td.subject")[0],
+        app.get("/mail/Bulk?page=99").await.texts("td.subject a")[0],
         "Message 050"
     );
     assert_eq!(
-        app.get("/mail/Bulk?page=abc").await.texts("td.subject")[0],
+        app.get("/mail/Bulk?page=abc").await.texts("td.subject a")[0],
         "Message 200"
     );
 
     // Oldest first.
     let asc = app.get("/mail/Bulk?sort=date_asc").await;
-    assert_eq!(asc.texts("td.subject")[0], "Message 001");
+    assert_eq!(asc.texts("td.subject a")[0], "Message 001");
     assert_eq!(
         asc.attrs(".pager a[rel=next]", "href"),
         vec!["/mail/Bulk?page=2&sort=date_asc"]
@@ -138,13 +138,16 @@ async fn a_200_message_folder_pages_and_sorts() {
 
     // By subject A→Z.
     let subj = app.get("/mail/Bulk?sort=subject").await;
-    assert_eq!(subj.texts("td.subject")[0], "Message 001");
-    assert_eq!(subj.texts("td.subject")[1], "Message 002");
+    assert_eq!(subj.texts("td.subject a")[0], "Message 001");
+    assert_eq!(subj.texts("td.subject a")[1], "Message 002");
 
     // Largest first.
     let largest = (1..=200).max_by_key(|&i| pad(i)).unwrap();
     let size = app.get("/mail/Bulk?sort=size").await;
-    assert_eq!(size.texts("td.subject")[0], format!("Message {largest:03}"));
+    assert_eq!(
+        size.texts("td.subject a")[0],
+        format!("Message {largest:03}")
+    );
     assert_eq!(
         size.texts("select[name=sort] option[selected]"),
         vec!["Largest first"]
@@ -164,7 +167,7 @@ Content-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n";
     app.login().await;
     let page = app.get("/mail/INBOX").await;
     assert_eq!(page.texts("td.from"), vec!["张三"]);
-    assert_eq!(page.texts("td.subject"), vec!["Café ☕"]);
+    assert_eq!(page.texts("td.subject a"), vec!["Café ☕"]);
     assert_eq!(page.texts("td.date"), vec!["2023-01-03"]);
     assert!(page.texts("td.size")[0].ends_with(" B"));
     assert_eq!(
@@ -212,7 +215,7 @@ async fn the_list_follows_what_other_clients_do() {
     let emls: Vec<Vec<u8>> = (0..60).map(|i| simple_message(i, "Amy", 0)).collect();
     stack.append_many(&app.user, "INBOX", &emls).await;
     app.login().await;
-    let subjects = |p: crate::common::app::Page| p.texts("td.subject");
+    let subjects = |p: crate::common::app::Page| p.texts("td.subject a");
 
     let first = subjects(app.get("/mail/INBOX").await);
     assert_eq!(first.len(), 50);
@@ -264,7 +267,7 @@ async fn the_list_follows_what_other_clients_do() {
         .expect("STORE responses");
     let _ = other.logout().await;
     let page = app.get("/mail/INBOX").await;
-    assert_eq!(page.texts("tr.flagged td.subject"), vec!["Message 059"]);
+    assert_eq!(page.texts("tr.flagged td.subject a"), vec!["Message 059"]);
 }
 
 /// The sidebar's unread count of INBOX, 0 when it shows none.
@@ -321,4 +324,89 @@ async fn new_mail_shows_in_the_list_and_the_sidebar_on_the_same_page() {
     assert_eq!(inbox_count(&page), 8, "9 unread, one of them just opened");
     let page = app.get("/mail/INBOX").await;
     assert_eq!((page.texts("tr.unread").len(), inbox_count(&page)), (8, 8));
+}
+
+/// Rows carry a line of the message's text (the server's RFC 8970 PREVIEW), as text:
+/// markup in a message never becomes markup in the list.
+#[tokio::test]
+async fn rows_show_a_preview_line_as_plain_text() {
+    let app = TestApp::spawn("mb-preview").await;
+    let stack = crate::common::mailstack::MailStack::shared();
+    let mail = |id: &str, subject: &str, kind: &str, body: &str| {
+        format!(
+            "From: Amy <amy@example.test>\r\nTo: x@example.test\r\nSubject: {subject}\r\n\
+             Date: Tue, 03 Jan 2023 10:00:{id}0 +0000\r\nMessage-ID: <pv{id}@example.test>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: {kind}; charset=utf-8\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &mail(
+                "1",
+                "Lunch",
+                "text/plain",
+                "Shall we meet at noon\r\non Friday?\r\n\r\n-- \r\nAmy",
+            ),
+            &[],
+        )
+        .await;
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &mail(
+                "2",
+                "Markup",
+                "text/plain",
+                "Type <img src=x onerror=alert(1)> to test",
+            ),
+            &[],
+        )
+        .await;
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &mail(
+                "3",
+                "Html",
+                "text/html",
+                "<p>Hello <b>Bob</b></p><img src=\"http://tracker.example/p.gif\">",
+            ),
+            &[],
+        )
+        .await;
+    stack
+        .append(
+            &app.user,
+            "INBOX",
+            &mail("4", "中文", "text/plain", "周五中午一起吃饭吧"),
+            &[],
+        )
+        .await;
+    app.login().await;
+    let page = app.get("/mail/INBOX?sort=date_asc").await;
+    assert_eq!(
+        page.texts("td.subject a"),
+        ["Lunch", "Markup", "Html", "中文"]
+    );
+    let previews = page.texts("td.subject .preview");
+    assert_eq!(previews.len(), 4, "{previews:?}");
+    assert!(
+        previews[0].starts_with("Shall we meet at noon on Friday?"),
+        "{previews:?}"
+    );
+    assert_eq!(previews[1], "Type <img src=x onerror=alert(1)> to test");
+    assert!(previews[2].starts_with("Hello Bob"), "{previews:?}");
+    assert_eq!(previews[3], "周五中午一起吃饭吧");
+    // Shown as text: the markup is escaped, and the list loads nothing from the tracker.
+    assert!(!page.body.contains("<img src=x"), "unescaped");
+    assert!(
+        page.body.contains("&lt;img src=x") || page.body.contains("&#60;img src=x"),
+        "escaped"
+    );
+    assert!(!page.body.contains("tracker.example"));
 }

@@ -145,7 +145,7 @@ Content-Type: text/plain; charset=GBK\r\nContent-Transfer-Encoding: 8bit\r\n\r\n
         body.body
     );
     let list = app.get("/mail/INBOX").await;
-    assert_eq!(list.texts("td.subject"), vec!["中文测试邮件"]);
+    assert_eq!(list.texts("td.subject a"), vec!["中文测试邮件"]);
 }
 
 #[tokio::test]
@@ -320,13 +320,13 @@ async fn imap_restart_mid_session_is_invisible_to_the_user() {
     let app = TestApp::spawn_with(&stack, user, |_| {}).await;
     app.login().await;
     assert_eq!(
-        app.get("/mail/INBOX").await.texts("td.subject"),
+        app.get("/mail/INBOX").await.texts("td.subject a"),
         vec!["Survivor"]
     );
     stack.restart_imap();
     let page = app.get("/mail/INBOX").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert_eq!(page.texts("td.subject"), vec!["Survivor"]);
+    assert_eq!(page.texts("td.subject a"), vec!["Survivor"]);
     assert_eq!(
         app.get("/mail/INBOX/1").await.texts("h1.subject"),
         vec!["Survivor"]

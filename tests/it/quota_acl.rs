@@ -280,7 +280,7 @@ async fn a_public_folder_has_its_own_section_and_follows_its_acl() {
     let board = app.get("/mail/Public%2FBoard").await;
     assert_eq!(board.status, StatusCode::OK);
     assert_eq!(
-        board.texts("table.messages td.subject"),
+        board.texts("table.messages td.subject a"),
         vec!["Office closed Friday"]
     );
     // …and may post to it (the stack's public ACL is `anyone lrwstipekxa`).
@@ -312,7 +312,7 @@ async fn a_public_folder_has_its_own_section_and_follows_its_acl() {
     // Dovecot caches a session's rights for up to 30 s: a new login sees them at once.
     app.login().await;
     let board = app.get("/mail/Public%2FBoard").await;
-    assert_eq!(board.texts("table.messages td.subject").len(), 2);
+    assert_eq!(board.texts("table.messages td.subject a").len(), 2);
     let offered = board.attrs("select[name=action] option", "value");
     assert_eq!(offered, vec!["read", "unread", "copy"]);
     let uid = board.attrs("table.messages input[name=uid]", "value")[0].clone();
@@ -439,7 +439,7 @@ async fn alice_shares_a_folder_with_bob() {
     );
     let list = bob.get(&bob_team).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    let mut subjects = list.texts("table.messages td.subject");
+    let mut subjects = list.texts("table.messages td.subject a");
     subjects.sort();
     assert_eq!(subjects, vec!["Minutes", "Roadmap"]);
     // He may only read: the toolbar offers no flag, move or delete, and there is no

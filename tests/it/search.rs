@@ -48,7 +48,7 @@ fn with_attachment(subject: &str, date: &str) -> Vec<u8> {
 
 /// Subjects of the rows of a results page, sorted (result order is by date elsewhere).
 fn subjects(page: &Page) -> Vec<String> {
-    let mut s = page.texts("table.messages td.subject");
+    let mut s = page.texts("table.messages td.subject a");
     s.sort();
     s
 }
@@ -333,7 +333,7 @@ async fn all_folders_search_shows_each_results_folder() {
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let rows: Vec<(String, String)> = page
-        .texts("table.messages td.subject")
+        .texts("table.messages td.subject a")
         .into_iter()
         .zip(page.texts("table.messages td.folder"))
         .collect();
@@ -404,7 +404,7 @@ async fn results_page_like_a_folder() {
             ))
             .await;
         assert_eq!(page.status, StatusCode::OK);
-        let rows = page.texts("table.messages td.subject");
+        let rows = page.texts("table.messages td.subject a");
         assert_eq!(rows.len(), expected_rows, "page {page_no}");
         assert!(rows.iter().all(|s| s.starts_with("needle")));
         for r in rows {
@@ -425,12 +425,12 @@ async fn results_page_like_a_folder() {
     assert_eq!(seen.len(), 120);
     // Newest first: the first row of page 1 is the last needle appended.
     let page = app.get(&search_url("INBOX", &[("q", "needle")])).await;
-    assert_eq!(page.texts("table.messages td.subject")[0], "needle 129");
+    assert_eq!(page.texts("table.messages td.subject a")[0], "needle 129");
     // Past the end shows the last page.
     let page = app
         .get(&search_url("INBOX", &[("q", "needle"), ("page", "99")]))
         .await;
-    assert_eq!(page.texts("table.messages td.subject").len(), 20);
+    assert_eq!(page.texts("table.messages td.subject a").len(), 20);
 
     // All-folders results page the same way.
     let page = app
@@ -439,7 +439,7 @@ async fn results_page_like_a_folder() {
             &[("q", "needle"), ("all_folders", "1"), ("page", "3")],
         ))
         .await;
-    assert_eq!(page.texts("table.messages td.subject").len(), 20);
+    assert_eq!(page.texts("table.messages td.subject a").len(), 20);
     assert_eq!(page.texts(".list-head .total"), vec!["120 found"]);
 }
 
@@ -462,7 +462,7 @@ async fn bad_search_input_shows_the_form_again() {
         let errors = page.texts(".search .field-error");
         assert_eq!(errors.len(), 1, "{pairs:?}: {errors:?}");
         assert!(errors[0].contains(message), "{pairs:?}: {errors:?}");
-        assert!(page.texts("table.messages td.subject").is_empty());
+        assert!(page.texts("table.messages td.subject a").is_empty());
         // The user's input comes back as typed.
         for (k, v) in *pairs {
             if *k == "q" || *k == "since" || *k == "before" {
@@ -505,7 +505,7 @@ async fn the_search_box_is_on_every_folder_page() {
         vec!["headers"]
     );
     // The plain list is not a results page.
-    assert_eq!(page.texts("table.messages td.subject").len(), 3);
+    assert_eq!(page.texts("table.messages td.subject a").len(), 3);
 }
 
 #[tokio::test]

@@ -130,7 +130,7 @@ async fn search_dates_are_the_users_days() {
     assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     let subjects = |page: &Page| {
-        let mut s = page.texts("table.messages td.subject");
+        let mut s = page.texts("table.messages td.subject a");
         s.sort();
         s
     };
