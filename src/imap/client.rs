@@ -70,6 +70,8 @@ pub(super) struct Inner {
     pub(super) no_partial: AtomicBool,
     /// The UIDs of recently shown pages, per folder state (`order`).
     pub(super) order: order::OrderCache,
+    /// Whole list pages, served again while the folder is unchanged (`page_cache`).
+    pub(super) pages: super::page_cache::PageCache,
     /// Per login, the quota and the content stamp it was read at (see `sidebar`).
     pub(super) quota_memo: moka::future::Cache<String, sidebar::QuotaMemo>,
     /// Capabilities to act as if the server had not announced (see `ignore_capabilities`).
@@ -129,6 +131,7 @@ impl Imap {
                 reaper: OnceLock::new(),
                 no_partial: AtomicBool::new(false),
                 order: order::OrderCache::default(),
+                pages: super::page_cache::PageCache::default(),
                 quota_memo: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(QUOTA_RECHECK)
@@ -263,6 +266,12 @@ impl Imap {
             .read()
             .unwrap_or_else(|p| p.into_inner());
         c.has(cap) && !ignored.iter().any(|i| i.eq_ignore_ascii_case(cap))
+    }
+
+    /// List pages served from memory so far, because the server said their folder had
+    /// not changed (`page_cache`).
+    pub fn page_cache_hits(&self) -> u64 {
+        self.inner.pages.hits()
     }
 
     /// Pool numbers for one login (idle connections, connections opened so far).

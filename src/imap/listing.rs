@@ -20,7 +20,7 @@ use super::{
     conn::{Conn, Failure},
     messages::{self, Window},
     names::mailbox_wire,
-    order, wire,
+    order, page_cache, wire,
 };
 
 /// The fetch items of one list row.
@@ -79,9 +79,51 @@ impl Imap {
         let (this, wire, req) = (self.clone(), mailbox_wire(mailbox)?, req.clone());
         let user = a.username.clone();
         self.run(a, async move |c: &mut Conn| {
-            this.fetch_page_on(c, &user, &wire, &req).await
+            this.fetch_page_cached(c, &user, &wire, &req).await
         })
         .await
+    }
+
+    /// [`Imap::fetch_page_on`], or the same page from memory when the server says the
+    /// folder has not changed since (see `page_cache`): `UNSELECT` and `STATUS` first.
+    async fn fetch_page_cached(
+        &self,
+        c: &mut Conn,
+        user: &str,
+        wire: &str,
+        req: &PageRequest,
+    ) -> Result<MessagePage, Failure> {
+        if !self.has(c, "CONDSTORE") || !self.has(c, "UNSELECT") {
+            return self.fetch_page_on(c, user, wire, req).await;
+        }
+        // First leave whatever folder this connection has selected, on its own round
+        // trip: for the selected folder STATUS reports the connection's own view (stale,
+        // even after NOOP when the folder was deleted and made again), and Dovecot may run
+        // pipelined commands in parallel. "Nothing selected" is a harmless refusal.
+        match c.command(&Cmd::new("UNSELECT"), |_| {}).await {
+            Ok(()) | Err(Failure::Rejected { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let cmd = Cmd::new("STATUS")
+            .mailbox(wire)
+            .atom(page_cache::STATUS_ITEMS);
+        // A failed STATUS (no such folder…) is left to the SELECT below to report.
+        let status = match c.command_raw(&cmd).await {
+            Ok(lines) => page_cache::Status::parse(&lines),
+            Err(Failure::Rejected { .. }) => page_cache::Status::default(),
+            Err(e) => return Err(e),
+        };
+        let key = page_cache::Key::new(user, wire, req);
+        if let Some(stamp) = status.stamp {
+            if let Some(mut page) = self.inner.pages.get(&key, stamp).await {
+                page.unseen = status.unseen.or(page.unseen);
+                return Ok(page);
+            }
+            let page = self.fetch_page_on(c, user, wire, req).await?;
+            self.inner.pages.put(key, stamp, &page).await;
+            return Ok(page);
+        }
+        self.fetch_page_on(c, user, wire, req).await
     }
 
     /// [`Imap::fetch_page`] on one connection.

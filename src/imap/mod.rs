@@ -29,6 +29,7 @@
 //!
 //! Files: `types` (the API's data types and errors), `client` ([`Imap`]: pool, retry
 //! loop, raw-message cache), `listing` (a page of a message list: SORT, PARTIAL, FETCH),
+//! `page_cache` (list pages served again while STATUS shows the folder unchanged),
 //! `command` (the command builder and the tagged-status parser), `conn` (one
 //! connection), `transport` (plain/TLS stream, password injection, socket options),
 //! `pool`, `names`, `folders`, `messages`, `wire` (the pure parts); `actions` (flags,
@@ -55,6 +56,7 @@ mod messages;
 mod names;
 mod open;
 mod order;
+mod page_cache;
 mod pool;
 mod quota;
 mod remote;

@@ -836,3 +836,77 @@ async fn big_folder_paging_is_fast() {
         }
     }
 }
+
+/// A list page is served from memory only while the server says its folder is unchanged:
+/// a flag set, a message added or one expunged by another client (here another Mailroom
+/// instance, with its own cache and connections) shows on the very next page.
+#[tokio::test]
+async fn list_pages_come_from_memory_only_while_the_folder_is_unchanged() {
+    use mailroom::imap::{PageRequest, Selection};
+    let stack = MailStack::shared();
+    let user = stack.add_user("imap-pagecache");
+    for i in 1..=3 {
+        let m = eml(
+            "x@example.test",
+            &format!("Cached {i}"),
+            &format!("Tue, 24 Nov 2026 10:0{i}:00 +0000"),
+            "text",
+        );
+        stack.append(&user, "INBOX", &m, &[]).await;
+    }
+    let (ours, theirs) = (client(stack), client(stack));
+    let (a, b) = (account(&user), account(&user));
+    let req = PageRequest::default();
+    let subjects = |p: &mailroom::imap::MessagePage| -> Vec<String> {
+        p.messages.iter().map(|m| m.subject.clone()).collect()
+    };
+
+    let first = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert_eq!(subjects(&first), ["Cached 3", "Cached 2", "Cached 1"]);
+    let hits = ours.page_cache_hits();
+    let again = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        ours.page_cache_hits(),
+        hits + 1,
+        "an unchanged folder is not fetched again"
+    );
+
+    // A flag set elsewhere.
+    let uid = first.messages[0].uid;
+    let sel = Selection {
+        mailbox: "INBOX".into(),
+        uidvalidity: None,
+        uids: vec![uid],
+    };
+    theirs.mark_flagged(&b, &sel, true).await.unwrap();
+    let flagged = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert!(flagged.messages[0].flagged, "the flag shows at once");
+    assert_eq!(ours.page_cache_hits(), hits + 1);
+
+    // New mail, then an expunge.
+    let m = eml(
+        "x@example.test",
+        "Cached 4",
+        "Tue, 24 Nov 2026 10:09:00 +0000",
+        "text",
+    );
+    stack.append(&user, "INBOX", &m, &[]).await;
+    let grown = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert_eq!(grown.total, 4);
+    assert_eq!(subjects(&grown)[0], "Cached 4");
+    let sel = Selection {
+        mailbox: "INBOX".into(),
+        uidvalidity: None,
+        uids: vec![grown.messages[0].uid],
+    };
+    theirs.expunge_messages(&b, &sel, true).await.unwrap();
+    let shrunk = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert_eq!(subjects(&shrunk), ["Cached 3", "Cached 2", "Cached 1"]);
+    assert!(shrunk.messages[0].flagged);
+    assert_eq!(ours.page_cache_hits(), hits + 1, "every change was fetched");
+    // And unchanged again: from memory, with the unread count from the same STATUS.
+    let last = ours.fetch_page(&a, "INBOX", &req).await.unwrap();
+    assert_eq!(last, shrunk);
+    assert_eq!(ours.page_cache_hits(), hits + 2);
+}
