@@ -78,7 +78,7 @@ async fn a_5000_part_message_lists_a_capped_number_and_zips_whole_while_others_a
     let more = page.texts("section.attachments .more-attachments");
     assert_eq!(more.len(), 1);
     assert!(
-        more[0].starts_with("4800 more attachments are not listed here"),
+        more[0].starts_with("4,800 more attachments are not listed here"),
         "{more:?}"
     );
     assert_eq!(
