@@ -472,40 +472,19 @@ async fn a_mailbox_added_and_fetched_in_chromium_at_phone_and_desktop_width() {
         stack
             .append(&bob, "INBOX", &eml("Hello from Bob"), &[])
             .await;
-        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+        // Signed in through the login form; `find` waits for its element.
+        let Some((_driver, client)) =
+            crate::actions::Chromedriver::signed_in(&app, width, height).await
+        else {
             return;
         };
-        client
-            .set_window_size(width, height)
-            .await
-            .expect("window size");
-        client.goto(&app.url("/login")).await.expect("open /login");
         let find = |css: String| {
             let client = client.clone();
-            async move {
-                client
-                    .find(Locator::Css(&css))
-                    .await
-                    .unwrap_or_else(|e| panic!("{css}: {e}"))
-            }
+            async move { crate::actions::find(&client, &css).await }
         };
         let type_into = |css: &'static str, text: String| async move {
             find(css.into()).await.send_keys(&text).await.expect("type")
         };
-        type_into("#username", user.address.clone()).await;
-        type_into("#password", user.password.clone()).await;
-        find(".login button[type=submit]".into())
-            .await
-            .click()
-            .await
-            .expect("log in");
-        crate::actions::wait_until("the inbox", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.path() == "/mail/INBOX")
-        })
-        .await;
         // From the settings page, as a user finds it.
         client
             .goto(&app.url("/settings"))

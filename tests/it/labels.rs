@@ -482,45 +482,16 @@ async fn a_label_made_in_chromium_at_phone_and_desktop_width_shows_and_filters()
         let user = &app.user;
         stack.append(user, "INBOX", &eml("keep me"), &[]).await;
         stack.append(user, "INBOX", &eml("other"), &[]).await;
-        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+        // Signed in through the login form; `find` waits for its element.
+        let Some((_driver, client)) =
+            crate::actions::Chromedriver::signed_in(&app, width, height).await
+        else {
             return;
         };
-        client
-            .set_window_size(width, height)
-            .await
-            .expect("window size");
-        client.goto(&app.url("/login")).await.expect("open /login");
         let find = |css: String| {
             let client = client.clone();
-            async move {
-                client
-                    .find(Locator::Css(&css))
-                    .await
-                    .unwrap_or_else(|e| panic!("{css}: {e}"))
-            }
+            async move { crate::actions::find(&client, &css).await }
         };
-        find("#username".into())
-            .await
-            .send_keys(&user.address)
-            .await
-            .expect("type");
-        find("#password".into())
-            .await
-            .send_keys(&user.password)
-            .await
-            .expect("type");
-        find(".login button[type=submit]".into())
-            .await
-            .click()
-            .await
-            .expect("log in");
-        crate::actions::wait_until("the inbox", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.path() == "/mail/INBOX")
-        })
-        .await;
         // Open the message, add a label with the form beside its chips.
         let uid = uid_of(stack, user, "INBOX", "keep me").await;
         client

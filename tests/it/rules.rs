@@ -1088,45 +1088,16 @@ async fn a_rule_made_in_chromium_at_phone_and_desktop_width_sorts_mail() {
         let app = TestApp::spawn(&format!("rules-web-{width}")).await;
         let user = &app.user;
         stack.create_mailbox(user, "项目").await;
-        let Some((_driver, client)) = crate::actions::Chromedriver::session().await else {
+        // Signed in through the login form; `find` waits for its element.
+        let Some((_driver, client)) =
+            crate::actions::Chromedriver::signed_in(&app, width, height).await
+        else {
             return;
         };
-        client
-            .set_window_size(width, height)
-            .await
-            .expect("window size");
-        client.goto(&app.url("/login")).await.expect("open /login");
         let find = |css: String| {
             let client = client.clone();
-            async move {
-                client
-                    .find(Locator::Css(&css))
-                    .await
-                    .unwrap_or_else(|e| panic!("{css}: {e}"))
-            }
+            async move { crate::actions::find(&client, &css).await }
         };
-        find("#username".into())
-            .await
-            .send_keys(&user.address)
-            .await
-            .expect("type");
-        find("#password".into())
-            .await
-            .send_keys(&user.password)
-            .await
-            .expect("type");
-        find(".login button[type=submit]".into())
-            .await
-            .click()
-            .await
-            .expect("log in");
-        crate::actions::wait_until("the inbox", || async {
-            client
-                .current_url()
-                .await
-                .is_ok_and(|u| u.path() == "/mail/INBOX")
-        })
-        .await;
         client
             .goto(&app.url("/settings/rules"))
             .await
