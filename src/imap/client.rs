@@ -243,6 +243,27 @@ impl Imap {
         .await
     }
 
+    /// The UIDVALIDITY of `mailbox` if message `uid` is still in it, else
+    /// [`ImapError::NoSuchMessage`]: what a copy of the message kept elsewhere (the body
+    /// document the message page rendered) needs before it is served. Costs a NOOP and a
+    /// `UID FETCH (UID)` when the connection has the folder open already.
+    pub async fn check_message(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<u32, ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            let uidvalidity = c.open_for_reading(&wire).await?;
+            match uid_exists(c, uid).await? {
+                true => Ok(uidvalidity),
+                false => Err(Failure::Fail(ImapError::NoSuchMessage)),
+            }
+        })
+        .await
+    }
+
     /// Acts as if the server had not announced these capabilities (e.g. `"ESORT"`,
     /// `"LIST-STATUS"`): a way around a server whose extension is broken, and how the
     /// tests exercise the fallback paths against a server that has everything.
@@ -400,8 +421,7 @@ impl Imap {
         wire: &str,
         uid: u32,
     ) -> Result<Arc<Vec<u8>>, Failure> {
-        let mbox = c.examine(wire).await?;
-        let uidvalidity = mbox.uid_validity.unwrap_or(0);
+        let uidvalidity = c.open_for_reading(wire).await?;
         let key: RawKey = (user.to_owned(), wire.to_owned(), uid);
         match self.inner.raw_cache.get(&key).await {
             Some((v, hit)) if v == uidvalidity => {

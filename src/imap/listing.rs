@@ -110,6 +110,7 @@ impl Imap {
             .clone()
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        c.note_selected(wire, true, state.uidvalidity);
         let total = state.exists;
         let w = Window::new(total, req.page, req.per_page);
         let mut page = MessagePage {
@@ -207,6 +208,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        c.note_selected(wire, true, state.uidvalidity);
         let (labels, permanent) = super::labels::folder_flags(&select.lines);
         let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);
