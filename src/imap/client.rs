@@ -68,6 +68,8 @@ pub(super) struct Inner {
     pub(super) reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
     pub(super) no_partial: AtomicBool,
+    /// Per user and folder, which messages name which message-ids (`links`).
+    pub(super) links: super::links::LinkCache,
     /// The UIDs of recently shown pages, per folder state (`order`).
     pub(super) order: order::OrderCache,
     /// Per login, the quota and the content stamp it was read at (see `sidebar`).
@@ -129,6 +131,7 @@ impl Imap {
                 reaper: OnceLock::new(),
                 no_partial: AtomicBool::new(false),
                 order: order::OrderCache::default(),
+                links: super::links::cache(),
                 quota_memo: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(QUOTA_RECHECK)

@@ -36,7 +36,8 @@
 //! subscribe), `labels` (label names as keywords; renaming and deleting them), `export` (a
 //! folder as a streamed mbox), `open`, `search`, `threads`, `sidebar`, `acl`, `quota`,
 //! `compose`, `remote` (fetching from other mailboxes), `watch` (IDLE/NOTIFY for live
-//! updates).
+//! updates), `links` (per folder, which messages name which message-ids: the conversation
+//! panel's index, instead of a header search over the folder on every view).
 
 mod acl;
 mod actions;
@@ -48,6 +49,7 @@ mod export;
 mod folder_admin;
 mod folders;
 mod labels;
+mod links;
 mod listing;
 #[cfg(test)]
 pub(crate) use folders::test_folder;
