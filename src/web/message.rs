@@ -5,6 +5,10 @@
 //! sender and our mail server vouches for it ([`crate::web::trusted::remote_policy`]); even
 //! then remote images come through the image proxy, so the body's CSP is the same strict
 //! one either way.
+//!
+//! The page renders the body anyway (it needs the sanitizer's findings), so it keeps the
+//! finished body document for its iframe (`web::rendered`), which then costs the mail
+//! server only a check that the message is still there.
 
 use std::sync::Arc;
 
