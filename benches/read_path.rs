@@ -60,6 +60,14 @@ async fn select_and_fetch_50(s: &mut mailstack::ImapSession) {
         .expect("collect");
 }
 
+/// Opens message `uid` as a browser does: the page, then its body document.
+async fn a_open(web: &Web, uid: u32) {
+    web.page(&format!("/mail/INBOX/{uid}"), "message page")
+        .await;
+    web.page(&format!("/mail/INBOX/{uid}/body"), "body document")
+        .await;
+}
+
 fn html_50k() -> Vec<u8> {
     let mut body = String::from("<html><body><h1>Big newsletter</h1>");
     let mut i = 0;
@@ -143,6 +151,22 @@ async fn main() {
         }
     })
     .await;
+    // A different message each time (each has a Message-ID; none is in a conversation),
+    // page then its body document, as a browser loads them.
+    let mut next_uid = (1..10_000u32).step_by(37);
+    let mut other = || next_uid.next().unwrap_or(1);
+    let open_other = time(|| {
+        let uid = other();
+        let (a, b) = (
+            get(format!("/mail/INBOX/{uid}")),
+            get(format!("/mail/INBOX/{uid}/body")),
+        );
+        async move {
+            a.await;
+            b.await;
+        }
+    })
+    .await;
 
     // The raw IMAP floor on one logged-in connection (same plain transport as the app).
     let mut s = stack.imap(&user).await;
@@ -213,6 +237,22 @@ async fn main() {
     };
     let trips_page1 = per_page("/mail/INBOX").await;
     let trips_open = per_page("/mail/INBOX/10001").await;
+    // Page and body document together, a different message each time.
+    let trips_open_other = {
+        let (a, b) = (&counters, &counted);
+        for uid in [5000, 5001, 5002] {
+            a_open(b, uid).await;
+        }
+        let before = a.snapshot();
+        for uid in (6000..6100).step_by(10) {
+            a_open(b, uid).await;
+        }
+        let after = a.snapshot();
+        (
+            (after.0 - before.0) as f64 / 10.0,
+            (after.1 - before.1) as f64 / 10.0,
+        )
+    };
 
     println!("\n{RUNS} runs after {WARMUP} warm-up, milliseconds        median      p90");
     let row = |name: &str, (m, p): (f64, f64)| println!("{name:<44} {m:>8.2} {p:>8.2}");
@@ -221,6 +261,7 @@ async fn main() {
     row("GET /mail/INBOX?page=1 (measured again)", page1_again);
     row("GET /mail/INBOX right after new mail", after_new_mail);
     row("open 50 KB HTML message (page + body)", open);
+    row("open a different message each time (+ body)", open_other);
     row("IMAP floor: SELECT + FETCH 50 envelopes", floor_list);
     row(
         "IMAP floor: the same right after new mail",
@@ -231,6 +272,7 @@ async fn main() {
     let trips = |name: &str, (r, c): (f64, f64)| println!("{name:<44} {r:>8.1} {c:>9.1}");
     trips("GET /mail/INBOX (page 1)", trips_page1);
     trips("GET /mail/INBOX/10001 (message page)", trips_open);
+    trips("a different message: page + body", trips_open_other);
     println!(
         "\npage 1 / floor = {:.2}x; target: page 1 median <= 2 x floor + 5 ms = {:.2} ms -> {}",
         page1.0 / floor_list.0,

@@ -86,6 +86,8 @@ pub struct AppState {
     pub outbox: Arc<crate::send::outbox::Outbox>,
     /// Fetches mail from the users' other mailboxes.
     pub fetcher: crate::fetch::Fetcher,
+    /// Body documents the message page rendered, for its iframe (`web::rendered`).
+    pub bodies: crate::web::rendered::BodyCache,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -154,6 +156,7 @@ impl App {
         );
         let state = AppState {
             fetcher,
+            bodies: Default::default(),
             config: Arc::new(config.clone()),
             live,
             outbox,

@@ -68,6 +68,8 @@ pub(super) struct Inner {
     pub(super) reaper: OnceLock<()>,
     /// Set when the server refused `RETURN (PARTIAL …)`, so we stop trying.
     pub(super) no_partial: AtomicBool,
+    /// Per user and folder, which messages name which message-ids (`links`).
+    pub(super) links: super::links::LinkCache,
     /// The UIDs of recently shown pages, per folder state (`order`).
     pub(super) order: order::OrderCache,
     /// Whole list pages, served again while the folder is unchanged (`page_cache`).
@@ -132,6 +134,7 @@ impl Imap {
                 no_partial: AtomicBool::new(false),
                 order: order::OrderCache::default(),
                 pages: super::page_cache::PageCache::default(),
+                links: super::links::cache(),
                 quota_memo: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(QUOTA_RECHECK)
@@ -242,6 +245,27 @@ impl Imap {
         let (this, wire, user) = (self.clone(), mailbox_wire(mailbox)?, a.username.clone());
         self.run(a, async move |c: &mut Conn| {
             this.fetch_raw_on(c, &user, &wire, uid).await
+        })
+        .await
+    }
+
+    /// The UIDVALIDITY of `mailbox` if message `uid` is still in it, else
+    /// [`ImapError::NoSuchMessage`]: what a copy of the message kept elsewhere (the body
+    /// document the message page rendered) needs before it is served. Costs a NOOP and a
+    /// `UID FETCH (UID)` when the connection has the folder open already.
+    pub async fn check_message(
+        &self,
+        a: &Account,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<u32, ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        self.run(a, async move |c: &mut Conn| {
+            let uidvalidity = c.open_for_reading(&wire).await?;
+            match uid_exists(c, uid).await? {
+                true => Ok(uidvalidity),
+                false => Err(Failure::Fail(ImapError::NoSuchMessage)),
+            }
         })
         .await
     }
@@ -409,8 +433,7 @@ impl Imap {
         wire: &str,
         uid: u32,
     ) -> Result<Arc<Vec<u8>>, Failure> {
-        let mbox = c.examine(wire).await?;
-        let uidvalidity = mbox.uid_validity.unwrap_or(0);
+        let uidvalidity = c.open_for_reading(wire).await?;
         let key: RawKey = (user.to_owned(), wire.to_owned(), uid);
         match self.inner.raw_cache.get(&key).await {
             Some((v, hit)) if v == uidvalidity => {

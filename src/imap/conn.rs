@@ -153,6 +153,21 @@ pub struct Conn {
     _counted: crate::metrics::ImapConnection,
     /// Its place under the total cap (`Imap::with_connection_cap`), freed when it closes.
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The folder this connection has open, as far as we know for sure.
+    selected: Option<Selected>,
+}
+
+/// The folder a connection has open: re-opening a 10,000-message folder costs the server
+/// about 10 ms, so a request that finds the right folder already open does not open it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Selected {
+    /// Its wire name.
+    wire: String,
+    /// SELECT (flags may be changed) rather than EXAMINE.
+    writable: bool,
+    /// Cannot change while it stays open: a server that renumbers a folder closes the
+    /// connection (RFC 3501 §2.3.1.1).
+    uidvalidity: u32,
 }
 
 impl Conn {
@@ -194,7 +209,9 @@ impl Conn {
     /// Empties async-imap's channel of unsolicited responses (EXISTS, EXPUNGE, …).
     ///
     /// It is bounded at 100 and fed with `try_send`: left alone it fills and then drops
-    /// notices silently. We re-EXAMINE for every operation, so we need none of them.
+    /// notices silently. We need none of them: an operation that needs the folder's counts
+    /// opens it afresh, and one that finds it still open ([`Conn::open_for_reading`]) says
+    /// NOOP first, which brings the server's view of it up to date.
     pub fn drain_unsolicited(&mut self) {
         while self.session.unsolicited_responses.try_recv().is_ok() {}
     }
@@ -205,7 +222,7 @@ impl Conn {
         // checked by `names::mailbox_wire`.
         crate::metrics::imap_command("EXAMINE");
         let res = self.session.examine(wire_name).await;
-        res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))
+        self.opened(wire_name, false, res)
     }
 
     /// SELECT (read-write): where we change something, and for the message list (see
@@ -213,7 +230,58 @@ impl Conn {
     pub async fn select(&mut self, wire_name: &str) -> Result<Mailbox, Failure> {
         crate::metrics::imap_command("SELECT");
         let res = self.session.select(wire_name).await;
+        self.opened(wire_name, true, res)
+    }
+
+    /// Remembers the outcome of SELECT or EXAMINE: a failed one leaves no folder open.
+    fn opened(
+        &mut self,
+        wire: &str,
+        writable: bool,
+        res: Result<Mailbox, AsyncImapError>,
+    ) -> Result<Mailbox, Failure> {
+        self.selected = match &res {
+            Ok(mbox) => Some(Selected {
+                wire: wire.to_owned(),
+                writable,
+                uidvalidity: mbox.uid_validity.unwrap_or(0),
+            }),
+            Err(_) => None,
+        };
         res.map_err(|e| Failure::from(e).no_means(ImapError::NoSuchMailbox))
+    }
+
+    /// Records a SELECT (`writable`) or EXAMINE of `wire` that succeeded inside a
+    /// [`Conn::pipeline`], so later operations can find it open.
+    pub fn note_selected(&mut self, wire: &str, writable: bool, uidvalidity: u32) {
+        self.selected = Some(Selected {
+            wire: wire.to_owned(),
+            writable,
+            uidvalidity,
+        });
+    }
+
+    /// The UIDVALIDITY of `wire` if this connection has it open, read-write when
+    /// `writable` is asked for.
+    pub fn open_as(&self, wire: &str, writable: bool) -> Option<u32> {
+        self.selected
+            .as_ref()
+            .filter(|s| s.wire == wire && (s.writable || !writable))
+            .map(|s| s.uidvalidity)
+    }
+
+    /// Makes `wire` the open folder for reading and returns its UIDVALIDITY. A folder
+    /// already open (read-only or read-write: reading is the same) is not opened again,
+    /// which would cost the server a full re-sync of a big folder; a NOOP instead makes the
+    /// server catch up with changes made elsewhere (a message expunged by another client is
+    /// then gone for our next command too).
+    pub async fn open_for_reading(&mut self, wire: &str) -> Result<u32, Failure> {
+        if let Some(uidvalidity) = self.open_as(wire, false) {
+            crate::metrics::imap_command("NOOP");
+            self.session.noop().await?;
+            return Ok(uidvalidity);
+        }
+        Ok(self.examine(wire).await?.uid_validity.unwrap_or(0))
     }
 
     /// NOOP: is the connection still alive?
@@ -226,6 +294,13 @@ impl Conn {
     async fn send(&mut self, cmd: &Cmd) -> Result<String, Failure> {
         let line = cmd.line().map_err(Failure::Fail)?;
         crate::metrics::imap_command(cmd.name());
+        // Whatever these do to the open folder, its caller tells (`note_selected`).
+        if ["SELECT", "EXAMINE", "CLOSE", "UNSELECT", "DELETE", "RENAME"]
+            .iter()
+            .any(|v| cmd.name().eq_ignore_ascii_case(v))
+        {
+            self.selected = None;
+        }
         Ok(self.session.run_command(line).await?.0)
     }
 
@@ -622,6 +697,7 @@ async fn login(
         caps,
         _counted: crate::metrics::ImapConnection::open(),
         permit: None,
+        selected: None,
     })
 }
 

@@ -85,7 +85,7 @@ impl Imap {
     }
 
     /// [`Imap::fetch_page_on`], or the same page from memory when the server says the
-    /// folder has not changed since (see `page_cache`): `UNSELECT` and `STATUS` first.
+    /// folder has not changed since (see `page_cache`): `STATUS` first.
     async fn fetch_page_cached(
         &self,
         c: &mut Conn,
@@ -96,13 +96,15 @@ impl Imap {
         if !self.has(c, "CONDSTORE") || !self.has(c, "UNSELECT") {
             return self.fetch_page_on(c, user, wire, req).await;
         }
-        // First leave whatever folder this connection has selected, on its own round
-        // trip: for the selected folder STATUS reports the connection's own view (stale,
-        // even after NOOP when the folder was deleted and made again), and Dovecot may run
-        // pipelined commands in parallel. "Nothing selected" is a harmless refusal.
-        match c.command(&Cmd::new("UNSELECT"), |_| {}).await {
-            Ok(()) | Err(Failure::Rejected { .. }) => {}
-            Err(e) => return Err(e),
+        // STATUS about the folder this connection has open reports the connection's own,
+        // possibly stale, view (even after NOOP when the folder was deleted and made
+        // again): leave it first, on a round trip of its own, since Dovecot may run
+        // pipelined commands in parallel. Any other folder's STATUS is read afresh.
+        if c.open_as(wire, false).is_some() {
+            match c.command(&Cmd::new("UNSELECT"), |_| {}).await {
+                Ok(()) | Err(Failure::Rejected { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         let cmd = Cmd::new("STATUS")
             .mailbox(wire)
@@ -152,6 +154,7 @@ impl Imap {
             .clone()
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        c.note_selected(wire, true, state.uidvalidity);
         let total = state.exists;
         let w = Window::new(total, req.page, req.per_page);
         let mut page = MessagePage {
@@ -249,6 +252,7 @@ impl Imap {
             .status
             .map_err(|f| f.no_means(ImapError::NoSuchMailbox))?;
         let state = order::FolderState::from_select(&select.lines);
+        c.note_selected(wire, true, state.uidvalidity);
         let (labels, permanent) = super::labels::folder_flags(&select.lines);
         let _count = replies.next();
         let w = Window::new(state.exists, req.page, req.per_page);

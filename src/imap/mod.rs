@@ -16,6 +16,11 @@
 //! SELECTs. SELECT changes nothing a client can see besides `\Recent`, which IMAP4rev2
 //! dropped; we never CLOSE, so nothing is expunged by it.
 //!
+//! A connection remembers which folder it has open and how (`conn::Conn::open_as`): an
+//! operation that only reads a folder already open, read-only or read-write, says NOOP
+//! (so changes made elsewhere, expunges included, are seen) instead of opening it again,
+//! which for a 10,000-message folder costs the server about 10 ms each time.
+//!
 //! **One way to speak IMAP.** Every command is a `command::Cmd`: protocol syntax only
 //! from constants, numbers and sequence sets, every name or text quoted (or a literal)
 //! and refused if it holds CR, LF, NUL or another control character. `conn::Conn` is
@@ -37,7 +42,8 @@
 //! subscribe), `labels` (label names as keywords; renaming and deleting them), `export` (a
 //! folder as a streamed mbox), `open`, `search`, `threads`, `sidebar`, `acl`, `quota`,
 //! `compose`, `remote` (fetching from other mailboxes), `watch` (IDLE/NOTIFY for live
-//! updates).
+//! updates), `links` (per folder, which messages name which message-ids: the conversation
+//! panel's index, instead of a header search over the folder on every view).
 
 mod acl;
 mod actions;
@@ -49,6 +55,7 @@ mod export;
 mod folder_admin;
 mod folders;
 mod labels;
+mod links;
 mod listing;
 #[cfg(test)]
 pub(crate) use folders::test_folder;

@@ -1,6 +1,7 @@
 //! Opening a message for its page: one pipelined round trip on one connection.
 //!
-//! First round trip: SELECT the folder; FETCH the message's flags; set `\Seen`; find
+//! First round trip: SELECT the folder (or, when this connection has it open read-write
+//! already, a NOOP just before, so the folder is not re-opened); FETCH the message's flags; set `\Seen`; find
 //! its neighbours in arrival order (ESEARCH `MAX` below its UID and `MIN` above it, so
 //! its sequence number is not needed first). Second: LIST-STATUS, once the STORE is
 //! done, so that the sidebar's unread count already agrees with the message being read
@@ -68,13 +69,25 @@ impl Imap {
     ) -> Result<OpenedMessage, Failure> {
         let neighbours = self.has(c, "ESEARCH");
         let one = SeqSet::one(uid);
-        let mut commands = vec![
-            Cmd::new("SELECT").mailbox(wire),
-            Cmd::new("UID FETCH").set(&one).atom("(UID FLAGS)"),
+        // Already open read-write on this connection (the list, or the message before this
+        // one): a NOOP brings the server up to date instead of re-opening the folder. The
+        // folder's size is then unknown, which only the neighbours without ESEARCH need.
+        let open = c.open_as(wire, true).filter(|_| neighbours);
+        if open.is_some() {
+            c.noop().await?;
+        }
+        let mut commands = Vec::new();
+        if open.is_none() {
+            commands.push(Cmd::new("SELECT").mailbox(wire));
+        }
+        // Where the FETCH's reply is: after the SELECT's, if there is one.
+        let fetch = commands.len();
+        commands.push(Cmd::new("UID FETCH").set(&one).atom("(UID FLAGS)"));
+        commands.push(
             Cmd::new("UID STORE")
                 .set(&one)
                 .atom("+FLAGS.SILENT (\\Seen)"),
-        ];
+        );
         if neighbours {
             // `n:*` with n past the last UID means the last UID: checked below.
             commands.push(Cmd::new("UID SEARCH RETURN (MAX) UID").range(1, uid.max(2) - 1));
@@ -90,12 +103,16 @@ impl Imap {
         // The commands may finish in any order: FETCH and SELECT data are looked for
         // in every reply (ESEARCH lines carry their command's tag).
         let all = || replies.iter().flat_map(|r| r.lines.iter());
-        if let Err(f) = &reply(0)?.status {
+        if let (None, Err(f)) = (open, &reply(0)?.status) {
             return Err(f.clone().no_means(ImapError::NoSuchMailbox));
         }
-        let state = FolderState::from_select(all());
+        let mut state = FolderState::from_select(all());
+        match open {
+            Some(uidvalidity) => state.uidvalidity = uidvalidity,
+            None => c.note_selected(wire, true, state.uidvalidity),
+        }
         let (seq, flags) = flags_of(all(), uid).ok_or(Failure::Fail(ImapError::NoSuchMessage))?;
-        if let Err(f) = &reply(2)?.status {
+        if let Err(f) = &reply(fetch + 1)?.status {
             // No right to change flags here (a folder shared read-only): still readable.
             tracing::debug!(error = ?f, "IMAP: could not mark a message read");
         }
@@ -114,8 +131,8 @@ impl Imap {
             }
         }
         if neighbours {
-            let below = esearch_of(reply(3)?).and_then(|e| e.max);
-            let above = esearch_of(reply(4)?).and_then(|e| e.min);
+            let below = esearch_of(reply(fetch + 2)?).and_then(|e| e.max);
+            let above = esearch_of(reply(fetch + 3)?).and_then(|e| e.min);
             place.older = below.filter(|&u| u < uid);
             place.newer = above.filter(|&u| u > uid);
         } else {

@@ -3,8 +3,8 @@
 //!
 //! A folder's state is its [`Stamp`]: UIDVALIDITY, HIGHESTMODSEQ (RFC 7162 CONDSTORE:
 //! every new, expunged or re-flagged message raises it), MESSAGES and UIDNEXT. Before a
-//! page is served from memory, one `STATUS` (after an `UNSELECT`: a connection that has
-//! the folder selected would report its own, possibly stale, view) asks the server for
+//! page is served from memory, one `STATUS` (after an `UNSELECT` when the connection has
+//! that folder open: it would report its own, possibly stale, view) asks the server for
 //! the stamp; only an identical stamp serves the remembered page.
 //! So a change made anywhere (another client, another Mailroom instance, this one) is
 //! seen on the next request, and an unchanged folder costs the server one STATUS instead

@@ -8,25 +8,26 @@
 //! page's messages are grouped by their Message-ID, In-Reply-To and References headers
 //! ([`group_by_references`]), so a conversation split across pages is shown in parts.
 //!
-//! The conversation of one message is found with `UID SEARCH` on the headers that link
-//! messages (`Message-ID`, `References`, `In-Reply-To`) in the message's folder and in
-//! Sent, so the user's own replies appear even though they live in another folder.
-//! Message-ids come from mail and are untrusted: they are checked and sent quoted.
+//! The conversation of one message is found through the headers that link messages
+//! (`Message-ID`, `References`, `In-Reply-To`) in the message's folder and in Sent, so
+//! the user's own replies appear even though they live in another folder. Those headers
+//! are read once per message into a link index (`links`), not searched for on every view.
+//! Message-ids come from mail and are untrusted: they are checked before use.
 
 use std::collections::HashMap;
 
 use async_imap::{
-    imap_proto::{MailboxDatum, Response},
+    imap_proto::{MailboxDatum, Response, StatusAttribute},
     types::Fetch,
 };
 use mail_parser::{HeaderValue, MessageParser};
 
 use super::{
     Account, Imap, ImapError, MessageSummary, PageRequest,
-    command::{Cmd, LiteralMode, SeqSet},
+    command::{Cmd, SeqSet},
     conn::{Conn, Failure},
-    fetch_by_uid,
-    messages::{self, Window},
+    fetch_by_uid, links,
+    messages::Window,
     names::mailbox_wire,
     wire::{self, Value},
 };
@@ -35,6 +36,8 @@ use super::{
 pub const MAX_PER_THREAD: usize = 50;
 /// At most this many linked ids of one message are searched for.
 const MAX_IDS: usize = 20;
+/// At most this many ids are followed through the link indexes for one conversation.
+const MAX_FOLLOWED: usize = 500;
 /// Longest message-id we search for; real ones are well under 100 characters.
 const MAX_ID_LEN: usize = 250;
 
@@ -107,46 +110,6 @@ impl ThreadIds {
     }
 }
 
-/// The SEARCH keys matching every message linked to `ids`: the messages with one of
-/// them as Message-ID (ancestors), and the ones referring to one of them (replies, and
-/// replies to replies, which keep the root in References). `None` for no ids.
-fn search_keys(ids: &[String], literal_plus: bool, literal_minus: bool) -> Option<Cmd> {
-    let literals = LiteralMode::from_caps(literal_plus, literal_minus);
-    let mut keys = Vec::new();
-    for id in ids {
-        for header in [
-            "HEADER Message-ID",
-            "HEADER References",
-            "HEADER In-Reply-To",
-        ] {
-            keys.push(Cmd::fragment().atom(header).text(id, literals));
-        }
-    }
-    or_all(keys)
-}
-
-/// The fetch items of a list row plus the headers that link a conversation.
-const SUMMARY_AND_LINKS: &str = "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE \
-     BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])";
-
-/// Summaries of `uids` together with their linking headers, in one FETCH.
-async fn fetch_with_links(
-    c: &mut Conn,
-    uids: &[u32],
-) -> Result<Vec<(MessageSummary, ThreadIds)>, Failure> {
-    if uids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let fetched: Vec<Fetch> = c.uid_fetch(&SeqSet::list(uids), SUMMARY_AND_LINKS).await?;
-    Ok(fetched
-        .iter()
-        .filter_map(|f| {
-            let links = f.header().map(ThreadIds::from_message).unwrap_or_default();
-            messages::summary(f).map(|s| (s, links))
-        })
-        .collect())
-}
-
 /// `<id>` from a parsed id (mail-parser drops the angle brackets), or `None` for one we
 /// will not search for.
 fn clean_id(id: &str) -> Option<String> {
@@ -155,16 +118,6 @@ fn clean_id(id: &str) -> Option<String> {
         && id.len() <= MAX_ID_LEN
         && !id.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then(|| format!("<{id}>"))
-}
-
-/// `OR a OR b c`: any of the keys. `None` for no keys.
-fn or_all(mut keys: Vec<Cmd>) -> Option<Cmd> {
-    let last = keys.pop()?;
-    let mut out = Cmd::fragment();
-    for k in keys {
-        out = out.atom("OR").then(k);
-    }
-    Some(out.then(last))
 }
 
 /// A message related to another one (see [`Imap::conversation`]).
@@ -208,85 +161,65 @@ impl Imap {
         if let Some(s) = sent.filter(|s| *s != mailbox) {
             boxes.push((s.to_owned(), mailbox_wire(s)?));
         }
-        let (this, ids) = (self.clone(), ids.clone());
+        let (this, ids, user) = (self.clone(), ids.clone(), a.username.clone());
         let mut related = self
             .run(a, async move |c: &mut Conn| {
-                this.conversation_on(c, &boxes, uid, &ids).await
+                this.conversation_on(c, &user, &boxes, uid, &ids).await
             })
             .await?;
         related.sort_by_key(|r| r.summary.date);
         Ok(related)
     }
 
-    /// [`Imap::conversation`] on one connection. Per folder: EXAMINE, SEARCH for the
-    /// known ids, FETCH the new matches with their own linking headers. When those name
-    /// ids we did not know (a reply that only points at its parent, whose References
-    /// lead to the root), one more round finds the rest of the conversation.
+    /// [`Imap::conversation`] on one connection, from the folders' link indexes
+    /// (`links`): a STATUS per folder tells whether its index is whole, the folder is
+    /// opened only to read the links of messages new since, and the conversation's rows are
+    /// FETCHed by UID. No folder is searched. Folders this connection does not have open
+    /// come first, so the one it has open (normally the message's own, which the page's
+    /// next request reads again) is the one left open.
     async fn conversation_on(
         &self,
         c: &mut Conn,
+        user: &str,
         boxes: &[(String, String)],
         uid: u32,
         ids: &ThreadIds,
     ) -> Result<Vec<Related>, Failure> {
-        let (lp, lm) = (self.has(c, "LITERAL+"), self.has(c, "LITERAL-"));
-        let mut known = ids.all();
-        let mut found: Vec<(usize, MessageSummary)> = Vec::new();
-        let mut unavailable = vec![false; boxes.len()];
-        for _round in 0..2 {
-            let Some(keys) = search_keys(&known, lp, lm) else {
-                break;
+        let mut order: Vec<usize> = (0..boxes.len()).collect();
+        order.sort_by_key(|&i| c.open_as(&boxes[i].1, false).is_some());
+        let mut indexes = vec![None; boxes.len()];
+        for &i in &order {
+            let wire = &boxes[i].1;
+            let state = match folder_state(c, wire).await {
+                Ok(state) => state,
+                // No Sent folder after all, or no right to read it.
+                Err(f) if f.connection_ok() && i > 0 => continue,
+                Err(f) => return Err(f.no_means(ImapError::NoSuchMailbox)),
             };
-            let mut learned = Vec::new();
-            for (i, (_, wire)) in boxes.iter().enumerate() {
-                if unavailable[i] {
-                    continue;
-                }
-                match c.examine(wire).await {
-                    Ok(_) => {}
-                    // No Sent folder after all, or no right to read it.
-                    Err(f) if f.connection_ok() && i > 0 => {
-                        unavailable[i] = true;
-                        continue;
-                    }
-                    Err(f) => return Err(f),
-                }
-                let mut uids = Vec::new();
-                let search = Cmd::new("UID SEARCH CHARSET UTF-8").then(keys.clone());
-                c.command(&search, |r| {
-                    if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
-                        uids.extend_from_slice(ids);
-                    }
-                })
-                .await?;
-                // Not the message itself, nor one found in an earlier round.
-                let own = |u: u32| i == 0 && u == uid;
-                uids.retain(|&u| !own(u) && !found.iter().any(|(b, m)| *b == i && m.uid == u));
-                // A runaway conversation (a mailing list thread): the newest suffice.
-                uids.sort_unstable();
-                let keep = uids.len().saturating_sub(MAX_PER_THREAD);
-                for (summary, links) in fetch_with_links(c, &uids[keep..]).await? {
-                    learned.extend(links.all());
-                    found.push((i, summary));
-                }
+            let Some((uidvalidity, uid_next)) = state else {
+                continue;
+            };
+            let ix = links::current(&self.inner.links, c, user, wire, uidvalidity, uid_next);
+            indexes[i] = Some(ix.await?);
+        }
+        let found = links::conversation(&indexes, &ids.all(), uid, MAX_FOLLOWED);
+        let mut related = Vec::new();
+        for &i in order.iter().rev() {
+            // A runaway conversation (a mailing list thread): the newest suffice.
+            let uids = &found[i];
+            if uids.is_empty() {
+                continue;
             }
-            let before = known.len();
-            for id in learned {
-                if !known.contains(&id) && known.len() < MAX_IDS {
-                    known.push(id);
-                }
-            }
-            if known.len() == before {
-                break;
+            let keep = uids.len().saturating_sub(MAX_PER_THREAD);
+            c.open_for_reading(&boxes[i].1).await?;
+            for summary in fetch_by_uid(c, &uids[keep..]).await? {
+                related.push(Related {
+                    mailbox: boxes[i].0.clone(),
+                    summary,
+                });
             }
         }
-        Ok(found
-            .into_iter()
-            .map(|(i, summary)| Related {
-                mailbox: boxes[i].0.clone(),
-                summary,
-            })
-            .collect())
+        Ok(related)
     }
 
     /// [`Imap::thread_page`] on one connection.
@@ -429,6 +362,27 @@ impl Imap {
     }
 }
 
+/// A folder's UIDVALIDITY and UIDNEXT by STATUS, which does not open it.
+async fn folder_state(c: &mut Conn, wire: &str) -> Result<Option<(u32, u32)>, Failure> {
+    let (mut validity, mut next) = (None, None);
+    let cmd = Cmd::new("STATUS")
+        .mailbox(wire)
+        .atom("(UIDNEXT UIDVALIDITY)");
+    c.command(&cmd, |r| {
+        if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
+            for a in status {
+                match a {
+                    StatusAttribute::UidValidity(v) => validity = Some(*v),
+                    StatusAttribute::UidNext(n) => next = Some(*n),
+                    _ => {}
+                }
+            }
+        }
+    })
+    .await?;
+    Ok(validity.zip(next))
+}
+
 /// The sort key of a thread: its newest message (date, then UID).
 fn newest(t: &Thread) -> (Option<chrono::DateTime<chrono::FixedOffset>>, u32) {
     t.messages
@@ -519,26 +473,10 @@ mod tests {
         assert_eq!(t.all(), ["<r2@x>", "<root@x>", "<r1@x>"]);
         let none = ThreadIds::from_message(b"Subject: x\r\n\r\n");
         assert_eq!(none, ThreadIds::default());
-        assert!(search_keys(&none.all(), true, false).is_none());
+        assert!(none.all().is_empty());
         assert_eq!(clean_id("<a b@x>"), None);
         assert_eq!(clean_id(&format!("<{}@x>", "a".repeat(300))), None);
         assert_eq!(clean_id("a@x").as_deref(), Some("<a@x>"));
-    }
-
-    #[test]
-    fn conversation_keys_are_quoted() {
-        let t = ids("<a\"b@x>", &[], &[]);
-        assert_eq!(
-            search_keys(&t.all(), true, false).unwrap().line().unwrap(),
-            "OR HEADER Message-ID \"<a\\\"b@x>\" OR HEADER References \"<a\\\"b@x>\" \
-             HEADER In-Reply-To \"<a\\\"b@x>\""
-        );
-        let one = or_all(vec![Cmd::fragment().atom("A")]).unwrap();
-        assert_eq!(one.line(), Ok("A"));
-        assert!(
-            SUMMARY_AND_LINKS
-                .starts_with(super::super::listing::SUMMARY_ITEMS.trim_end_matches(')'))
-        );
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! sender and our mail server vouches for it ([`crate::web::trusted::remote_policy`]); even
 //! then remote images come through the image proxy, so the body's CSP is the same strict
 //! one either way.
+//!
+//! The page renders the body anyway (it needs the sanitizer's findings), so it keeps the
+//! finished body document for its iframe (`web::rendered`), which then costs the mail
+//! server only a check that the message is still there.
 
 use std::sync::Arc;
 
@@ -30,6 +34,7 @@ use crate::{
         format,
         layout::{Layout, PageCtx, folder_label},
         mailbox_href, message_href,
+        rendered::{BodyKey, CachedBody},
     },
 };
 
@@ -265,6 +270,26 @@ pub async fn show(
     )
     .await?;
 
+    // The iframe asks for this body next: keep the finished document for it.
+    state
+        .bodies
+        .put(
+            body_key(
+                &account.username,
+                &mailbox,
+                opened.place.uidvalidity,
+                uid,
+                &q,
+                &ctx,
+            ),
+            CachedBody {
+                html: body_document_html(ctx.tr, &rendered),
+                sender: sender_of(&parsed),
+                listed: policy.trusted || policy.unverified.is_some(),
+            },
+        )
+        .await;
+
     let tr = ctx.tr;
     let zone = crate::zone::user_zone(&state.db, &account.username, &state.config).await;
     let subject = format::subject(tr, &view.subject);
@@ -432,48 +457,30 @@ pub async fn body(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
-    // Fetched first, so a bad folder name or a missing message is still an error page.
-    let raw = state.imap.fetch_raw(&account, &mailbox, uid).await?;
+    // Checked first, so a bad folder name or a missing message is still an error page, and
+    // a kept document is never served for a message deleted meanwhile.
+    let uidvalidity = state.imap.check_message(&account, &mailbox, uid).await?;
     let top_level = headers
         .get("sec-fetch-dest")
         .is_some_and(|d| d.as_bytes().eq_ignore_ascii_case(b"document"));
     if top_level {
         return Ok(Redirect::to(&message_href(&mailbox, uid)).into_response());
     }
-    let prefix = format!("{}/part/", message_href(&mailbox, uid));
-    let parsed = parse_blocking(Arc::clone(&raw)).await?;
-    let allow_remote =
-        crate::web::trusted::remote_policy(&state, &account.username, &parsed, &raw, q.allowed())
-            .await?
-            .allow;
-    let proxy = crate::web::proxy::signer_for(&state, &account.username);
-    let labels = header_labels(ctx.tr);
-    let rendered = blocking(move || {
-        parsed.render_body(&RenderOptions {
-            allow_remote,
-            part_url_prefix: &prefix,
-            image_proxy: Some(&proxy),
-            header_labels: labels,
-        })
-    })
-    .await?;
-    let mut html = String::new();
-    if !rendered.too_large.is_empty() {
-        // The page beside this frame has the download links (a sandboxed frame may not
-        // start downloads).
-        html.push_str(&format!(
-            "<p class=\"mr-too-large\"><em>{}</em></p>",
-            html_escape::encode_text(ctx.tr.t("msg.too_large"))
-        ));
-    }
-    if rendered.html.trim().is_empty() && rendered.too_large.is_empty() {
-        html.push_str(&format!(
-            "<p><em>{}</em></p>",
-            html_escape::encode_text(ctx.tr.t("msg.no_body"))
-        ));
-    } else {
-        html.push_str(&rendered.html);
-    }
+    let key = body_key(&account.username, &mailbox, uidvalidity, uid, &q, &ctx);
+    let html = match kept_body(&state, &account.username, &key).await? {
+        Some(kept) => kept,
+        None => {
+            let (html, sender, listed) =
+                render_body_document(&state, &account, &mailbox, uid, &q, ctx.tr).await?;
+            let keep = CachedBody {
+                html: html.clone(),
+                sender,
+                listed,
+            };
+            state.bodies.put(key, keep).await;
+            html
+        }
+    };
     let mut res = BodyDocument {
         lang: ctx.tr.lang().tag(),
         theme: ctx.theme.as_str(),
@@ -494,6 +501,107 @@ pub async fn body(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
+}
+
+/// The key of a body document in [`AppState::bodies`].
+fn body_key(
+    user: &str,
+    mailbox: &str,
+    uidvalidity: u32,
+    uid: u32,
+    q: &RemoteQuery,
+    ctx: &PageCtx,
+) -> BodyKey {
+    BodyKey {
+        user: user.to_owned(),
+        mailbox: mailbox.to_owned(),
+        uidvalidity,
+        uid,
+        asked_remote: q.allowed(),
+        lang: ctx.tr.lang().tag(),
+    }
+}
+
+/// The sender address whose trust decides about remote content (see
+/// [`crate::web::trusted::remote_policy`]).
+fn sender_of(parsed: &ParsedMessage) -> Option<String> {
+    parsed
+        .sender_addresses()
+        .into_iter()
+        .next()
+        .map(|a| a.email)
+}
+
+/// The kept document for `key`, if the remote-content decision it was rendered under
+/// still holds: asked for once, or the sender's place in the trusted list unchanged.
+async fn kept_body(
+    state: &AppState,
+    username: &str,
+    key: &BodyKey,
+) -> Result<Option<String>, AppError> {
+    let Some(kept) = state.bodies.get(key).await else {
+        return Ok(None);
+    };
+    let listed = match (&kept.sender, key.asked_remote) {
+        (Some(sender), false) => trusted::is_trusted(&state.db, username, sender).await?,
+        _ => kept.listed,
+    };
+    Ok((listed == kept.listed).then(|| kept.html.clone()))
+}
+
+/// Fetches, parses and renders the body document (when the page's was not kept):
+/// the document's HTML, the sender and whether it was listed as trusted.
+async fn render_body_document(
+    state: &AppState,
+    account: &crate::imap::Account,
+    mailbox: &str,
+    uid: u32,
+    q: &RemoteQuery,
+    tr: Tr,
+) -> Result<(String, Option<String>, bool), AppError> {
+    let raw = state.imap.fetch_raw(account, mailbox, uid).await?;
+    let prefix = format!("{}/part/", message_href(mailbox, uid));
+    let parsed = parse_blocking(Arc::clone(&raw)).await?;
+    let policy =
+        crate::web::trusted::remote_policy(state, &account.username, &parsed, &raw, q.allowed())
+            .await?;
+    let (allow_remote, listed) = (policy.allow, policy.trusted || policy.unverified.is_some());
+    let sender = sender_of(&parsed);
+    let proxy = crate::web::proxy::signer_for(state, &account.username);
+    let labels = header_labels(tr);
+    let rendered = blocking(move || {
+        parsed.render_body(&RenderOptions {
+            allow_remote,
+            part_url_prefix: &prefix,
+            image_proxy: Some(&proxy),
+            header_labels: labels,
+        })
+    })
+    .await?;
+    Ok((body_document_html(tr, &rendered), sender, listed))
+}
+
+/// What goes inside the body document's `<body>`: the sanitized body, with our notices
+/// for parts left out and for an empty body.
+fn body_document_html(tr: Tr, rendered: &mime::RenderedBody) -> String {
+    let mut html = String::new();
+    if !rendered.too_large.is_empty() {
+        // The page beside this frame has the download links (a sandboxed frame may not
+        // start downloads).
+        html.push_str(&format!(
+            "<p class=\"mr-too-large\"><em>{}</em></p>",
+            html_escape::encode_text(tr.t("msg.too_large"))
+        ));
+    }
+    if rendered.html.trim().is_empty() && rendered.too_large.is_empty() {
+        html.push_str(&format!(
+            "<p><em>{}</em></p>",
+            html_escape::encode_text(tr.t("msg.no_body"))
+        ));
+    } else {
+        html.push_str(&rendered.html);
+    }
+    html
 }
 
 /// The print view: the headers and the sanitized body, nothing of the app around them.

@@ -39,6 +39,7 @@ mod ops;
 pub mod outbox;
 /// Crate-visible for [`proxy::ImageFetcher`], which [`AppState`] holds.
 pub(crate) mod proxy;
+pub mod rendered;
 mod resume;
 mod rules;
 mod search;

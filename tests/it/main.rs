@@ -29,6 +29,7 @@ mod mailbox;
 mod mailstack_selftest;
 mod message;
 mod mime_golden;
+mod open_cost;
 mod ops;
 mod outbox;
 mod quota_acl;

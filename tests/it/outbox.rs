@@ -123,6 +123,8 @@ async fn a_sent_message_goes_out_when_the_undo_window_closes() {
         text.contains("notes.txt"),
         "the attachment went too: {text}"
     );
+    // The Sent copy is stored after the delivery: wait for it too.
+    stack.wait_for_count(&user, "Sent", 1, DELIVERY).await;
     assert_eq!(count_with(stack, &user, "Sent", "Patience").await, 1);
     // The outbox is empty again (and the password with it).
     let outbox = app.get("/outbox").await;

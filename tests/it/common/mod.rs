@@ -5,3 +5,4 @@ pub mod direct;
 pub mod group;
 pub mod mailstack;
 pub mod pgstack;
+pub mod relay;

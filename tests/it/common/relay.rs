@@ -1,0 +1,110 @@
+//! A loopback relay in front of Dovecot's plain IMAP port that writes down every command
+//! line Mailroom sends (per connection, whole lines only), so a test can assert on how much
+//! work one page costs the mail server.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+use super::{
+    app::TestApp,
+    mailstack::{MailStack, TestUser},
+};
+
+/// The relay and its log: `(connection number, command line without its tag)`.
+pub struct CommandLog {
+    pub port: u16,
+    lines: Arc<Mutex<Vec<(usize, String)>>>,
+}
+
+impl CommandLog {
+    /// Starts a relay to `stack`'s plain IMAP port.
+    pub async fn start(stack: &MailStack) -> CommandLog {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("relay addr").port();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let target = stack.imap_port;
+        let log = Arc::clone(&lines);
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((client, _)) = listener.accept().await {
+                n += 1;
+                let (log, conn) = (Arc::clone(&log), n);
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = async move {
+                        let (mut buf, mut pending) = (vec![0u8; 16 * 1024], Vec::new());
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            pending.extend_from_slice(&buf[..n]);
+                            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                                let line: Vec<u8> = pending.drain(..=end).collect();
+                                let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+                                // Drop the tag: "A12 UID FETCH …" → "UID FETCH …".
+                                let cmd = line.split_once(' ').map_or(line.as_str(), |(_, c)| c);
+                                log.lock().expect("log").push((conn, cmd.to_owned()));
+                            }
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let down = async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    };
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        CommandLog { port, lines }
+    }
+
+    /// How many lines were logged so far: a mark for [`CommandLog::since`].
+    pub fn mark(&self) -> usize {
+        self.lines.lock().expect("log").len()
+    }
+
+    /// The command lines sent since `mark`.
+    pub fn since(&self, mark: usize) -> Vec<String> {
+        let lines = self.lines.lock().expect("log");
+        lines[mark.min(lines.len())..]
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// An app for `user` on the shared stack that reaches IMAP through this relay.
+    pub async fn app(&self, user: TestUser) -> TestApp {
+        let port = self.port;
+        TestApp::spawn_with(MailStack::shared(), user, move |c| {
+            c.imap = mailroom::config::Endpoint {
+                host: "127.0.0.1".into(),
+                port,
+                security: mailroom::config::Security::None,
+                ca_file: None,
+            };
+        })
+        .await
+    }
+}
+
+/// Lines whose command starts with `verb` (case-insensitive, e.g. `"SELECT"`,
+/// `"UID SEARCH"`).
+pub fn count(lines: &[String], verb: &str) -> usize {
+    lines.iter().filter(|l| starts_with(l, verb)).count()
+}
+
+/// Whether `line` starts with `verb`, ignoring case.
+pub fn starts_with(line: &str, verb: &str) -> bool {
+    line.len() >= verb.len() && line[..verb.len()].eq_ignore_ascii_case(verb)
+}
