@@ -286,6 +286,7 @@ pub async fn show(
                 html: body_document_html(ctx.tr, &rendered),
                 sender: sender_of(&parsed),
                 listed: policy.trusted || policy.unverified.is_some(),
+                made: std::time::Instant::now(),
             },
         )
         .await;
@@ -476,6 +477,7 @@ pub async fn body(
                 html: html.clone(),
                 sender,
                 listed,
+                made: std::time::Instant::now(),
             };
             state.bodies.put(key, keep).await;
             html
@@ -542,6 +544,10 @@ async fn kept_body(
     let Some(kept) = state.bodies.get(key).await else {
         return Ok(None);
     };
+    // Its signed image-proxy URLs expire: an old document is rendered afresh.
+    if kept.made.elapsed() > crate::web::rendered::fresh_for(state.config.proxy_url_lifetime) {
+        return Ok(None);
+    }
     let listed = match (&kept.sender, key.asked_remote) {
         (Some(sender), false) => trusted::is_trusted(&state.db, username, sender).await?,
         _ => kept.listed,

@@ -43,6 +43,15 @@ pub struct CachedBody {
     pub sender: Option<String>,
     /// Whether that sender was in the user's trusted list when the body was rendered.
     pub listed: bool,
+    /// When it was rendered: the image-proxy URLs in it are signed to expire, so a kept
+    /// document is used only while they are young (see [`fresh_for`]).
+    pub made: std::time::Instant,
+}
+
+/// How long a kept document may be served: the page's iframe asks at once, and the
+/// proxy URLs inside must have most of their life left when the browser uses them.
+pub fn fresh_for(proxy_url_lifetime: Duration) -> Duration {
+    (proxy_url_lifetime / 2).min(Duration::from_secs(60))
 }
 
 /// The kept documents; cheap to clone.
@@ -98,6 +107,7 @@ mod tests {
             html: "<p>hi</p>".into(),
             sender: None,
             listed: false,
+            made: std::time::Instant::now(),
         };
         cache.put(key(1, false), body).await;
         assert_eq!(cache.get(&key(1, false)).await.unwrap().html, "<p>hi</p>");
@@ -113,5 +123,17 @@ mod tests {
             ..key(1, false)
         };
         assert!(cache.get(&other_user).await.is_none());
+    }
+
+    #[test]
+    fn kept_documents_are_used_while_their_proxy_urls_are_young() {
+        assert_eq!(
+            fresh_for(Duration::from_secs(3)),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            fresh_for(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
     }
 }
