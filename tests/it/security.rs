@@ -3,21 +3,14 @@
 //! for `next`, session fixation, logout and session lifetimes, login throttling (proved not
 //! to reach IMAP by a recording relay in front of Dovecot), and folder names with CR/LF.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
-use mailroom::config::{Endpoint, Security};
 use reqwest::{StatusCode, header};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
 
 use crate::common::{
     app::{Page, TestApp},
-    mailstack::{MailStack, TestUser},
+    mailstack::MailStack,
+    relay::{self, CommandLog},
 };
 
 /// The exact body CSP the issue asks for.
@@ -27,86 +20,9 @@ const PART_CSP: &str = "default-src 'none'; sandbox";
 
 // ------------------------------------------------------------------ helpers
 
-/// A TCP relay in front of Dovecot's plain IMAP port that keeps every byte Mailroom sends,
-/// so a test can prove what did, or did not, reach the mail server.
-struct ImapRecorder {
-    port: u16,
-    sent: Arc<Mutex<Vec<u8>>>,
-}
-
-impl ImapRecorder {
-    async fn start(stack: &MailStack) -> ImapRecorder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-        let port = listener.local_addr().expect("relay addr").port();
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let target = stack.imap_port;
-        let log = Arc::clone(&sent);
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let log = Arc::clone(&log);
-                tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
-                        return;
-                    };
-                    let (mut cr, mut cw) = client.into_split();
-                    let (mut sr, mut sw) = server.into_split();
-                    let up = async move {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = match cr.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            log.lock().expect("log").extend_from_slice(&buf[..n]);
-                            if sw.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    };
-                    let down = async move {
-                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                    };
-                    tokio::join!(up, down);
-                });
-            }
-        });
-        ImapRecorder { port, sent }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.sent.lock().expect("log")).into_owned()
-    }
-
-    /// How many LOGIN commands Mailroom sent so far.
-    fn logins(&self) -> usize {
-        self.text()
-            .lines()
-            .filter(|l| {
-                l.split(' ')
-                    .nth(1)
-                    .is_some_and(|c| c.eq_ignore_ascii_case("LOGIN"))
-            })
-            .count()
-    }
-}
-
-/// An app for `user` that talks plain IMAP through `recorder`.
-async fn app_behind(
-    recorder: &ImapRecorder,
-    user: TestUser,
-    tweak: impl FnOnce(&mut mailroom::config::Config),
-) -> TestApp {
-    let port = recorder.port;
-    TestApp::spawn_with(MailStack::shared(), user, move |c| {
-        c.imap = Endpoint {
-            host: "127.0.0.1".into(),
-            port,
-            security: Security::None,
-            ca_file: None,
-        };
-        tweak(c);
-    })
-    .await
+/// How many LOGIN commands went through `recorder` so far.
+fn logins_through(recorder: &CommandLog) -> usize {
+    relay::count(&recorder.since(0), "LOGIN ")
 }
 
 /// The `Set-Cookie` headers of a response.
@@ -737,12 +653,13 @@ async fn idle_and_absolute_session_lifetimes_end_sessions() {
 #[tokio::test]
 async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap() {
     let stack = MailStack::shared();
-    let recorder = ImapRecorder::start(stack).await;
+    let recorder = CommandLog::start(stack).await;
     let other = stack.add_user("sec-throttle-other");
-    let app = app_behind(&recorder, stack.add_user("sec-throttle"), |c| {
-        c.login_backoff_base = Duration::from_secs(4);
-    })
-    .await;
+    let app = recorder
+        .app_with(stack.add_user("sec-throttle"), |c| {
+            c.login_backoff_base = Duration::from_secs(4);
+        })
+        .await;
     let (u, p) = (app.user.address.clone(), app.user.password.clone());
     for i in 0..5 {
         let res = app
@@ -754,8 +671,8 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
             vec!["Wrong address or password"]
         );
     }
-    let logins = recorder.logins();
-    assert_eq!(logins, 5, "{}", recorder.text());
+    let logins = logins_through(&recorder);
+    assert_eq!(logins, 5, "{}", recorder.raw_text());
 
     // Sixth attempt, right password: refused, same page, nobody asked.
     let refused = app
@@ -802,7 +719,11 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
             vec!["Too many attempts, try again in 1 minute."]
         );
     }
-    assert_eq!(recorder.logins(), logins, "a throttled login reached IMAP");
+    assert_eq!(
+        logins_through(&recorder),
+        logins,
+        "a throttled login reached IMAP"
+    );
 
     // After the backoff, the right password works (and resets the account).
     tokio::time::sleep(Duration::from_secs(retry + 1)).await;
@@ -810,31 +731,33 @@ async fn sixth_wrong_password_locks_out_even_the_right_one_without_asking_imap()
         .post_form("/login", &[("username", &u), ("password", &p)])
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
-    assert_eq!(recorder.logins(), logins + 1);
+    assert_eq!(logins_through(&recorder), logins + 1);
 }
 
 #[tokio::test]
 async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_proxies() {
     let stack = MailStack::shared();
-    let recorder = ImapRecorder::start(stack).await;
+    let recorder = CommandLog::start(stack).await;
     let victim = stack.add_user("sec-shared-victim");
     let bystander = stack.add_user("sec-shared-bystander");
     // Two instances behind a reverse proxy on 127.0.0.1, sharing one database.
     let shared = tempfile::tempdir().expect("temp dir");
     let db = crate::common::pgstack::fresh_database_url(shared.path(), "shared").await;
     let db2 = db.clone();
-    let first = app_behind(&recorder, victim.clone(), move |c| {
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        c.login_backoff_base = Duration::from_secs(60);
-        c.database_url = db2;
-    })
-    .await;
-    let second = app_behind(&recorder, bystander.clone(), move |c| {
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        c.login_backoff_base = Duration::from_secs(60);
-        c.database_url = db;
-    })
-    .await;
+    let first = recorder
+        .app_with(victim.clone(), move |c| {
+            c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+            c.login_backoff_base = Duration::from_secs(60);
+            c.database_url = db2;
+        })
+        .await;
+    let second = recorder
+        .app_with(bystander.clone(), move |c| {
+            c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+            c.login_backoff_base = Duration::from_secs(60);
+            c.database_url = db;
+        })
+        .await;
     // Five failures for the victim, each from another client address, on the first instance.
     for fwd in [
         "198.51.100.1",
@@ -848,13 +771,13 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
             StatusCode::OK
         );
     }
-    let logins = recorder.logins();
+    let logins = logins_through(&recorder);
     // The second instance knows: the account is locked from any address.
     assert_eq!(
         login_via(&second, "198.51.100.9", &victim.address, &victim.password).await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_eq!(recorder.logins(), logins);
+    assert_eq!(logins_through(&recorder), logins);
     // Each address failed once only, so another account from one of them is fine.
     assert_eq!(
         login_via(
@@ -871,8 +794,8 @@ async fn throttling_is_shared_by_instances_and_trusts_forwarded_for_only_from_pr
 #[tokio::test]
 async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
     let stack = MailStack::shared();
-    let recorder = ImapRecorder::start(stack).await;
-    let app = app_behind(&recorder, stack.add_user("sec-burst"), |_| {}).await;
+    let recorder = CommandLog::start(stack).await;
+    let app = recorder.app_with(stack.add_user("sec-burst"), |_| {}).await;
     let token = app.csrf().await;
     let user = app.user.address.clone();
     let attempts = (0..40).map(|i| {
@@ -914,11 +837,11 @@ async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
                 && p.texts(".login .error") == ["Too many attempts, try again in 1 minute."]
         })
         .count();
-    let logins = recorder.logins();
+    let logins = logins_through(&recorder);
     assert!(
         logins <= 5,
         "{logins} LOGINs reached IMAP: {}",
-        recorder.text()
+        recorder.raw_text()
     );
     assert_eq!(
         wrong, logins,
@@ -934,12 +857,13 @@ async fn forty_concurrent_wrong_passwords_let_at_most_five_reach_imap() {
 #[tokio::test]
 async fn a_known_browser_still_logs_in_while_strangers_lock_the_account() {
     let stack = MailStack::shared();
-    let recorder = ImapRecorder::start(stack).await;
-    let app = app_behind(&recorder, stack.add_user("sec-known-device"), |c| {
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        c.login_backoff_base = Duration::from_secs(300);
-    })
-    .await;
+    let recorder = CommandLog::start(stack).await;
+    let app = recorder
+        .app_with(stack.add_user("sec-known-device"), |c| {
+            c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+            c.login_backoff_base = Duration::from_secs(300);
+        })
+        .await;
     let (u, p) = (app.user.address.clone(), app.user.password.clone());
     // The owner's browser logged in before, and logged out.
     assert_eq!(
@@ -958,13 +882,17 @@ async fn a_known_browser_still_logs_in_while_strangers_lock_the_account() {
             StatusCode::OK
         );
     }
-    let logins = recorder.logins();
+    let logins = logins_through(&recorder);
     // A browser without the known-device cookie is refused, right password or not.
     assert_eq!(
         login_with(&stranger, &app, "192.0.2.44", &u, &p).await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_eq!(recorder.logins(), logins, "the refused login reached IMAP");
+    assert_eq!(
+        logins_through(&recorder),
+        logins,
+        "the refused login reached IMAP"
+    );
     // The owner's browser gets in, from yet another address.
     assert_eq!(
         login_via(&app, "192.0.2.45", &u, &p).await,
@@ -1012,8 +940,8 @@ async fn login_with(
 #[tokio::test]
 async fn folder_names_with_line_breaks_are_refused_before_reaching_the_server() {
     let stack = MailStack::shared();
-    let recorder = ImapRecorder::start(stack).await;
-    let app = app_behind(&recorder, stack.add_user("sec-crlf"), |_| {}).await;
+    let recorder = CommandLog::start(stack).await;
+    let app = recorder.app_with(stack.add_user("sec-crlf"), |_| {}).await;
     stack
         .append(
             &app.user,
@@ -1050,7 +978,7 @@ async fn folder_names_with_line_breaks_are_refused_before_reaching_the_server() 
             "{path}"
         );
     }
-    let sent = recorder.text();
+    let sent = recorder.raw_text();
     for injected in ["DELETE", "X1", "X2", "X3", "X4", "IN\0BOX", "OR 1", "1:*"] {
         assert!(
             !sent.contains(injected),

@@ -1,6 +1,7 @@
 //! A loopback relay in front of Dovecot's plain IMAP port that writes down every command
 //! line Mailroom sends (per connection, whole lines only), so a test can assert on how much
-//! work one page costs the mail server.
+//! work one page costs the mail server, and keeps the raw bytes too, to prove what did or
+//! did not reach the server.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +19,8 @@ use super::{
 pub struct CommandLog {
     pub port: u16,
     lines: Arc<Mutex<Vec<(usize, String)>>>,
+    /// Every byte sent, all connections together.
+    raw: Arc<Mutex<Vec<u8>>>,
 }
 
 impl CommandLog {
@@ -25,14 +28,17 @@ impl CommandLog {
     pub async fn start(stack: &MailStack) -> CommandLog {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
         let port = listener.local_addr().expect("relay addr").port();
-        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (lines, raw) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
         let target = stack.imap_port;
-        let log = Arc::clone(&lines);
+        let (log, bytes) = (Arc::clone(&lines), Arc::clone(&raw));
         tokio::spawn(async move {
             let mut n = 0;
             while let Ok((client, _)) = listener.accept().await {
                 n += 1;
-                let (log, conn) = (Arc::clone(&log), n);
+                let (log, bytes, conn) = (Arc::clone(&log), Arc::clone(&bytes), n);
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
                         return;
@@ -46,6 +52,7 @@ impl CommandLog {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => n,
                             };
+                            bytes.lock().expect("log").extend_from_slice(&buf[..n]);
                             pending.extend_from_slice(&buf[..n]);
                             while let Some(end) = pending.iter().position(|&b| b == b'\n') {
                                 let line: Vec<u8> = pending.drain(..=end).collect();
@@ -66,7 +73,7 @@ impl CommandLog {
                 });
             }
         });
-        CommandLog { port, lines }
+        CommandLog { port, lines, raw }
     }
 
     /// How many lines were logged so far: a mark for [`CommandLog::since`].
@@ -83,8 +90,22 @@ impl CommandLog {
             .collect()
     }
 
+    /// Everything sent so far, as text (lossy), every connection's bytes in arrival order.
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().expect("log")).into_owned()
+    }
+
     /// An app for `user` on the shared stack that reaches IMAP through this relay.
     pub async fn app(&self, user: TestUser) -> TestApp {
+        self.app_with(user, |_| {}).await
+    }
+
+    /// [`CommandLog::app`] with more configuration.
+    pub async fn app_with(
+        &self,
+        user: TestUser,
+        tweak: impl FnOnce(&mut mailroom::config::Config),
+    ) -> TestApp {
         let port = self.port;
         TestApp::spawn_with(MailStack::shared(), user, move |c| {
             c.imap = mailroom::config::Endpoint {
@@ -93,6 +114,7 @@ impl CommandLog {
                 security: mailroom::config::Security::None,
                 ca_file: None,
             };
+            tweak(c);
         })
         .await
     }
