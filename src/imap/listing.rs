@@ -196,7 +196,7 @@ impl Imap {
                         slice
                     }
                 };
-                fetch_by_uid(c, &slice).await?
+                fetch_rows(c, &slice).await?
             }
             // A refused PARTIAL was turned into one of the others above.
             Plan::Arrival | Plan::Partial(_) => {
@@ -294,7 +294,7 @@ impl Imap {
             uidvalidity: state.uidvalidity,
             page: w.page,
             pages: w.pages,
-            messages: fetch_by_uid(c, &uids).await?,
+            messages: fetch_rows(c, &uids).await?,
             unseen,
             labels,
             new_labels: super::labels::can_create(&permanent),
@@ -385,9 +385,16 @@ pub(super) async fn fetch_by_uid(
         .filter_map(messages::summary)
         .map(|s| (s.uid, s))
         .collect();
-    add_previews(c, by_uid.values_mut()).await?;
     // A message expunged between SORT and FETCH is simply missing.
     Ok(uids.iter().filter_map(|u| by_uid.remove(u)).collect())
+}
+
+/// [`fetch_by_uid`] for rows a page shows, with their preview lines: the FETCH for the
+/// preview goes only where it is shown (not for a conversation panel or a date filter).
+pub(super) async fn fetch_rows(c: &mut Conn, uids: &[u32]) -> Result<Vec<MessageSummary>, Failure> {
+    let mut rows = fetch_by_uid(c, uids).await?;
+    add_previews(c, rows.iter_mut()).await?;
+    Ok(rows)
 }
 
 /// FETCHes summaries by sequence number and returns them in the order of `seqs`.

@@ -101,5 +101,5 @@ pub use self::types::{
 // What the operation files share, under the names they have always used.
 use self::{
     client::{RawKey, uid_exists},
-    listing::fetch_by_uid,
+    listing::{fetch_by_uid, fetch_rows},
 };

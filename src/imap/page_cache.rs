@@ -93,7 +93,7 @@ pub(super) struct Key {
     mailbox: String,
     page: u32,
     per_page: u32,
-    sort: String,
+    sort: super::SortKey,
     reverse: bool,
 }
 
@@ -104,7 +104,7 @@ impl Key {
             mailbox: mailbox.to_owned(),
             page: req.page,
             per_page: req.per_page,
-            sort: format!("{:?}", req.sort),
+            sort: req.sort,
             reverse: req.reverse,
         }
     }

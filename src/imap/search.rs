@@ -39,7 +39,7 @@ use super::{
     Account, Imap, ImapError, MessagePage, MessageSummary, PageRequest,
     command::{Cmd, LiteralMode, SeqSet},
     conn::{Conn, Failure},
-    fetch_by_uid,
+    fetch_by_uid, fetch_rows,
     messages::{self, Window},
     names::mailbox_wire,
     wire,
@@ -523,7 +523,7 @@ impl Imap {
         page.total = count;
         page.page = w.page;
         page.pages = w.pages;
-        page.messages = fetch_by_uid(c, &uids).await?;
+        page.messages = fetch_rows(c, &uids).await?;
         Ok(page)
     }
 
@@ -686,7 +686,7 @@ impl Imap {
             }
             let keys = folder_keys.get(i).unwrap_or(&keys);
             let uids = self.slice_of_matches(c, keys, &req, part).await?;
-            for summary in fetch_by_uid(c, &uids).await? {
+            for summary in fetch_rows(c, &uids).await? {
                 hits.push(SearchHit {
                     mailbox: name.clone(),
                     summary,

@@ -26,7 +26,7 @@ use super::{
     Account, Imap, ImapError, MessageSummary, PageRequest,
     command::{Cmd, SeqSet},
     conn::{Conn, Failure},
-    fetch_by_uid, links,
+    fetch_by_uid, fetch_rows, links,
     messages::Window,
     names::mailbox_wire,
     wire::{self, Value},
@@ -271,7 +271,7 @@ impl Imap {
             .iter()
             .flat_map(|t| t[t.len().saturating_sub(MAX_PER_THREAD)..].iter().copied())
             .collect();
-        let mut by_uid: HashMap<u32, MessageSummary> = fetch_by_uid(c, &wanted)
+        let mut by_uid: HashMap<u32, MessageSummary> = fetch_rows(c, &wanted)
             .await?
             .into_iter()
             .map(|s| (s.uid, s))

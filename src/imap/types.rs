@@ -108,7 +108,7 @@ pub struct Folder {
 }
 
 /// The order of a message list.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SortKey {
     /// The Date header (INTERNALDATE when missing), as people expect.
     #[default]

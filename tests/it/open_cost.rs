@@ -98,6 +98,9 @@ async fn opening_a_message_scans_nothing_and_opens_its_folder_once() {
         println!("open {uid}: page {page_lines:#?}\nbody {body_lines:#?}");
 
         assert_eq!(header_scans(&page_lines), 0, "{page_lines:#?}");
+        // The message page shows no preview lines: none are fetched for its panel.
+        let previews = page_lines.iter().filter(|l| l.contains("PREVIEW")).count();
+        assert_eq!(previews, 0, "{page_lines:#?}");
         assert!(openings(&page_lines) <= 1, "{page_lines:#?}");
         // The iframe's document comes from what the page rendered: the folder is not
         // opened again and the message is not fetched again; only that it still exists.
