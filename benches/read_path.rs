@@ -94,17 +94,7 @@ async fn main() {
     }
     let stack = MailStack::start_private();
     let user = stack.add_user("bench");
-    let emls: Vec<Vec<u8>> = (0..10_000)
-        .map(|i| {
-            format!(
-                "From: Sender {s} <s{s}@example.test>\r\nTo: bench@example.test\r\nSubject: Bench message {i}\r\n\
-                 Date: Mon, 01 Jun 2026 12:00:00 +0000\r\nMessage-ID: <b{i}@example.test>\r\n\
-                 Content-Type: text/plain; charset=utf-8\r\n\r\nHello number {i}.\r\n",
-                s = i % 97
-            )
-            .into_bytes()
-        })
-        .collect();
+    let emls: Vec<Vec<u8>> = (0..10_000).map(common::bench_message).collect();
     let t = Instant::now();
     stack.append_many(&user, "INBOX", &emls).await;
     stack.append(&user, "INBOX", &html_50k(), &[]).await;

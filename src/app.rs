@@ -132,11 +132,10 @@ impl App {
             .with_http_only(true)
             .with_same_site(tower_sessions::cookie::SameSite::Lax)
             .with_path("/")
+            // tower-sessions writes a session only when its data changes, which alone would
+            // never push the inactivity expiry back: `web::session::keep_alive` changes it
+            // often enough to keep the idle timeout real, without a write per request.
             .with_expiry(Expiry::OnInactivity(idle))
-            // Without this, tower-sessions only writes a session when its data changes, so
-            // the inactivity expiry is never pushed back and an active user is logged out
-            // `idle` after login. Saving on every request makes it a real idle timeout.
-            .with_always_save(true)
             .with_private(key.clone());
 
         let live = crate::live::Live::new(imap.clone(), config.watch_linger, config.max_watchers);

@@ -17,7 +17,7 @@ use std::{
         Arc, Mutex, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::{sync::broadcast, task::JoinHandle};
@@ -55,6 +55,9 @@ pub struct Hub {
     last: Mutex<BTreeMap<String, (u64, Update)>>,
     /// Pages connected right now.
     pages: AtomicUsize,
+    /// When the last page went away or the user last loaded a page
+    /// ([`Live::touch`]): the watcher ends `linger` after it.
+    last_seen: Mutex<Instant>,
     /// The watcher; aborted when the hub is dropped from the map.
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -82,33 +85,15 @@ pub struct Subscription {
     _page: PageGuard,
 }
 
-/// Decrements the page count on drop and, with no page left, schedules the watcher's end.
+/// Decrements the page count on drop; with no page left, the watcher's linger starts.
 struct PageGuard {
-    live: Weak<Live>,
-    user: String,
     hub: Arc<Hub>,
 }
 
 impl Drop for PageGuard {
     fn drop(&mut self) {
-        if self.hub.pages.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        let (live, user, hub) = (
-            self.live.clone(),
-            self.user.clone(),
-            Arc::downgrade(&self.hub),
-        );
-        let Some(linger) = live.upgrade().map(|l| l.linger) else {
-            return;
-        };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                tokio::time::sleep(linger).await;
-                if let Some(live) = live.upgrade() {
-                    live.retire(&user, &hub);
-                }
-            });
+        if self.hub.pages.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.hub.seen_now();
         }
     }
 }
@@ -167,16 +152,33 @@ impl Live {
             snapshot,
             changes,
             hub: hub.clone(),
-            _page: PageGuard {
-                live: Arc::downgrade(self),
-                user: account.username.clone(),
-                hub,
-            },
+            _page: PageGuard { hub },
         })
     }
 
-    /// A new hub with its watcher running.
-    fn start(&self, account: &Account) -> Arc<Hub> {
+    /// A page of `account`'s user was just served. Their watcher runs (started if need
+    /// be, within the cap) and stays until `linger` after the last such page or the last
+    /// open page: pages without JavaScript never open `/events`, and the watcher also
+    /// keeps the caches valid without asking the server (`imap::fresh`).
+    pub fn touch(self: &Arc<Self>, account: &Account) {
+        let Ok(mut hubs) = self.hubs.lock() else {
+            return;
+        };
+        if let Some(hub) = hubs.get(&account.username) {
+            hub.seen_now();
+            return;
+        }
+        if hubs.len() >= self.max {
+            return;
+        }
+        let hub = self.start(account);
+        hubs.insert(account.username.clone(), hub);
+        crate::metrics::watchers(hubs.len());
+    }
+
+    /// A new hub with its watcher running, and the task that retires it once its user has
+    /// been gone for `linger`.
+    fn start(self: &Arc<Self>, account: &Account) -> Arc<Hub> {
         let (tx, _) = broadcast::channel(CHANNEL);
         let hub = Arc::new(Hub {
             epoch: rand::random::<u32>().into(),
@@ -184,7 +186,23 @@ impl Live {
             tx,
             last: Mutex::default(),
             pages: AtomicUsize::new(0),
+            last_seen: Mutex::new(Instant::now()),
             task: Mutex::new(None),
+        });
+        let (live, user, retiring) = (
+            Arc::downgrade(self),
+            account.username.clone(),
+            Arc::downgrade(&hub),
+        );
+        let every = (self.linger / 4).max(Duration::from_millis(50));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match live.upgrade() {
+                    Some(live) if !live.retire(&user, &retiring) => {}
+                    _ => break,
+                }
+            }
         });
         let weak = Arc::downgrade(&hub);
         let (imap, account) = (self.imap.clone(), account.clone());
@@ -202,27 +220,41 @@ impl Live {
         hub
     }
 
-    /// Ends `user`'s watcher if it is still `hub` and no page came back meanwhile.
-    fn retire(&self, user: &str, hub: &Weak<Hub>) {
+    /// Ends `user`'s watcher if it is still `hub`, no page is open and none was loaded
+    /// for `linger`. True when the hub is gone (ended now, or before).
+    fn retire(&self, user: &str, hub: &Weak<Hub>) -> bool {
         let Ok(mut hubs) = self.hubs.lock() else {
-            return;
+            return true;
         };
-        let same = hubs
+        let Some(h) = hubs
             .get(user)
-            .is_some_and(|h| Weak::ptr_eq(&Arc::downgrade(h), hub));
-        if same
-            && hubs
-                .get(user)
-                .is_some_and(|h| h.pages.load(Ordering::Acquire) == 0)
-        {
+            .filter(|h| Weak::ptr_eq(&Arc::downgrade(h), hub))
+        else {
+            return true;
+        };
+        let idle = h
+            .last_seen
+            .lock()
+            .map(|t| t.elapsed() >= self.linger)
+            .unwrap_or(true);
+        if h.pages.load(Ordering::Acquire) == 0 && idle {
             // Dropping the last `Arc` aborts the task, which closes its connection.
             hubs.remove(user);
             crate::metrics::watchers(hubs.len());
+            return true;
         }
+        false
     }
 }
 
 impl Hub {
+    /// The user is here now (a page loaded or the last one closed).
+    fn seen_now(&self) {
+        if let Ok(mut t) = self.last_seen.lock() {
+            *t = Instant::now();
+        }
+    }
+
     /// Records a status the watcher reported; a change goes out to the pages.
     fn publish(&self, status: FolderStatus) {
         let Ok(mut last) = self.last.lock() else {
@@ -278,6 +310,7 @@ mod tests {
             tx,
             last: Mutex::default(),
             pages: AtomicUsize::new(0),
+            last_seen: Mutex::new(Instant::now()),
             task: Mutex::new(None),
         };
         let mut rx = hub.tx.subscribe();

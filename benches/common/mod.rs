@@ -57,8 +57,9 @@ pub struct Web {
     pub base: String,
     /// Keeps cookies and follows no redirects, like the tests' browser.
     pub client: reqwest::Client,
-    /// The app's data directory (and SQLite database), deleted on drop.
-    _data: TempDir,
+    /// The app's data directory (and SQLite database), deleted on drop; `None` for a
+    /// server this process did not start.
+    _data: Option<TempDir>,
 }
 
 impl Web {
@@ -77,15 +78,19 @@ impl Web {
         let app = App::build(config).await.expect("app");
         let base = format!("http://{}", app.address());
         tokio::spawn(app.run());
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
         Web {
             base,
-            client,
-            _data: data,
+            client: browser(),
+            _data: Some(data),
+        }
+    }
+
+    /// A client of its own for a Mailroom already running at `base` (`http://host:port`).
+    pub fn external(base: &str) -> Web {
+        Web {
+            base: base.to_owned(),
+            client: browser(),
+            _data: None,
         }
     }
 
@@ -108,6 +113,7 @@ impl Web {
         let res = self
             .client
             .post(format!("{}/login", self.base))
+            .header("origin", &self.base)
             .form(&[
                 ("username", username),
                 ("password", password),
@@ -141,6 +147,44 @@ impl Web {
             .await
             .expect("text")
     }
+}
+
+/// An HTTP client that keeps cookies, follows no redirects and asks for compressed
+/// answers as Chromium does (decoding them, as a browser must).
+fn browser() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    for (k, v) in [
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ),
+        ("accept-language", "en-US,en;q=0.9"),
+        ("sec-fetch-site", "same-origin"),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-dest", "document"),
+    ] {
+        h.insert(k, reqwest::header::HeaderValue::from_static(v));
+    }
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(h)
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+        .build()
+        .expect("client")
+}
+
+/// A plain-text message of the benches' 10,000-message INBOX, number `i`.
+pub fn bench_message(i: usize) -> Vec<u8> {
+    format!(
+        "From: Sender {s} <s{s}@example.test>\r\nTo: bench@example.test\r\nSubject: Bench message {i}\r\n\
+         Date: Mon, 01 Jun 2026 12:00:00 +0000\r\nMessage-ID: <b{i}@example.test>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello number {i}.\r\n",
+        s = i % 97
+    )
+    .into_bytes()
 }
 
 /// The value of the first `csrf_token` form field on `page`.

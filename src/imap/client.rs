@@ -81,6 +81,10 @@ pub(super) struct Inner {
     /// Whether the server answers text searches from a full-text index, once seen
     /// (see `search::TextIndex`).
     pub(super) text_index: super::search::TextIndexMemo,
+    /// What the watchers vouch for (`fresh`).
+    pub(super) fresh: super::fresh::Freshness,
+    /// Sidebars vouched for by a watcher.
+    pub(super) sidebars: sidebar::SidebarCache,
     /// One permit per connection open, all logins and watchers together
     /// ([`Imap::with_connection_cap`]).
     pub(super) total: Arc<Semaphore>,
@@ -141,6 +145,8 @@ impl Imap {
                     .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
                 text_index: super::search::TextIndexMemo::default(),
+                fresh: super::fresh::Freshness::default(),
+                sidebars: sidebar::sidebar_cache(),
                 total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
                 total_max: Semaphore::MAX_PERMITS,
             }),
@@ -344,6 +350,11 @@ impl Imap {
             };
             conn.drain_unsolicited();
             let outcome = timeout(OPERATION_TIMEOUT, op(&mut conn)).await;
+            if conn.take_wrote() {
+                // Whatever the outcome: a command that failed or timed out may still have
+                // changed something.
+                self.inner.fresh.changed(&account.username);
+            }
             conn.drain_unsolicited();
             let failure = match outcome {
                 Ok(Ok(value)) => {

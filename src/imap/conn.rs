@@ -155,6 +155,9 @@ pub struct Conn {
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// The folder this connection has open, as far as we know for sure.
     selected: Option<Selected>,
+    /// A command that may have changed something was sent since [`Conn::take_wrote`]
+    /// (see `fresh`).
+    wrote: bool,
 }
 
 /// The folder a connection has open: re-opening a 10,000-message folder costs the server
@@ -284,6 +287,11 @@ impl Conn {
         Ok(self.examine(wire).await?.uid_validity.unwrap_or(0))
     }
 
+    /// Whether a command that may have changed something was sent since the last call.
+    pub fn take_wrote(&mut self) -> bool {
+        std::mem::take(&mut self.wrote)
+    }
+
     /// NOOP: is the connection still alive?
     pub async fn noop(&mut self) -> Result<(), Failure> {
         Ok(self.session.noop().await?)
@@ -294,6 +302,7 @@ impl Conn {
     async fn send(&mut self, cmd: &Cmd) -> Result<String, Failure> {
         let line = cmd.line().map_err(Failure::Fail)?;
         crate::metrics::imap_command(cmd.name());
+        self.wrote |= super::fresh::may_change(cmd.name(), line);
         // Whatever these do to the open folder, its caller tells (`note_selected`).
         if ["SELECT", "EXAMINE", "CLOSE", "UNSELECT", "DELETE", "RENAME"]
             .iter()
@@ -391,6 +400,7 @@ impl Conn {
         items: &'static str,
     ) -> Result<Vec<Fetch>, Failure> {
         crate::metrics::imap_command("UID FETCH");
+        self.wrote |= super::fresh::fetch_sets_seen(items);
         let stream = self.session.uid_fetch(set.as_str(), items).await?;
         Ok(stream.try_collect().await?)
     }
@@ -402,6 +412,7 @@ impl Conn {
         items: &'static str,
     ) -> Result<Vec<Fetch>, Failure> {
         crate::metrics::imap_command("FETCH");
+        self.wrote |= super::fresh::fetch_sets_seen(items);
         let stream = self.session.fetch(set.as_str(), items).await?;
         Ok(stream.try_collect().await?)
     }
@@ -414,6 +425,7 @@ impl Conn {
     ) -> Result<impl futures::Stream<Item = Result<Fetch, AsyncImapError>> + Send + '_, Failure>
     {
         crate::metrics::imap_command("UID FETCH");
+        self.wrote |= super::fresh::fetch_sets_seen(items);
         Ok(self.session.uid_fetch(set.as_str(), items).await?)
     }
 
@@ -698,6 +710,7 @@ async fn login(
         _counted: crate::metrics::ImapConnection::open(),
         permit: None,
         selected: None,
+        wrote: false,
     })
 }
 

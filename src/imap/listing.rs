@@ -74,9 +74,17 @@ impl Imap {
         mailbox: &str,
         req: &PageRequest,
     ) -> Result<MessagePage, ImapError> {
+        let wire = mailbox_wire(mailbox)?;
+        // Vouched for by the user's watcher: no connection needed at all.
+        if let Some(generation) = self.inner.fresh.generation(&a.username, &wire) {
+            let key = page_cache::Key::new(&a.username, &wire, req);
+            if let Some(page) = self.inner.pages.vouched(&key, generation).await {
+                return Ok(page);
+            }
+        }
         // The closures given to `run` own what they use: with borrowed captures the
         // returned future is not provably `Send` (a rustc limitation with async closures).
-        let (this, wire, req) = (self.clone(), mailbox_wire(mailbox)?, req.clone());
+        let (this, req) = (self.clone(), req.clone());
         let user = a.username.clone();
         self.run(a, async move |c: &mut Conn| {
             this.fetch_page_cached(c, &user, &wire, &req).await
@@ -96,6 +104,8 @@ impl Imap {
         if !self.has(c, "CONDSTORE") || !self.has(c, "UNSELECT") {
             return self.fetch_page_on(c, user, wire, req).await;
         }
+        // Read before the server is asked: a change meanwhile moves it on.
+        let generation = self.inner.fresh.generation(user, wire);
         // STATUS about the folder this connection has open reports the connection's own,
         // possibly stale, view (even after NOOP when the folder was deleted and made
         // again): leave it first, on a round trip of its own, since Dovecot may run
@@ -117,12 +127,12 @@ impl Imap {
         };
         let key = page_cache::Key::new(user, wire, req);
         if let Some(stamp) = status.stamp {
-            if let Some(mut page) = self.inner.pages.get(&key, stamp).await {
+            if let Some(mut page) = self.inner.pages.get(&key, stamp, generation).await {
                 page.unseen = status.unseen.or(page.unseen);
                 return Ok(page);
             }
             let page = self.fetch_page_on(c, user, wire, req).await?;
-            self.inner.pages.put(key, stamp, &page).await;
+            self.inner.pages.put(key, stamp, generation, &page).await;
             return Ok(page);
         }
         self.fetch_page_on(c, user, wire, req).await

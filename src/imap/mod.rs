@@ -54,6 +54,7 @@ mod conn;
 mod export;
 mod folder_admin;
 mod folders;
+mod fresh;
 mod labels;
 mod links;
 mod listing;

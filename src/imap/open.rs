@@ -1,10 +1,11 @@
 //! Opening a message for its page: one pipelined round trip on one connection.
 //!
 //! First round trip: SELECT the folder (or, when this connection has it open read-write
-//! already, a NOOP just before, so the folder is not re-opened); FETCH the message's flags; set `\Seen`; find
-//! its neighbours in arrival order (ESEARCH `MAX` below its UID and `MIN` above it, so
-//! its sequence number is not needed first). Second: LIST-STATUS, once the STORE is
-//! done, so that the sidebar's unread count already agrees with the message being read
+//! already, a NOOP just before, so the folder is not re-opened); FETCH the message's
+//! flags; find its neighbours in arrival order (ESEARCH `MAX` below its UID and `MIN`
+//! above it, so its sequence number is not needed first). Then, only for an unread
+//! message, STORE `\Seen` (a change, which the caches must hear of: `fresh`). Then
+//! LIST-STATUS, once the STORE is done, so that the sidebar's unread count already agrees with the message being read
 //! (Dovecot may finish pipelined commands out of order), and with it the quota when a
 //! folder's content changed since it was last read (`sidebar`). The bytes come from the raw
 //! cache, or from one more FETCH the first time (through async-imap, which reads
@@ -83,11 +84,6 @@ impl Imap {
         // Where the FETCH's reply is: after the SELECT's, if there is one.
         let fetch = commands.len();
         commands.push(Cmd::new("UID FETCH").set(&one).atom("(UID FLAGS)"));
-        commands.push(
-            Cmd::new("UID STORE")
-                .set(&one)
-                .atom("+FLAGS.SILENT (\\Seen)"),
-        );
         if neighbours {
             // `n:*` with n past the last UID means the last UID: checked below.
             commands.push(Cmd::new("UID SEARCH RETURN (MAX) UID").range(1, uid.max(2) - 1));
@@ -112,9 +108,21 @@ impl Imap {
             None => c.note_selected(wire, true, state.uidvalidity),
         }
         let (seq, flags) = flags_of(all(), uid).ok_or(Failure::Fail(ImapError::NoSuchMessage))?;
-        if let Err(f) = &reply(fetch + 1)?.status {
-            // No right to change flags here (a folder shared read-only): still readable.
-            tracing::debug!(error = ?f, "IMAP: could not mark a message read");
+        let was_seen = flags.iter().any(|f| f.eq_ignore_ascii_case("\\seen"));
+        if !was_seen {
+            // Only when it changes something: a STORE counts as a change for the caches
+            // (`fresh`), and most messages opened were read before.
+            let store = Cmd::new("UID STORE")
+                .set(&one)
+                .atom("+FLAGS.SILENT (\\Seen)");
+            match c.command(&store, |_| {}).await {
+                Ok(()) => {}
+                // No right to change flags here (a folder shared read-only): still readable.
+                Err(f) if f.connection_ok() => {
+                    tracing::debug!(error = ?f, "IMAP: could not mark a message read");
+                }
+                Err(f) => return Err(f),
+            }
         }
         let mut place = MessagePlace {
             uidvalidity: state.uidvalidity,
@@ -131,8 +139,8 @@ impl Imap {
             }
         }
         if neighbours {
-            let below = esearch_of(reply(fetch + 2)?).and_then(|e| e.max);
-            let above = esearch_of(reply(fetch + 3)?).and_then(|e| e.min);
+            let below = esearch_of(reply(fetch + 1)?).and_then(|e| e.max);
+            let above = esearch_of(reply(fetch + 2)?).and_then(|e| e.min);
             place.older = below.filter(|&u| u < uid);
             place.newer = above.filter(|&u| u > uid);
         } else {

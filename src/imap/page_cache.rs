@@ -110,9 +110,18 @@ impl Key {
     }
 }
 
+/// A remembered page.
+struct Cached {
+    /// The folder's state it was read at.
+    stamp: Stamp,
+    page: MessagePage,
+    /// The user's generation (`fresh`) at which it was last known current; 0: none.
+    vouched: AtomicU64,
+}
+
 /// The cache itself.
 pub(super) struct PageCache {
-    pages: moka::future::Cache<Key, Arc<(Stamp, MessagePage)>>,
+    pages: moka::future::Cache<Key, Arc<Cached>>,
     /// Pages served from memory, for tests and diagnostics.
     hits: AtomicU64,
 }
@@ -122,8 +131,8 @@ impl Default for PageCache {
         PageCache {
             pages: moka::future::Cache::builder()
                 .max_capacity(MAX_ROWS)
-                .weigher(|_k: &Key, v: &Arc<(Stamp, MessagePage)>| {
-                    u32::try_from(v.1.messages.len() + 1).unwrap_or(u32::MAX)
+                .weigher(|_k: &Key, v: &Arc<Cached>| {
+                    u32::try_from(v.page.messages.len() + 1).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
@@ -133,12 +142,30 @@ impl Default for PageCache {
 }
 
 impl PageCache {
-    /// The remembered page, if the folder's state is still `stamp`.
-    pub async fn get(&self, key: &Key, stamp: Stamp) -> Option<MessagePage> {
+    /// The remembered page, if it was known current at `generation` (the user's current
+    /// one, which a watcher vouches for): no need to ask the server.
+    pub async fn vouched(&self, key: &Key, generation: u64) -> Option<MessagePage> {
         let hit = self.pages.get(key).await?;
-        if hit.0 == stamp {
+        (hit.vouched.load(Ordering::Acquire) == generation).then(|| {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            Some(hit.1.clone())
+            hit.page.clone()
+        })
+    }
+
+    /// The remembered page, if the folder's state is still `stamp`; it is then known
+    /// current at `generation` too (read before the stamp was asked for), if any.
+    pub async fn get(
+        &self,
+        key: &Key,
+        stamp: Stamp,
+        generation: Option<u64>,
+    ) -> Option<MessagePage> {
+        let hit = self.pages.get(key).await?;
+        if hit.stamp == stamp {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            hit.vouched
+                .store(generation.unwrap_or(0), Ordering::Release);
+            Some(hit.page.clone())
         } else {
             self.pages.invalidate(key).await;
             None
@@ -150,11 +177,15 @@ impl PageCache {
         self.hits.load(Ordering::Relaxed)
     }
 
-    /// Remembers `page`, fetched when the folder's state was `stamp`.
-    pub async fn put(&self, key: Key, stamp: Stamp, page: &MessagePage) {
-        self.pages
-            .insert(key, Arc::new((stamp, page.clone())))
-            .await;
+    /// Remembers `page`, fetched when the folder's state was `stamp` (and the user's
+    /// generation, read before, `generation`).
+    pub async fn put(&self, key: Key, stamp: Stamp, generation: Option<u64>, page: &MessagePage) {
+        let cached = Cached {
+            stamp,
+            page: page.clone(),
+            vouched: AtomicU64::new(generation.unwrap_or(0)),
+        };
+        self.pages.insert(key, Arc::new(cached)).await;
     }
 }
 
@@ -202,16 +233,29 @@ mod tests {
             labels: Vec::new(),
             new_labels: true,
         };
-        cache.put(key.clone(), stamp, &page).await;
-        assert_eq!(cache.get(&key, stamp).await, Some(page));
+        cache.put(key.clone(), stamp, Some(7), &page).await;
+        assert_eq!(cache.vouched(&key, 7).await, Some(page.clone()));
+        assert_eq!(cache.vouched(&key, 8).await, None, "another generation");
+        assert_eq!(cache.get(&key, stamp, Some(9)).await, Some(page.clone()));
+        assert_eq!(
+            cache.vouched(&key, 9).await,
+            Some(page.clone()),
+            "vouched again"
+        );
+        assert_eq!(cache.get(&key, stamp, None).await, Some(page));
+        assert_eq!(
+            cache.vouched(&key, 9).await,
+            None,
+            "no watcher: not vouched"
+        );
         let changed = Stamp {
             highestmodseq: 6,
             ..stamp
         };
-        assert_eq!(cache.get(&key, changed).await, None);
+        assert_eq!(cache.get(&key, changed, None).await, None);
         // Forgotten once found stale, even if the old stamp came back.
-        assert_eq!(cache.get(&key, stamp).await, None);
+        assert_eq!(cache.get(&key, stamp, None).await, None);
         let other = Key::new("someone else", "INBOX", &PageRequest::default());
-        assert_eq!(cache.get(&other, stamp).await, None);
+        assert_eq!(cache.get(&other, stamp, None).await, None);
     }
 }

@@ -31,6 +31,19 @@ use super::{
 /// How long a remembered quota may be shown while no folder's content changed.
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(60);
 
+/// Sidebars vouched for by a watcher (see `fresh`), by user, current folder (wire name)
+/// and whether the folder list was asked for; each with the generation it was read at.
+/// Kept at most [`QUOTA_RECHECK`], so an administrator's new storage limit still shows.
+pub type SidebarCache = moka::sync::Cache<(String, Option<String>, bool), (u64, Sidebar)>;
+
+/// An empty [`SidebarCache`].
+pub fn sidebar_cache() -> SidebarCache {
+    moka::sync::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(QUOTA_RECHECK)
+        .build()
+}
+
 /// The quota of one login, and the content stamp it was read at.
 pub type QuotaMemo = (u64, Option<Quota>);
 
@@ -71,12 +84,46 @@ impl Imap {
         with_folders: bool,
     ) -> Result<Sidebar, ImapError> {
         let current = current.and_then(|m| mailbox_wire(m).ok().map(|w| (m.to_owned(), w)));
+        let key = (
+            a.username.clone(),
+            current.as_ref().map(|(_, w)| w.clone()),
+            with_folders,
+        );
+        let fresh = &self.inner.fresh;
+        // Vouched for by the user's watcher: no connection needed at all.
+        if let Some((generation, sidebar)) = self.inner.sidebars.get(&key)
+            && fresh.unchanged(&a.username, generation)
+        {
+            return Ok(sidebar);
+        }
+        // Read before the server is asked: a change meanwhile moves it on.
+        let generation = fresh.current(&a.username);
         let (this, login) = (self.clone(), a.login_id.clone());
-        self.run(a, async move |c: &mut Conn| {
-            this.sidebar_on(c, &login, current.as_ref(), with_folders)
-                .await
-        })
-        .await
+        let current_wire = current.as_ref().map(|(_, w)| w.clone());
+        let sidebar = self
+            .run(a, async move |c: &mut Conn| {
+                this.sidebar_on(c, &login, current.as_ref(), with_folders)
+                    .await
+            })
+            .await?;
+        // Kept only when the watcher reports on every folder it shows (shared folders'
+        // changes are not reported to it) and on the current one.
+        let wires: Vec<String> = sidebar
+            .folders
+            .iter()
+            .flatten()
+            .filter(|f| f.selectable)
+            .filter_map(|f| mailbox_wire(&f.name).ok())
+            .chain(current_wire)
+            .collect();
+        if let Some(generation) = generation
+            && fresh.covers(&a.username, wires.iter().map(String::as_str))
+        {
+            self.inner
+                .sidebars
+                .insert(key, (generation, sidebar.clone()));
+        }
+        Ok(sidebar)
     }
 
     /// [`Imap::sidebar`] on one connection.

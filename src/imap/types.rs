@@ -10,12 +10,13 @@ use crate::{
 
 /// Who is asking: one web login.
 ///
-/// `login_id` is a random id per login (not the cookie's session id) and keys the
-/// connection pool, so two logins of the same user never share a connection and a
-/// logout closes exactly that login's connections.
+/// `login_id` keys the connection pool. For web logins it is a keyed hash of the servers,
+/// name and password (`web::tokens::Keys::pool_key`): a user's browsers share a few
+/// connections, and logins that differ in any of them never share one. A logout closes
+/// the pool's connections; other browsers of the user reopen one on their next request.
 #[derive(Clone, Debug)]
 pub struct Account {
-    /// Random per web login; keys the pool.
+    /// Keys the pool (see above).
     pub login_id: String,
     /// The IMAP login name, as typed on the login form.
     pub username: String,

@@ -10,14 +10,16 @@
 //! dropping (aborting) the task.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     time::{Duration, Instant},
 };
 
 use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
 use serde::Serialize;
 
-use super::{Account, Imap, ImapError, command::Cmd, conn::Conn, names::name_from_wire};
+use super::{
+    Account, Imap, ImapError, command::Cmd, conn::Conn, fresh::WatchGuard, names::name_from_wire,
+};
 
 /// One IDLE connection serves this long, then is replaced: servers end IDLE after 30
 /// minutes, and NAT boxes forget quiet connections sooner.
@@ -44,6 +46,12 @@ impl Imap {
     /// while disconnected stays missed), then those that change. A lost connection is
     /// reopened after a pause that grows to a minute; a refused login ends the watch.
     pub async fn watch(&self, account: &Account, mut report: impl FnMut(FolderStatus)) {
+        // However the watch ends (its task is aborted when the user has gone), it stops
+        // vouching for the user's folders.
+        let _vouching = WatchGuard {
+            fresh: &self.inner.fresh,
+            user: &account.username,
+        };
         let mut pause = Duration::from_secs(1);
         // Servers may report only what changed (Dovecot's STATUS after a flag change has
         // UNSEEN alone): the rest comes from the folder's last full report.
@@ -61,7 +69,9 @@ impl Imap {
             report(s.clone());
         };
         loop {
-            match self.watch_once(account, &mut report).await {
+            let outcome = self.watch_once(account, &mut report).await;
+            self.inner.fresh.stopped(&account.username);
+            match outcome {
                 Ok(()) => pause = Duration::from_secs(1),
                 Err(ImapError::AuthFailed) => {
                     tracing::info!(user = %account.username, "watch: login refused; stopped");
@@ -87,15 +97,23 @@ impl Imap {
             .await?;
         let notify = self.has(&conn, "NOTIFY");
         if notify {
-            let cmd = Cmd::new("NOTIFY")
-                .atom("SET STATUS (personal (MessageNew MessageExpunge FlagChange))");
+            // Folder names too (made, renamed, deleted, subscribed: LIST responses), so
+            // that the folder list can be vouched for as well (`fresh`).
+            let cmd = Cmd::new("NOTIFY").atom(
+                "SET STATUS (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))",
+            );
+            let mut folders = HashSet::new();
             conn.command(&cmd, |r| {
+                if let Response::MailboxData(MailboxDatum::Status { mailbox, .. }) = r {
+                    folders.insert(mailbox.to_string());
+                }
                 if let Some(s) = status_of(r) {
                     report(s);
                 }
             })
             .await
             .map_err(|f| f.into_error())?;
+            self.inner.fresh.watching(&account.username, folders);
         } else {
             conn.examine("INBOX").await.map_err(|f| f.into_error())?;
             inbox_status(&mut conn, report).await?;
@@ -108,6 +126,10 @@ impl Imap {
             };
             conn.drain_unsolicited();
             if notify {
+                // Anything but a keep-alive (`* OK Still here`) may be a change.
+                if lines.iter().any(|l| !l.starts_with(b"* OK")) {
+                    self.inner.fresh.changed(&account.username);
+                }
                 for line in &lines {
                     if let Ok((_, r)) = Response::parse(line)
                         && let Some(s) = status_of(&r)

@@ -32,7 +32,7 @@ use crate::{
     web::{
         layout::{CsrfForm, Layout, PageCtx},
         resume,
-        session::{AuthSession, random_token},
+        session::AuthSession,
         throttle::{ClientIp, refused_message},
         tokens::DEVICE_LIFETIME_SECS,
         twofactor,
@@ -184,8 +184,12 @@ pub async fn login(
         throttle::abandoned(&state.db, ticket).await?;
         return Ok(again("error.unreachable.title"));
     };
+    let servers = server
+        .as_deref()
+        .and_then(|s| serde_json::to_string(s).ok())
+        .unwrap_or_default();
     let account = Account {
-        login_id: random_token(16),
+        login_id: state.keys.pool_key(&servers, &username, &form.password),
         username: username.clone(),
         password: Secret::new(form.password),
         server,

@@ -229,6 +229,8 @@ pub async fn list(
     Path(mailbox): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
+    // The user's watcher keeps this page's caches valid (and pushes new mail to it).
+    state.live.touch(&account);
     // Search results and the conversation view live at the same URL (`web::search`).
     if let Some(res) = crate::web::search::intercept(&state, &ctx, &account, &mailbox, &q).await? {
         return Ok(res);

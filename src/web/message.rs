@@ -247,6 +247,7 @@ pub async fn show(
     Query(q): Query<RemoteQuery>,
 ) -> Result<Response, AppError> {
     let uid = parse_uid(&uid)?;
+    state.live.touch(&account);
     // One round trip: the message, marked read, its neighbours, and the folders listed
     // after that, so the sidebar's unread count already agrees.
     let opened = state.imap.open_message(&account, &mailbox, uid).await?;

@@ -187,6 +187,11 @@ pub fn router<S: SessionStore + Clone>(
             state.clone(),
             layout::page_context,
         ))
+        // Inside the session layer: it needs the session.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::keep_alive,
+        ))
         .layer(sessions)
         // Refuse cross-site POSTs from browsers (Sec-Fetch-Site / Origin); the CSRF token
         // checked in each handler covers the rest.

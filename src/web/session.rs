@@ -23,6 +23,32 @@ use crate::{
 const LOGIN: &str = "login";
 const PENDING: &str = "login_pending";
 const NEW_RECOVERY_CODES: &str = "totp_new_recovery_codes";
+/// When the session was last written, in Unix milliseconds (see [`keep_alive`]).
+const WRITTEN_AT: &str = "written_at";
+
+/// Pushes a session's idle expiry back without writing it on every request: a session in
+/// use is written again once a tenth of the idle timeout (at most a minute) has passed
+/// since its last write, so it still ends within that tenth of the configured idle time
+/// after the last request, and a busy page costs no database write. Sessions without
+/// data (anonymous visitors) are left alone: touching one would create it.
+pub async fn keep_alive(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(session) = req.extensions().get::<Session>().cloned() {
+        let step = (state.config.session_idle_timeout / 10).min(std::time::Duration::from_secs(60));
+        let now = time::OffsetDateTime::now_utc();
+        let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let written = session.get::<i64>(WRITTEN_AT).await.ok().flatten();
+        let due = written.is_none_or(|w| now_ms.saturating_sub(w) >= step.as_millis() as i64);
+        if due && !session.is_empty().await {
+            // Marks the session modified, so the session layer writes it with a new expiry.
+            let _ = session.insert(WRITTEN_AT, now_ms).await;
+        }
+    }
+    next.run(req).await
+}
 
 /// What the session remembers about a login.
 #[derive(Clone, Serialize, Deserialize)]

@@ -39,6 +39,7 @@ pub struct Keys {
     device: [u8; 32],
     totp_seal: [u8; 32],
     totp_hash: [u8; 32],
+    pool: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -71,7 +72,22 @@ impl Keys {
             device: derive(secret, b"mailroom known device v1"),
             totp_seal: derive(secret, b"mailroom totp secret v1"),
             totp_hash: derive(secret, b"mailroom totp hash v1"),
+            pool: derive(secret, b"mailroom imap pool v1"),
         }
+    }
+
+    /// The key of the IMAP connection pool for a login (`Account::login_id`): the same
+    /// for every login with the same name, password and servers, so a user's browsers
+    /// share a few connections instead of holding some each (the mail server pays for
+    /// every one); different as soon as any of them differs. A keyed hash, so the
+    /// password cannot be tested against it.
+    pub fn pool_key(&self, server: &str, username: &str, password: &str) -> String {
+        let mut mac = mac_with(&self.pool);
+        for part in [server, username, password] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     /// The form token for `nonce`, lower-case hex.
@@ -217,6 +233,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_keys_are_shared_only_by_identical_credentials() {
+        let k = Keys::new(b"secret one");
+        let key = k.pool_key("srv", "ann@example.test", "pw");
+        assert_eq!(key.len(), 32);
+        assert_eq!(key, k.pool_key("srv", "ann@example.test", "pw"));
+        for other in [
+            k.pool_key("srv2", "ann@example.test", "pw"),
+            k.pool_key("srv", "ben@example.test", "pw"),
+            k.pool_key("srv", "ann@example.test", "pw2"),
+            // Parts are length-prefixed: moving text between them changes the key.
+            k.pool_key("srv", "ann@example.testp", "w"),
+            Keys::new(b"secret two").pool_key("srv", "ann@example.test", "pw"),
+        ] {
+            assert_ne!(key, other);
+        }
+        assert!(!key.contains("pw") && !key.contains("ann"));
+    }
 
     #[test]
     fn csrf_tokens_need_the_key() {

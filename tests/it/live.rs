@@ -358,3 +358,146 @@ async fn chromium_shows_new_mail_in_the_open_inbox_at_phone_and_desktop_width() 
         eprintln!("live: {width}px: delivery to row on screen in {took:?}");
     }
 }
+
+/// Commands of page requests among `lines`: all but the watcher's own (NOTIFY, IDLE and
+/// the DONE that ends it).
+fn page_commands(lines: &[String]) -> Vec<&String> {
+    lines
+        .iter()
+        .filter(|l| {
+            !["IDLE", "DONE", "NOTIFY"]
+                .iter()
+                .any(|v| crate::common::relay::starts_with(l, v))
+        })
+        .collect()
+}
+
+/// Issue 10 item 4: while the user's watcher is connected, the list page and the sidebar
+/// come from memory without a single IMAP command; a change by another client shows once
+/// the server has reported it (and an unread count never stays stale after its event);
+/// a change made through Mailroom shows on the very next page.
+#[tokio::test]
+async fn the_watcher_vouches_for_cached_pages_until_something_changes() {
+    use futures::TryStreamExt;
+    let stack = MailStack::shared();
+    let user = stack.add_user("livecache");
+    for s in ["One", "Two", "Three"] {
+        stack.append(&user, "INBOX", &eml(s), &[]).await;
+    }
+    let log = crate::common::relay::CommandLog::start(stack).await;
+    let app = log.app(user.clone()).await;
+    app.login().await;
+    assert_eq!(app.get("/mail/INBOX").await.texts("tr.unread").len(), 3);
+
+    // The page starts the watcher; once it vouches, pages cost the server nothing.
+    let started = std::time::Instant::now();
+    loop {
+        let mark = log.mark();
+        let page = app.get("/mail/INBOX").await;
+        assert_eq!(page.texts("td.subject a").len(), 3);
+        if page_commands(&log.since(mark)).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "pages still ask the server: {:?}",
+            log.since(mark)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mark = log.mark();
+    for _ in 0..5 {
+        let page = app.get("/mail/INBOX").await;
+        assert_eq!(page.texts("tr.unread").len(), 3);
+        assert_eq!(
+            page.texts(".sidebar a[href=\"/mail/INBOX\"] .count"),
+            vec!["3"]
+        );
+    }
+    assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
+
+    // Another client flags a message: shown as soon as the server reports it.
+    let mut other = stack.imap(&user).await;
+    other.select("INBOX").await.expect("SELECT");
+    let _: Vec<_> = other
+        .uid_store("1", "+FLAGS (\\Flagged)")
+        .await
+        .expect("STORE")
+        .try_collect()
+        .await
+        .expect("STORE responses");
+    let page = app
+        .get_until("/mail/INBOX", "another client's flag", |p| {
+            p.texts("tr.flagged").len() == 1
+        })
+        .await;
+    assert_eq!(page.texts("tr.flagged td.subject a"), vec!["One"]);
+
+    // Another client reads a message: after the event, no page shows it unread.
+    let mut events = Events::open(&app, None).await;
+    events
+        .until("the INBOX's state", |v| inbox(v) && n(v, "unseen") == 3)
+        .await;
+    let _: Vec<_> = other
+        .uid_store("2", "+FLAGS (\\Seen)")
+        .await
+        .expect("STORE")
+        .try_collect()
+        .await
+        .expect("STORE responses");
+    let _ = other.logout().await;
+    events
+        .until("the read message", |v| inbox(v) && n(v, "unseen") == 2)
+        .await;
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts("tr.unread").len(), 2, "stale after the event");
+    assert_eq!(
+        page.texts(".sidebar a[href=\"/mail/INBOX\"] .count"),
+        vec!["2"]
+    );
+
+    // A change made through Mailroom shows on the very next page, without waiting.
+    let done = app
+        .post_form("/mail/INBOX/actions", &[("action", "flag"), ("uid", "3")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts("tr.flagged").len(), 2, "{}", page.body);
+    let done = app
+        .post_form("/mail/INBOX/actions", &[("action", "unread"), ("uid", "2")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.texts("tr.unread").len(), 3);
+    assert_eq!(
+        page.texts(".sidebar a[href=\"/mail/INBOX\"] .count"),
+        vec!["3"]
+    );
+}
+
+/// A watcher that loses its connection stops vouching at once: pages ask the server
+/// again (and stay right) until it is back.
+#[tokio::test]
+async fn pages_ask_the_server_while_the_watcher_is_away() {
+    let stack = MailStack::start_private();
+    let user = stack.add_user("liveaway");
+    stack.append(&user, "INBOX", &eml("Before"), &[]).await;
+    let app = TestApp::spawn_with(&stack, user.clone(), |_| {}).await;
+    app.login().await;
+    app.get_until("/mail/INBOX", "the first message", |p| {
+        p.texts("td.subject a") == ["Before"]
+    })
+    .await;
+    // Dovecot restarts: the watcher's connection is gone; a message arrives meanwhile.
+    stack.restart_imap();
+    stack.append(&user, "INBOX", &eml("During"), &[]).await;
+    let page = app.get("/mail/INBOX").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let mut subjects = page.texts("td.subject a");
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        ["Before", "During"],
+        "a stale page after a restart"
+    );
+}

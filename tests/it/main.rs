@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod compose;
 mod compose_rich;
+mod connections;
 mod contacts;
 mod cyrus;
 mod domains;

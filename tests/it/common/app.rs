@@ -279,6 +279,25 @@ impl TestApp {
         page
     }
 
+    /// GETs `path` until `ready` holds for the page (at most 5 s), and returns that page.
+    /// For changes made by another client, which Mailroom learns of when the server
+    /// reports them to the user's watcher (`imap::fresh`), not before.
+    pub async fn get_until(&self, path: &str, what: &str, ready: impl Fn(&Page) -> bool) -> Page {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let page = self.get(path).await;
+            if ready(&page) {
+                return page;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "{what}: not shown within 5 s; last page:\n{}",
+                page.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Follows redirects by hand from `path` and returns the final page.
     pub async fn follow(&self, path: &str) -> Page {
         let mut page = self.get(path).await;

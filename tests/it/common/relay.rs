@@ -90,6 +90,15 @@ impl CommandLog {
             .collect()
     }
 
+    /// How many connections have sent at least one command so far.
+    pub fn connections(&self) -> usize {
+        let lines = self.lines.lock().expect("log");
+        let mut seen: Vec<usize> = lines.iter().map(|(c, _)| *c).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
     /// Everything sent so far, as text (lossy), every connection's bytes in arrival order.
     pub fn raw_text(&self) -> String {
         String::from_utf8_lossy(&self.raw.lock().expect("log")).into_owned()

@@ -1,0 +1,259 @@
+//! What the watchers vouch for: which users' folders are known unchanged without asking
+//! the server again.
+//!
+//! A user's watcher (`watch`) holds a connection on which the server reports, through
+//! NOTIFY, every change to the user's personal folders: new, expunged and re-flagged
+//! messages (as STATUS), folders made, renamed, deleted and (un)subscribed (as LIST). While
+//! it is connected, each user has a *generation* that moves on every such report, and on
+//! every command of ours that may change something (`Conn` marks those, `Imap::run` reports
+//! them here), so a change made through this instance counts at once, before the server's
+//! report comes back. A cache entry remembers the generation it was read at (taken
+//! *before* asking the server, so a change during the read moves it on) and is served
+//! without asking the server only while the generation is still the same and the watcher
+//! still connected. A change by another client or instance counts when the server reports
+//! it, usually within milliseconds.
+//!
+//! Only folders the watcher was told about count: NOTIFY here covers the personal
+//! namespace, so shared folders and other users' folders are always asked about.
+//!
+//! Nothing here outlives the process; losing it costs only the STATUS round trips the
+//! caches then make (see `page_cache`).
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// Each user's watched state.
+#[derive(Default)]
+pub struct Freshness {
+    users: Mutex<HashMap<String, Watched>>,
+    /// Source of generations: unique across users and watchers, so a generation read
+    /// under one watcher is never mistaken for one of the next.
+    next: AtomicU64,
+}
+
+/// A user whose watcher is connected.
+struct Watched {
+    generation: u64,
+    /// Wire names of the folders the server reports on.
+    folders: HashSet<String>,
+}
+
+impl Freshness {
+    fn next(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The current generation of `user`'s folder `wire`, if the watcher vouches for it;
+    /// taken before reading the server, kept with what was read.
+    pub fn generation(&self, user: &str, wire: &str) -> Option<u64> {
+        let users = self.users.lock().ok()?;
+        let w = users.get(user)?;
+        w.folders.contains(wire).then_some(w.generation)
+    }
+
+    /// The current generation of `user`, if a watcher is connected (whatever folders it
+    /// reports on: see [`Freshness::covers`]).
+    pub fn current(&self, user: &str) -> Option<u64> {
+        let users = self.users.lock().ok()?;
+        users.get(user).map(|w| w.generation)
+    }
+
+    /// Whether `user`'s watcher reports on every one of `wires`.
+    pub fn covers<'a>(&self, user: &str, mut wires: impl Iterator<Item = &'a str>) -> bool {
+        let Ok(users) = self.users.lock() else {
+            return false;
+        };
+        users
+            .get(user)
+            .is_some_and(|w| wires.all(|f| w.folders.contains(f)))
+    }
+
+    /// Whether nothing has changed for `user` since `generation` was read.
+    pub fn unchanged(&self, user: &str, generation: u64) -> bool {
+        self.users
+            .lock()
+            .ok()
+            .and_then(|u| u.get(user).map(|w| w.generation == generation))
+            .unwrap_or(false)
+    }
+
+    /// Something of `user`'s may have changed: everything read before is to be read again.
+    pub fn changed(&self, user: &str) {
+        let next = self.next();
+        if let Ok(mut users) = self.users.lock()
+            && let Some(w) = users.get_mut(user)
+        {
+            w.generation = next;
+        }
+    }
+
+    /// `user`'s watcher is connected and the server reports on `folders` (wire names).
+    pub fn watching(&self, user: &str, folders: HashSet<String>) {
+        let generation = self.next();
+        if let Ok(mut users) = self.users.lock() {
+            users.insert(
+                user.to_owned(),
+                Watched {
+                    generation,
+                    folders,
+                },
+            );
+        }
+    }
+
+    /// `user`'s watcher is gone (or reconnecting): nothing is vouched for any more.
+    pub fn stopped(&self, user: &str) {
+        if let Ok(mut users) = self.users.lock() {
+            users.remove(user);
+        }
+    }
+}
+
+/// Ends what a watcher vouches for when it ends, however it ends (a watcher task is
+/// aborted when its user's last page is long gone).
+pub struct WatchGuard<'a> {
+    pub fresh: &'a Freshness,
+    pub user: &'a str,
+}
+
+impl Drop for WatchGuard<'_> {
+    fn drop(&mut self) {
+        self.fresh.stopped(self.user);
+    }
+}
+
+/// Whether a command may change something on the server (a folder's messages, flags or
+/// the folder list): anything but the commands known only to read. `line` is the
+/// command without its tag, for FETCH, which sets `\Seen` unless it only PEEKs.
+pub fn may_change(name: &str, line: &str) -> bool {
+    const READ_ONLY: &[&str] = &[
+        "CAPABILITY",
+        "NOOP",
+        "LOGIN",
+        "AUTHENTICATE",
+        "LOGOUT",
+        "ID",
+        "ENABLE",
+        "SELECT",
+        "EXAMINE",
+        "UNSELECT",
+        "STATUS",
+        "LIST",
+        "LSUB",
+        "NAMESPACE",
+        "MYRIGHTS",
+        "GETACL",
+        "LISTRIGHTS",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "GETMETADATA",
+        "SEARCH",
+        "UID SEARCH",
+        "SORT",
+        "UID SORT",
+        "THREAD",
+        "UID THREAD",
+        "IDLE",
+        "NOTIFY",
+        "CHECK",
+        "COMPRESS",
+        "STARTTLS",
+    ];
+    if READ_ONLY.iter().any(|v| name.eq_ignore_ascii_case(v)) {
+        return false;
+    }
+    if name.eq_ignore_ascii_case("FETCH") || name.eq_ignore_ascii_case("UID FETCH") {
+        return fetch_sets_seen(line);
+    }
+    true
+}
+
+/// Whether FETCH `items` set `\Seen`: `BODY[…]` without `.PEEK`, `RFC822` and
+/// `RFC822.TEXT` do (RFC 3501 §6.4.5).
+pub fn fetch_sets_seen(items: &str) -> bool {
+    let up = items.to_ascii_uppercase();
+    up.contains("BODY[")
+        || up
+            .match_indices("RFC822")
+            .any(|(i, _)| !up[i + 6..].starts_with(".SIZE") && !up[i + 6..].starts_with(".HEADER"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folders(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_generation_holds_until_a_change_or_the_watcher_goes() {
+        let f = Freshness::default();
+        assert_eq!(
+            f.generation("ann", "INBOX"),
+            None,
+            "no watcher: nothing vouched"
+        );
+        f.watching("ann", folders(&["INBOX", "Sent"]));
+        let g = f.generation("ann", "INBOX").unwrap();
+        assert_eq!(f.generation("ann", "Shared/x"), None, "unwatched folder");
+        assert!(f.unchanged("ann", g));
+        f.changed("ben");
+        assert!(f.unchanged("ann", g), "another user's change");
+        f.changed("ann");
+        assert!(!f.unchanged("ann", g));
+        let g2 = f.generation("ann", "Sent").unwrap();
+        assert_eq!(f.current("ann"), Some(g2));
+        assert!(f.covers("ann", ["INBOX", "Sent"].into_iter()));
+        assert!(!f.covers("ann", ["INBOX", "Other"].into_iter()));
+        assert!(!f.covers("ben", ["INBOX"].into_iter()));
+        {
+            let _guard = WatchGuard {
+                fresh: &f,
+                user: "ann",
+            };
+        }
+        assert!(!f.unchanged("ann", g2), "watcher gone");
+        // A new watcher never brings an old generation back.
+        f.watching("ann", folders(&["INBOX"]));
+        assert!(!f.unchanged("ann", g2));
+    }
+
+    #[test]
+    fn commands_that_may_change_something_are_told_apart() {
+        for (name, line) in [
+            ("UID STORE", "UID STORE 1 +FLAGS (\\Seen)"),
+            ("UID MOVE", "UID MOVE 1 Trash"),
+            ("EXPUNGE", "EXPUNGE"),
+            ("APPEND", "APPEND Sent {10}"),
+            ("CREATE", "CREATE x"),
+            ("RENAME", "RENAME x y"),
+            ("SUBSCRIBE", "SUBSCRIBE x"),
+            ("CLOSE", "CLOSE"),
+            ("SETACL", "SETACL x bob lr"),
+            ("UID FETCH", "UID FETCH 1 BODY[]"),
+            ("FETCH", "FETCH 1 (RFC822)"),
+            ("FETCH", "FETCH 1 RFC822.TEXT"),
+        ] {
+            assert!(may_change(name, line), "{line}");
+        }
+        for (name, line) in [
+            ("UID FETCH", "UID FETCH 1 (UID FLAGS BODY.PEEK[])"),
+            ("UID FETCH", "UID FETCH 1 (RFC822.SIZE RFC822.HEADER)"),
+            ("STATUS", "STATUS INBOX (UNSEEN)"),
+            (
+                "UID SORT",
+                "UID SORT RETURN (PARTIAL 1:50) (DATE) UTF-8 ALL",
+            ),
+            ("select", "select INBOX"),
+            ("NOOP", "NOOP"),
+        ] {
+            assert!(!may_change(name, line), "{line}");
+        }
+    }
+}
