@@ -85,6 +85,9 @@ pub(super) struct Inner {
     pub(super) fresh: super::fresh::Freshness,
     /// Sidebars vouched for by a watcher.
     pub(super) sidebars: sidebar::SidebarCache,
+    /// Messages seen to exist (user, folder wire name, UID), with the folder's
+    /// UIDVALIDITY and the generation they were seen at (`fresh`).
+    pub(super) existing: moka::sync::Cache<(String, String, u32), (u32, u64)>,
     /// One permit per connection open, all logins and watchers together
     /// ([`Imap::with_connection_cap`]).
     pub(super) total: Arc<Semaphore>,
@@ -147,6 +150,10 @@ impl Imap {
                 text_index: super::search::TextIndexMemo::default(),
                 fresh: super::fresh::Freshness::default(),
                 sidebars: sidebar::sidebar_cache(),
+                existing: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_idle(std::time::Duration::from_secs(600))
+                    .build(),
                 total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
                 total_max: Semaphore::MAX_PERMITS,
             }),
@@ -199,6 +206,11 @@ impl Imap {
     pub async fn login(&self, account: &Account) -> Result<(), ImapError> {
         self.ensure_reaper();
         let conn = self.open(account).await?;
+        // A new login starts afresh, as it did when logins had pools of their own: the
+        // user's other browsers' idle connections (whose server sessions may cache rights
+        // that changed since) are closed, and nothing remembered is vouched for any more.
+        close_later(self.inner.pool.take_idle(&account.login_id));
+        self.inner.fresh.changed(&account.username);
         if let Some(extra) = self.inner.pool.add_idle(&account.login_id, conn) {
             close_later(vec![extra]);
         }
@@ -266,14 +278,27 @@ impl Imap {
         uid: u32,
     ) -> Result<u32, ImapError> {
         let wire = mailbox_wire(mailbox)?;
-        self.run(a, async move |c: &mut Conn| {
-            let uidvalidity = c.open_for_reading(&wire).await?;
-            match uid_exists(c, uid).await? {
-                true => Ok(uidvalidity),
-                false => Err(Failure::Fail(ImapError::NoSuchMessage)),
-            }
-        })
-        .await
+        let key = (a.username.clone(), wire.clone(), uid);
+        // Seen to exist since, as the user's watcher vouches (`fresh`): nothing to ask.
+        if let Some((uidvalidity, generation)) = self.inner.existing.get(&key)
+            && self.inner.fresh.unchanged(&a.username, generation)
+        {
+            return Ok(uidvalidity);
+        }
+        let generation = self.inner.fresh.generation(&a.username, &wire);
+        let uidvalidity = self
+            .run(a, async move |c: &mut Conn| {
+                let uidvalidity = c.open_for_reading(&wire).await?;
+                match uid_exists(c, uid).await? {
+                    true => Ok(uidvalidity),
+                    false => Err(Failure::Fail(ImapError::NoSuchMessage)),
+                }
+            })
+            .await?;
+        if let Some(generation) = generation {
+            self.inner.existing.insert(key, (uidvalidity, generation));
+        }
+        Ok(uidvalidity)
     }
 
     /// Acts as if the server had not announced these capabilities (e.g. `"ESORT"`,

@@ -53,10 +53,21 @@ impl Imap {
     ) -> Result<OpenedMessage, ImapError> {
         let (this, wire) = (self.clone(), mailbox_wire(mailbox)?);
         let (user, login) = (a.username.clone(), a.login_id.clone());
-        self.run(a, async move |c: &mut Conn| {
-            this.open_message_on(c, &user, &login, &wire, uid).await
-        })
-        .await
+        // Read before the server is asked (see `fresh`).
+        let generation = self.inner.fresh.generation(&a.username, &wire);
+        let key = (a.username.clone(), wire.clone(), uid);
+        let opened = self
+            .run(a, async move |c: &mut Conn| {
+                this.open_message_on(c, &user, &login, &wire, uid).await
+            })
+            .await?;
+        // The body document asks next whether the message still exists.
+        if let Some(generation) = generation {
+            self.inner
+                .existing
+                .insert(key, (opened.place.uidvalidity, generation));
+        }
+        Ok(opened)
     }
 
     /// [`Imap::open_message`] on one connection.
