@@ -85,6 +85,11 @@ pub(super) struct Inner {
     pub(super) fresh: super::fresh::Freshness,
     /// Sidebars vouched for by a watcher.
     pub(super) sidebars: sidebar::SidebarCache,
+    /// Folders' UIDVALIDITY and UIDNEXT (user, wire name), vouched for by a watcher: the
+    /// link indexes' check (`threads`).
+    pub(super) folder_states: moka::sync::Cache<(String, String), ((u32, u32), u64)>,
+    /// Search result pages vouched for by a watcher.
+    pub(super) searches: super::search::SearchCache,
     /// Messages seen to exist (user, folder wire name, UID), with the folder's
     /// UIDVALIDITY and the generation they were seen at (`fresh`).
     pub(super) existing: moka::sync::Cache<(String, String, u32), (u32, u64)>,
@@ -150,6 +155,11 @@ impl Imap {
                 text_index: super::search::TextIndexMemo::default(),
                 fresh: super::fresh::Freshness::default(),
                 sidebars: sidebar::sidebar_cache(),
+                searches: super::search::search_cache(),
+                folder_states: moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_idle(std::time::Duration::from_secs(600))
+                    .build(),
                 existing: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_idle(std::time::Duration::from_secs(600))
@@ -287,7 +297,7 @@ impl Imap {
         }
         let generation = self.inner.fresh.generation(&a.username, &wire);
         let uidvalidity = self
-            .run(a, async move |c: &mut Conn| {
+            .run_in(a, Some(&key.1), async move |c: &mut Conn| {
                 let uidvalidity = c.open_for_reading(&wire).await?;
                 match uid_exists(c, uid).await? {
                     true => Ok(uidvalidity),
@@ -341,13 +351,24 @@ impl Imap {
     pub(super) async fn run<T>(
         &self,
         account: &Account,
+        op: impl AsyncFnMut(&mut Conn) -> Result<T, Failure>,
+    ) -> Result<T, ImapError> {
+        self.run_in(account, None, op).await
+    }
+
+    /// [`Imap::run`] for an operation on folder `wire`: a pooled connection that has it
+    /// open already is taken first.
+    pub(super) async fn run_in<T>(
+        &self,
+        account: &Account,
+        wire: Option<&str>,
         mut op: impl AsyncFnMut(&mut Conn) -> Result<T, Failure>,
     ) -> Result<T, ImapError> {
         self.ensure_reaper();
         let pool = &self.inner.pool;
         let mut retried = false;
         loop {
-            let (mut lease, stale) = pool.checkout(&account.login_id).await;
+            let (mut lease, stale) = pool.checkout(&account.login_id, wire).await;
             close_later(stale);
             let pooled = lease.conn.take();
             let pooled = if retried {

@@ -57,7 +57,7 @@ impl Imap {
         let generation = self.inner.fresh.generation(&a.username, &wire);
         let key = (a.username.clone(), wire.clone(), uid);
         let opened = self
-            .run(a, async move |c: &mut Conn| {
+            .run_in(a, Some(&key.1), async move |c: &mut Conn| {
                 this.open_message_on(c, &user, &login, &wire, uid).await
             })
             .await?;
@@ -157,8 +157,18 @@ impl Imap {
         } else {
             (place.older, place.newer) = neighbours_by_seq(c, seq, state.exists).await?;
         }
-        let listing = self.list_on(c).await?;
-        let quota = self.quota_on(c, login_id, listing.stamp).await?;
+        // The folder list with its counts: the list page's sidebar while the user's
+        // watcher vouches that nothing changed since (never after the STORE above: that
+        // is a change), else asked for.
+        let vouched = was_seen.then(|| self.vouched_sidebar(user, wire)).flatten();
+        let (folders, quota) = match vouched {
+            Some(sidebar) => (sidebar.folders.unwrap_or_default(), sidebar.extras.quota),
+            None => {
+                let listing = self.list_on(c).await?;
+                let quota = self.quota_on(c, login_id, listing.stamp).await?;
+                (listing.folders, quota)
+            }
+        };
 
         let key: RawKey = (user.to_owned(), wire.to_owned(), uid);
         let raw = match self.inner.raw_cache.get(&key).await {
@@ -174,7 +184,7 @@ impl Imap {
             raw,
             place,
             mdn_sent,
-            folders: listing.folders,
+            folders,
             quota,
         })
     }

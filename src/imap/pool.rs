@@ -144,7 +144,11 @@ impl Pool {
     /// Waits for this login's turn, then takes its most recently used idle connection
     /// (or none: the caller then opens one and puts it in the lease). Expired idle
     /// connections met on the way are returned for closing.
-    pub async fn checkout(self: &Arc<Self>, login_id: &str) -> (Lease, Vec<Conn>) {
+    pub async fn checkout(
+        self: &Arc<Self>,
+        login_id: &str,
+        prefer: Option<&str>,
+    ) -> (Lease, Vec<Conn>) {
         let (limit, waiting) = {
             let mut slots = self.lock();
             let slot = self.slot(&mut slots, login_id);
@@ -164,7 +168,21 @@ impl Pool {
         let slot = self.slot(&mut slots, login_id);
         let mut conn = None;
         let mut idle_for = Duration::ZERO;
-        while let Some(idle) = slot.idle.pop() {
+        // The freshest connection that has `prefer` open, if any: opening a big folder
+        // again costs the server a re-sync, and a page's later requests (its body
+        // document) are about the folder the page opened.
+        let fresh_enough = |i: &Idle| i.since.elapsed() < self.idle_timeout;
+        if let Some(wire) = prefer
+            && let Some(at) = slot
+                .idle
+                .iter()
+                .rposition(|i| fresh_enough(i) && i.conn.open_as(wire, false).is_some())
+        {
+            let idle = slot.idle.remove(at);
+            idle_for = idle.since.elapsed();
+            conn = Some(idle.conn);
+        }
+        while let Some(idle) = conn.is_none().then(|| slot.idle.pop()).flatten() {
             if idle.since.elapsed() < self.idle_timeout {
                 idle_for = idle.since.elapsed();
                 conn = Some(idle.conn);

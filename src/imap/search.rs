@@ -58,7 +58,7 @@ const MAX_WORDS: usize = 8;
 /// full-text index read every message of the folder (about 1 s per 10,000 on Dovecot),
 /// so it is a choice the user makes, and the results page says when it may be slow
 /// (see [`Imap::text_index`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SearchField {
     /// Subject, From or To: the default. (Cc would cost a quarter more on a 10,000-message
     /// folder; searching everywhere covers it.)
@@ -145,7 +145,7 @@ pub enum SearchTextError {
 
 /// Search text a user typed, checked so it can always be sent: no control characters,
 /// at most [`MAX_TEXT_CHARS`] characters, surrounding spaces removed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SearchText(String);
 
 impl SearchText {
@@ -203,7 +203,7 @@ impl SearchText {
 
 /// A search: text, where to look for it, and filters. Every part is optional; an empty
 /// query matches everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// What to look for.
     pub text: SearchText,
@@ -349,6 +349,22 @@ impl TextIndexMemo {
     }
 }
 
+/// Search result pages the user's watcher vouches for, by user, folder (wire name), query
+/// and page: `(generation, page)` (see `fresh`).
+pub type SearchCache =
+    moka::sync::Cache<(String, String, SearchQuery, PageRequest), (u64, MessagePage)>;
+
+/// An empty [`SearchCache`], bounded by rows (a page is at most a few dozen).
+pub fn search_cache() -> SearchCache {
+    moka::sync::Cache::builder()
+        .max_capacity(20_000)
+        .weigher(|_k, v: &(u64, MessagePage)| {
+            u32::try_from(v.1.messages.len() + 1).unwrap_or(u32::MAX)
+        })
+        .time_to_idle(std::time::Duration::from_secs(600))
+        .build()
+}
+
 /// One result of a search across folders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchHit {
@@ -381,11 +397,27 @@ impl Imap {
         q: &SearchQuery,
         req: &PageRequest,
     ) -> Result<MessagePage, ImapError> {
-        let (this, wire, q, req) = (self.clone(), mailbox_wire(mailbox)?, q.clone(), req.clone());
-        self.run(a, async move |c: &mut Conn| {
-            this.search_on(c, &wire, &q, &req).await
-        })
-        .await
+        let wire = mailbox_wire(mailbox)?;
+        let key = (a.username.clone(), wire.clone(), q.clone(), req.clone());
+        // The same search again (results paged through, or come back to from a message)
+        // while the user's watcher vouches that nothing changed: no scan of the folder.
+        if let Some((generation, page)) = self.inner.searches.get(&key)
+            && self.inner.fresh.unchanged(&a.username, generation)
+        {
+            return Ok(page);
+        }
+        // Read before the server is asked (see `fresh`).
+        let generation = self.inner.fresh.generation(&a.username, &wire);
+        let (this, q, req) = (self.clone(), q.clone(), req.clone());
+        let page = self
+            .run_in(a, Some(&key.1), async move |c: &mut Conn| {
+                this.search_on(c, &wire, &q, &req).await
+            })
+            .await?;
+        if let Some(generation) = generation {
+            self.inner.searches.insert(key, (generation, page.clone()));
+        }
+        Ok(page)
     }
 
     /// One page of the messages matching `q` in all of `mailboxes` (UTF-8 names, in the

@@ -126,6 +126,18 @@ impl Imap {
         Ok(sidebar)
     }
 
+    /// The sidebar with the folder list of a page about `wire`, if one is remembered and
+    /// the user's watcher vouches that nothing changed since it was read.
+    pub(super) fn vouched_sidebar(&self, user: &str, wire: &str) -> Option<Sidebar> {
+        let key = (user.to_owned(), Some(wire.to_owned()), true);
+        self.inner
+            .sidebars
+            .get(&key)
+            .filter(|(generation, _)| self.inner.fresh.unchanged(user, *generation))
+            .map(|(_, sidebar)| sidebar)
+            .filter(|s| s.folders.is_some())
+    }
+
     /// [`Imap::sidebar`] on one connection.
     async fn sidebar_on(
         &self,

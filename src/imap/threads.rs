@@ -190,7 +190,7 @@ impl Imap {
         let mut indexes = vec![None; boxes.len()];
         for &i in &order {
             let wire = &boxes[i].1;
-            let state = match folder_state(c, wire).await {
+            let state = match self.folder_state(c, user, wire).await {
                 Ok(state) => state,
                 // No Sent folder after all, or no right to read it.
                 Err(f) if f.connection_ok() && i > 0 => continue,
@@ -359,6 +359,32 @@ impl Imap {
             threads,
             server_threads: false,
         })
+    }
+}
+
+impl Imap {
+    /// A folder's UIDVALIDITY and UIDNEXT: remembered while the user's watcher vouches
+    /// that nothing changed (see `fresh`), else by STATUS.
+    async fn folder_state(
+        &self,
+        c: &mut Conn,
+        user: &str,
+        wire: &str,
+    ) -> Result<Option<(u32, u32)>, Failure> {
+        let key = (user.to_owned(), wire.to_owned());
+        let fresh = &self.inner.fresh;
+        if let Some((state, generation)) = self.inner.folder_states.get(&key)
+            && fresh.unchanged(user, generation)
+        {
+            return Ok(Some(state));
+        }
+        // Read before the server is asked.
+        let generation = fresh.generation(user, wire);
+        let state = folder_state(c, wire).await?;
+        if let (Some(state), Some(generation)) = (state, generation) {
+            self.inner.folder_states.insert(key, (state, generation));
+        }
+        Ok(state)
     }
 }
 

@@ -125,7 +125,7 @@ pub enum SortKey {
 }
 
 /// Which page of a folder to show, and in what order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     /// 1-based; past the end means the last page.
     pub page: u32,

@@ -372,6 +372,26 @@ fn page_commands(lines: &[String]) -> Vec<&String> {
         .collect()
 }
 
+/// Loads the inbox (which starts the user's watcher) until a page costs the server no
+/// command: the watcher vouches for it. The inbox must list `rows` messages.
+async fn until_vouched(app: &TestApp, log: &crate::common::relay::CommandLog, rows: usize) {
+    let started = std::time::Instant::now();
+    loop {
+        let mark = log.mark();
+        let page = app.get("/mail/INBOX").await;
+        assert_eq!(page.texts("td.subject a").len(), rows);
+        if page_commands(&log.since(mark)).is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "pages still ask the server: {:?}",
+            log.since(mark)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Issue 10 item 4: while the user's watcher is connected, the list page and the sidebar
 /// come from memory without a single IMAP command; a change by another client shows once
 /// the server has reported it (and an unread count never stays stale after its event);
@@ -390,21 +410,7 @@ async fn the_watcher_vouches_for_cached_pages_until_something_changes() {
     assert_eq!(app.get("/mail/INBOX").await.texts("tr.unread").len(), 3);
 
     // The page starts the watcher; once it vouches, pages cost the server nothing.
-    let started = std::time::Instant::now();
-    loop {
-        let mark = log.mark();
-        let page = app.get("/mail/INBOX").await;
-        assert_eq!(page.texts("td.subject a").len(), 3);
-        if page_commands(&log.since(mark)).is_empty() {
-            break;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "pages still ask the server: {:?}",
-            log.since(mark)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_vouched(&app, &log, 3).await;
     let mark = log.mark();
     for _ in 0..5 {
         let page = app.get("/mail/INBOX").await;
@@ -499,5 +505,64 @@ async fn pages_ask_the_server_while_the_watcher_is_away() {
         subjects,
         ["Before", "During"],
         "a stale page after a restart"
+    );
+}
+
+/// Issue 10 items 1, 2 and 4: while the watcher vouches, a search asked again costs no
+/// scan of the folder, re-opening a read message asks neither for the folder list nor for
+/// the conversation's folders' state, and its body document asks nothing; new mail still
+/// shows in the results once the server has reported it.
+#[tokio::test]
+async fn searches_and_read_messages_come_from_memory_while_vouched() {
+    let stack = MailStack::shared();
+    let user = stack.add_user("livesearch");
+    for s in ["Apple pie", "Apple tart", "Pear"] {
+        stack.append(&user, "INBOX", &eml(s), &[]).await;
+    }
+    let log = crate::common::relay::CommandLog::start(stack).await;
+    let app = log.app(user.clone()).await;
+    app.login().await;
+    until_vouched(&app, &log, 3).await;
+
+    let found = app.get("/mail/INBOX?q=apple").await;
+    assert_eq!(found.texts("td.subject a").len(), 2, "{}", found.body);
+    let mark = log.mark();
+    let again = app.get("/mail/INBOX?q=apple").await;
+    assert_eq!(again.texts("td.subject a"), found.texts("td.subject a"));
+    assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
+
+    // Opened once (it becomes read: a change), then again.
+    assert_eq!(app.get("/mail/INBOX/1").await.status, StatusCode::OK);
+    until_vouched(&app, &log, 3).await;
+    let mark = log.mark();
+    let page = app.get("/mail/INBOX/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.texts("h1.subject"), vec!["Apple pie"], "{}", page.body);
+    let body = app.get_frame("/mail/INBOX/1/body").await;
+    assert_eq!(body.status, StatusCode::OK);
+    let sent = log.since(mark);
+    let asked: Vec<&String> = page_commands(&sent)
+        .into_iter()
+        .filter(|l| {
+            ["LIST", "STATUS", "UID STORE"]
+                .iter()
+                .any(|v| crate::common::relay::starts_with(l, v))
+        })
+        .collect();
+    assert_eq!(asked, Vec::<&String>::new(), "all sent: {sent:?}");
+
+    // Another client's new match shows in the results once the server reports it.
+    stack
+        .append(&user, "INBOX", &eml("Apple crumble"), &[])
+        .await;
+    let results = app
+        .get_until("/mail/INBOX?q=apple", "the new match", |p| {
+            p.texts("td.subject a").len() == 3
+        })
+        .await;
+    assert!(
+        results
+            .texts("td.subject a")
+            .contains(&"Apple crumble".to_owned())
     );
 }
