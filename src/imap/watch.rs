@@ -18,7 +18,11 @@ use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
 use serde::Serialize;
 
 use super::{
-    Account, Imap, ImapError, command::Cmd, conn::Conn, fresh::WatchGuard, names::name_from_wire,
+    Account, Imap, ImapError,
+    command::Cmd,
+    conn::{Conn, Failure},
+    fresh::WatchGuard,
+    names::name_from_wire,
 };
 
 /// One IDLE connection serves this long, then is replaced: servers end IDLE after 30
@@ -98,21 +102,25 @@ impl Imap {
         let notify = self.has(&conn, "NOTIFY");
         if notify {
             // Folder names too (made, renamed, deleted, subscribed: LIST responses), so
-            // that the folder list can be vouched for as well (`fresh`).
-            let cmd = Cmd::new("NOTIFY").atom(
-                "SET STATUS (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))",
-            );
+            // that the folder list can be vouched for as well (`fresh`); public folders
+            // too where the server takes it, since the sidebar shows them.
+            let public = public_namespaces(&mut conn)
+                .await
+                .map_err(|f| f.into_error())?;
             let mut folders = HashSet::new();
-            conn.command(&cmd, |r| {
+            let mut record = |r: &Response<'_>| {
                 if let Response::MailboxData(MailboxDatum::Status { mailbox, .. }) = r {
                     folders.insert(mailbox.to_string());
                 }
                 if let Some(s) = status_of(r) {
                     report(s);
                 }
-            })
-            .await
-            .map_err(|f| f.into_error())?;
+            };
+            let mut set = conn.command(&notify_command(&public), &mut record).await;
+            if matches!(set, Err(Failure::Rejected { .. })) && !public.is_empty() {
+                set = conn.command(&notify_command(&[]), &mut record).await;
+            }
+            set.map_err(|f| f.into_error())?;
             self.inner.fresh.watching(&account.username, folders);
         } else {
             conn.examine("INBOX").await.map_err(|f| f.into_error())?;
@@ -143,6 +151,51 @@ impl Imap {
         }
         Ok(())
     }
+}
+
+/// What NOTIFY asks the server to report, for every folder it covers.
+const EVENTS: &str = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))";
+
+/// `NOTIFY SET STATUS` for the personal folders and the public namespaces `public`
+/// (wire names of their prefixes, without the trailing delimiter).
+fn notify_command(public: &[String]) -> Cmd {
+    let mut cmd = Cmd::new("NOTIFY").atom("SET STATUS (personal").atom(EVENTS);
+    for prefix in public {
+        cmd = cmd.atom("(subtree").mailbox(prefix).atom(EVENTS);
+    }
+    cmd
+}
+
+/// The wire names of the server's public namespaces (RFC 2342's "shared" group), without
+/// their trailing delimiter. Other users' folders are left out: whether a server reports
+/// their changes to another user is not something to count on.
+async fn public_namespaces(conn: &mut Conn) -> Result<Vec<String>, Failure> {
+    if !conn.has("NAMESPACE") {
+        return Ok(Vec::new());
+    }
+    let lines = match conn.command_raw(&Cmd::new("NAMESPACE")).await {
+        Ok(lines) => lines,
+        Err(f) if f.connection_ok() => return Ok(Vec::new()),
+        Err(f) => return Err(f),
+    };
+    let Some(ns) = lines
+        .iter()
+        .find_map(|l| super::wire::untagged(l, "NAMESPACE"))
+        .and_then(|v| super::acl::Namespaces::parse(&v))
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(ns
+        .shared
+        .iter()
+        .filter_map(|n| {
+            let name = n
+                .delimiter
+                .and_then(|d| n.prefix.strip_suffix(d))
+                .unwrap_or(&n.prefix);
+            (!name.is_empty()).then(|| super::names::mailbox_wire(name).ok())?
+        })
+        .collect())
 }
 
 /// STATUS of the INBOX (watched without NOTIFY).
@@ -194,6 +247,23 @@ fn status_of(r: &Response<'_>) -> Option<Partial> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notify_covers_personal_and_public_folders() {
+        let ev = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))";
+        assert_eq!(
+            notify_command(&[]).line().unwrap(),
+            format!("NOTIFY SET STATUS (personal {ev}")
+        );
+        assert_eq!(
+            notify_command(&["Public".into(), "&ANY-ffentlich".into()])
+                .line()
+                .unwrap(),
+            format!(
+                "NOTIFY SET STATUS (personal {ev} (subtree \"Public\" {ev} (subtree \"&ANY-ffentlich\" {ev}"
+            )
+        );
+    }
 
     #[test]
     fn status_lines_become_folder_statuses() {
