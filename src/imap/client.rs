@@ -85,6 +85,8 @@ pub(super) struct Inner {
     pub(super) fresh: super::fresh::Freshness,
     /// Sidebars vouched for by a watcher.
     pub(super) sidebars: sidebar::SidebarCache,
+    /// Folder lists vouched for by a watcher (the message page's).
+    pub(super) listings: sidebar::ListingCache,
     /// Folders' UIDVALIDITY and UIDNEXT (user, wire name), vouched for by a watcher: the
     /// link indexes' check (`threads`).
     pub(super) folder_states: moka::sync::Cache<(String, String), ((u32, u32), u64)>,
@@ -155,6 +157,7 @@ impl Imap {
                 text_index: super::search::TextIndexMemo::default(),
                 fresh: super::fresh::Freshness::default(),
                 sidebars: sidebar::sidebar_cache(),
+                listings: sidebar::listing_cache(),
                 searches: super::search::search_cache(),
                 folder_states: moka::sync::Cache::builder()
                     .max_capacity(10_000)

@@ -160,12 +160,18 @@ impl Imap {
         // The folder list with its counts: the list page's sidebar while the user's
         // watcher vouches that nothing changed since (never after the STORE above: that
         // is a change), else asked for.
-        let vouched = was_seen.then(|| self.vouched_sidebar(user, wire)).flatten();
+        let vouched = was_seen.then(|| self.vouched_listing(user, wire)).flatten();
         let (folders, quota) = match vouched {
-            Some(sidebar) => (sidebar.folders.unwrap_or_default(), sidebar.extras.quota),
+            Some(listing) => listing,
             None => {
+                // Read before the server is asked; none after our own STORE, which is a
+                // change the generation does not know of until this operation ends.
+                let generation = was_seen.then(|| self.inner.fresh.current(user)).flatten();
                 let listing = self.list_on(c).await?;
                 let quota = self.quota_on(c, login_id, listing.stamp).await?;
+                if let Some(generation) = generation {
+                    self.remember_listing(user, generation, &listing.folders, quota);
+                }
                 (listing.folders, quota)
             }
         };

@@ -44,6 +44,18 @@ pub fn sidebar_cache() -> SidebarCache {
         .build()
 }
 
+/// Folder lists with their quota, by user, vouched for by a watcher: `(generation,
+/// folders, quota)`. At most [`QUOTA_RECHECK`] old, as sidebars.
+pub type ListingCache = moka::sync::Cache<String, (u64, Vec<Folder>, Option<Quota>)>;
+
+/// An empty [`ListingCache`].
+pub fn listing_cache() -> ListingCache {
+    moka::sync::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(QUOTA_RECHECK)
+        .build()
+}
+
 /// The quota of one login, and the content stamp it was read at.
 pub type QuotaMemo = (u64, Option<Quota>);
 
@@ -126,16 +138,51 @@ impl Imap {
         Ok(sidebar)
     }
 
-    /// The sidebar with the folder list of a page about `wire`, if one is remembered and
-    /// the user's watcher vouches that nothing changed since it was read.
-    pub(super) fn vouched_sidebar(&self, user: &str, wire: &str) -> Option<Sidebar> {
+    /// The folder list and quota of `user` (for a page about `wire`), if remembered (by a
+    /// message page, or in the list page's sidebar) and the user's watcher vouches that
+    /// nothing changed since it was read.
+    pub(super) fn vouched_listing(
+        &self,
+        user: &str,
+        wire: &str,
+    ) -> Option<(Vec<Folder>, Option<Quota>)> {
+        let fresh = &self.inner.fresh;
+        if let Some((generation, folders, quota)) = self.inner.listings.get(user)
+            && fresh.unchanged(user, generation)
+        {
+            return Some((folders, quota));
+        }
         let key = (user.to_owned(), Some(wire.to_owned()), true);
-        self.inner
-            .sidebars
-            .get(&key)
-            .filter(|(generation, _)| self.inner.fresh.unchanged(user, *generation))
-            .map(|(_, sidebar)| sidebar)
-            .filter(|s| s.folders.is_some())
+        let (generation, sidebar) = self.inner.sidebars.get(&key)?;
+        let folders = sidebar
+            .folders
+            .filter(|_| fresh.unchanged(user, generation))?;
+        Some((folders, sidebar.extras.quota))
+    }
+
+    /// Remembers `user`'s folder list and quota, read at `generation`, if the watcher
+    /// reports on every folder in it.
+    pub(super) fn remember_listing(
+        &self,
+        user: &str,
+        generation: u64,
+        folders: &[Folder],
+        quota: Option<Quota>,
+    ) {
+        let wires: Vec<String> = folders
+            .iter()
+            .filter(|f| f.selectable)
+            .filter_map(|f| mailbox_wire(&f.name).ok())
+            .collect();
+        if self
+            .inner
+            .fresh
+            .covers(user, wires.iter().map(String::as_str))
+        {
+            self.inner
+                .listings
+                .insert(user.to_owned(), (generation, folders.to_vec(), quota));
+        }
     }
 
     /// [`Imap::sidebar`] on one connection.
