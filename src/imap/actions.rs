@@ -704,6 +704,8 @@ async fn open_selection_flags(
         .map(super::labels::flag_text)
         .collect();
     if stale(sel.uidvalidity, mbox.uid_validity) {
+        // What the user saw is out of date: so may be what is remembered (`fresh`).
+        c.note_change();
         return Ok(Err(ActionError::UidValidityChanged));
     }
     let wanted = dedup(&sel.uids);
@@ -725,6 +727,11 @@ async fn open_selection_flags(
         gone: wanted.len() - present.len(),
         present,
     };
+    if found.gone > 0 {
+        // Deleted elsewhere, maybe before the server's report reached the user's watcher:
+        // the page the action leads to must not come from memory.
+        c.note_change();
+    }
     Ok(Ok((found, permanent)))
 }
 

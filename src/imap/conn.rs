@@ -287,6 +287,12 @@ impl Conn {
         Ok(self.examine(wire).await?.uid_validity.unwrap_or(0))
     }
 
+    /// The server showed a change made elsewhere (a message gone, a folder renumbered):
+    /// counts as a change for the caches, like a command that may change something.
+    pub fn note_change(&mut self) {
+        self.wrote = true;
+    }
+
     /// Whether a command that may have changed something was sent since the last call.
     pub fn take_wrote(&mut self) -> bool {
         std::mem::take(&mut self.wrote)
