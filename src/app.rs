@@ -213,9 +213,27 @@ impl App {
         // Every instance sends due messages (the database gives each to one of them); the
         // worker stops with the server, also when this future is dropped.
         let worker = AbortOnDrop(tokio::spawn(self.outbox.run()));
+        let trimmer = AbortOnDrop(tokio::spawn(give_back_memory()));
         crate::server::serve(self.listener, self.router, self.limits, shutdown_signal()).await;
-        drop(worker);
+        drop((worker, trimmer));
         Ok(())
+    }
+}
+
+/// Every 10 s, hands memory the allocator keeps but no longer uses back to the system.
+/// glibc's allocator keeps freed memory in each thread's arena; after a burst (a big
+/// folder's link index read, many pages at once) that stayed counted against us (and
+/// against the mail server's machine) long after. `malloc_trim` releases it; costs well
+/// under a millisecond on the blocking pool.
+async fn give_back_memory() {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `malloc_trim` only releases free memory; it takes the arenas' locks
+        // itself and is safe to call from any thread at any time.
+        let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
     }
 }
 
