@@ -27,7 +27,6 @@ use std::{
 };
 
 use common::{Web, bench_message};
-use futures::TryStreamExt;
 use mailstack::MailStack;
 
 /// Clock ticks per second of `/proc/*/stat` times (USER_HZ, 100 on Linux).
@@ -286,22 +285,7 @@ async fn main() {
         let conns = conns.clone();
         move |i: usize| {
             let c = conns[i].clone();
-            async move {
-                let mut s = c.lock().await;
-                let mb = s.select("INBOX").await.expect("select");
-                let end = mb.exists;
-                let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
-                let _: Vec<_> = s
-                    .fetch(
-                        range,
-                        "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
-                    )
-                    .await
-                    .expect("fetch")
-                    .try_collect()
-                    .await
-                    .expect("collect");
-            }
+            async move { common::select_and_fetch_50(&mut *c.lock().await).await }
         }
     };
     let (mut floor_lat, floor_wall) = hammer(sessions, floor_span, floor).await;

@@ -43,23 +43,6 @@ fn new_mail(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The raw floor of a list page: SELECT INBOX, then FETCH its newest 50 summaries.
-async fn select_and_fetch_50(s: &mut mailstack::ImapSession) {
-    let mb = s.select("INBOX").await.expect("select");
-    let end = mb.exists;
-    let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
-    let _: Vec<_> = s
-        .fetch(
-            range,
-            "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
-        )
-        .await
-        .expect("fetch")
-        .try_collect()
-        .await
-        .expect("collect");
-}
-
 /// Opens message `uid` as a browser does: the page, then its body document.
 async fn a_open(web: &Web, uid: u32) {
     web.page(&format!("/mail/INBOX/{uid}"), "message page")
@@ -164,7 +147,7 @@ async fn main() {
         let mut v = Vec::new();
         for i in 0..(WARMUP + RUNS) {
             let t = Instant::now();
-            select_and_fetch_50(&mut s).await;
+            common::select_and_fetch_50(&mut s).await;
             if i >= WARMUP {
                 v.push(t.elapsed());
             }
@@ -176,7 +159,7 @@ async fn main() {
         for i in 0..(WARMUP + RUNS) {
             stack.append(&user, "INBOX", &new_mail(1000 + i), &[]).await;
             let t = Instant::now();
-            select_and_fetch_50(&mut s).await;
+            common::select_and_fetch_50(&mut s).await;
             if i >= WARMUP {
                 v.push(t.elapsed());
             }

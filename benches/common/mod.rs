@@ -187,6 +187,25 @@ pub fn bench_message(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The raw floor of a list page on a logged-in connection: SELECT INBOX, then FETCH its
+/// newest 50 summaries (what the list page shows).
+pub async fn select_and_fetch_50(s: &mut async_imap::Session<TcpStream>) {
+    use futures::TryStreamExt;
+    let mb = s.select("INBOX").await.expect("select");
+    let end = mb.exists;
+    let range = format!("{}:{}", end.saturating_sub(49).max(1), end);
+    let _: Vec<_> = s
+        .fetch(
+            range,
+            "(UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE)",
+        )
+        .await
+        .expect("fetch")
+        .try_collect()
+        .await
+        .expect("collect");
+}
+
 /// The value of the first `csrf_token` form field on `page`.
 pub fn csrf_token(page: &str) -> Option<String> {
     page.split("name=\"csrf_token\" value=\"")

@@ -372,6 +372,23 @@ fn page_commands(lines: &[String]) -> Vec<&String> {
         .collect()
 }
 
+/// A new user with `subjects` in the INBOX, logged in to an app whose IMAP commands a
+/// relay writes down.
+async fn logged_in_through_a_relay(
+    prefix: &str,
+    subjects: &[&str],
+) -> (TestUser, crate::common::relay::CommandLog, TestApp) {
+    let stack = MailStack::shared();
+    let user = stack.add_user(prefix);
+    for s in subjects {
+        stack.append(&user, "INBOX", &eml(s), &[]).await;
+    }
+    let log = crate::common::relay::CommandLog::start(stack).await;
+    let app = log.app(user.clone()).await;
+    app.login().await;
+    (user, log, app)
+}
+
 /// Loads the inbox (which starts the user's watcher) until a page costs the server no
 /// command: the watcher vouches for it. The inbox must list `rows` messages.
 async fn until_vouched(app: &TestApp, log: &crate::common::relay::CommandLog, rows: usize) {
@@ -398,15 +415,8 @@ async fn until_vouched(app: &TestApp, log: &crate::common::relay::CommandLog, ro
 /// a change made through Mailroom shows on the very next page.
 #[tokio::test]
 async fn the_watcher_vouches_for_cached_pages_until_something_changes() {
-    use futures::TryStreamExt;
     let stack = MailStack::shared();
-    let user = stack.add_user("livecache");
-    for s in ["One", "Two", "Three"] {
-        stack.append(&user, "INBOX", &eml(s), &[]).await;
-    }
-    let log = crate::common::relay::CommandLog::start(stack).await;
-    let app = log.app(user.clone()).await;
-    app.login().await;
+    let (user, log, app) = logged_in_through_a_relay("livecache", &["One", "Two", "Three"]).await;
     assert_eq!(app.get("/mail/INBOX").await.texts("tr.unread").len(), 3);
 
     // The page starts the watcher; once it vouches, pages cost the server nothing.
@@ -423,15 +433,7 @@ async fn the_watcher_vouches_for_cached_pages_until_something_changes() {
     assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
 
     // Another client flags a message: shown as soon as the server reports it.
-    let mut other = stack.imap(&user).await;
-    other.select("INBOX").await.expect("SELECT");
-    let _: Vec<_> = other
-        .uid_store("1", "+FLAGS (\\Flagged)")
-        .await
-        .expect("STORE")
-        .try_collect()
-        .await
-        .expect("STORE responses");
+    stack.store(&user, "INBOX", "1", "+FLAGS (\\Flagged)").await;
     let page = app
         .get_until("/mail/INBOX", "another client's flag", |p| {
             p.texts("tr.flagged").len() == 1
@@ -444,14 +446,7 @@ async fn the_watcher_vouches_for_cached_pages_until_something_changes() {
     events
         .until("the INBOX's state", |v| inbox(v) && n(v, "unseen") == 3)
         .await;
-    let _: Vec<_> = other
-        .uid_store("2", "+FLAGS (\\Seen)")
-        .await
-        .expect("STORE")
-        .try_collect()
-        .await
-        .expect("STORE responses");
-    let _ = other.logout().await;
+    stack.store(&user, "INBOX", "2", "+FLAGS (\\Seen)").await;
     events
         .until("the read message", |v| inbox(v) && n(v, "unseen") == 2)
         .await;
@@ -515,13 +510,8 @@ async fn pages_ask_the_server_while_the_watcher_is_away() {
 #[tokio::test]
 async fn searches_and_read_messages_come_from_memory_while_vouched() {
     let stack = MailStack::shared();
-    let user = stack.add_user("livesearch");
-    for s in ["Apple pie", "Apple tart", "Pear"] {
-        stack.append(&user, "INBOX", &eml(s), &[]).await;
-    }
-    let log = crate::common::relay::CommandLog::start(stack).await;
-    let app = log.app(user.clone()).await;
-    app.login().await;
+    let (user, log, app) =
+        logged_in_through_a_relay("livesearch", &["Apple pie", "Apple tart", "Pear"]).await;
     until_vouched(&app, &log, 3).await;
 
     let found = app.get("/mail/INBOX?q=apple").await;

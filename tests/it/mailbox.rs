@@ -209,7 +209,6 @@ async fn uids_with_subject(
 /// whatever another client does must show on the next page all the same.
 #[tokio::test]
 async fn the_list_follows_what_other_clients_do() {
-    use futures::TryStreamExt;
     let app = TestApp::spawn("mb-others").await;
     let stack = crate::common::mailstack::MailStack::shared();
     let emls: Vec<Vec<u8>> = (0..60).map(|i| simple_message(i, "Amy", 0)).collect();
@@ -267,16 +266,9 @@ async fn the_list_follows_what_other_clients_do() {
 
     // Another client's flag shows as soon as the server reports it.
     let top = uids_with_subject(stack, &app.user, "Message 059").await;
-    let mut other = stack.imap(&app.user).await;
-    other.select("INBOX").await.expect("SELECT");
-    let _: Vec<_> = other
-        .uid_store(top, "+FLAGS (\\Flagged)")
-        .await
-        .expect("STORE")
-        .try_collect()
-        .await
-        .expect("STORE responses");
-    let _ = other.logout().await;
+    stack
+        .store(&app.user, "INBOX", &top, "+FLAGS (\\Flagged)")
+        .await;
     let page = app
         .get_until("/mail/INBOX", "the flag", |p| {
             !p.texts("tr.flagged").is_empty()

@@ -445,18 +445,21 @@ impl MailStack {
         let _ = session.logout().await;
     }
 
+    /// Another client changes flags: `UID STORE uid_set change` (e.g. `+FLAGS (\Seen)`)
+    /// in `mailbox`, on a connection of its own.
+    pub async fn store(&self, user: &TestUser, mailbox: &str, uid_set: &str, change: &str) {
+        let mut s = self.imap(user).await;
+        s.select(imap_utf7(mailbox)).await.expect("SELECT");
+        store_on(&mut s, uid_set, change).await;
+        let _ = s.logout().await;
+    }
+
     /// Another client deletes messages for good: `\Deleted` on `uid_set` (an IMAP UID
     /// set: `3`, `1,5:7`), then EXPUNGE.
     pub async fn expunge(&self, user: &TestUser, mailbox: &str, uid_set: &str) {
         let mut s = self.imap(user).await;
         s.select(imap_utf7(mailbox)).await.expect("SELECT");
-        let _: Vec<_> = s
-            .uid_store(uid_set, "+FLAGS (\\Deleted)")
-            .await
-            .expect("STORE")
-            .try_collect()
-            .await
-            .expect("STORE responses");
+        store_on(&mut s, uid_set, "+FLAGS (\\Deleted)").await;
         let _: Vec<_> = s
             .expunge()
             .await
@@ -833,4 +836,15 @@ pub async fn list_folders(session: &mut ImapSession) -> Vec<(String, Vec<String>
             )
         })
         .collect()
+}
+
+/// `UID STORE uid_set change` on `s`, which has the folder selected.
+async fn store_on(s: &mut ImapSession, uid_set: &str, change: &str) {
+    let _: Vec<_> = s
+        .uid_store(uid_set, change)
+        .await
+        .expect("STORE")
+        .try_collect()
+        .await
+        .expect("STORE responses");
 }
