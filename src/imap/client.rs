@@ -89,12 +89,12 @@ pub(super) struct Inner {
     pub(super) listings: sidebar::ListingCache,
     /// Folders' UIDVALIDITY and UIDNEXT (user, wire name), vouched for by a watcher: the
     /// link indexes' check (`threads`).
-    pub(super) folder_states: moka::sync::Cache<(String, String), ((u32, u32), u64)>,
+    pub(super) folder_states: super::fresh::Vouched<(String, String), (u32, u32)>,
     /// Search result pages vouched for by a watcher.
     pub(super) searches: super::search::SearchCache,
     /// Messages seen to exist (user, folder wire name, UID), with the folder's
     /// UIDVALIDITY and the generation they were seen at (`fresh`).
-    pub(super) existing: moka::sync::Cache<(String, String, u32), (u32, u64)>,
+    pub(super) existing: super::fresh::Vouched<(String, String, u32), u32>,
     /// One permit per connection open, all logins and watchers together
     /// ([`Imap::with_connection_cap`]).
     pub(super) total: Arc<Semaphore>,
@@ -156,17 +156,21 @@ impl Imap {
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
                 text_index: super::search::TextIndexMemo::default(),
                 fresh: super::fresh::Freshness::default(),
-                sidebars: sidebar::sidebar_cache(),
-                listings: sidebar::listing_cache(),
+                sidebars: sidebar::short_lived(),
+                listings: sidebar::short_lived(),
                 searches: super::search::search_cache(),
-                folder_states: moka::sync::Cache::builder()
-                    .max_capacity(10_000)
-                    .time_to_idle(std::time::Duration::from_secs(600))
-                    .build(),
-                existing: moka::sync::Cache::builder()
-                    .max_capacity(100_000)
-                    .time_to_idle(std::time::Duration::from_secs(600))
-                    .build(),
+                folder_states: super::fresh::Vouched::new(
+                    moka::sync::Cache::builder()
+                        .max_capacity(10_000)
+                        .time_to_idle(std::time::Duration::from_secs(600))
+                        .build(),
+                ),
+                existing: super::fresh::Vouched::new(
+                    moka::sync::Cache::builder()
+                        .max_capacity(100_000)
+                        .time_to_idle(std::time::Duration::from_secs(600))
+                        .build(),
+                ),
                 total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
                 total_max: Semaphore::MAX_PERMITS,
             }),
@@ -293,8 +297,10 @@ impl Imap {
         let wire = mailbox_wire(mailbox)?;
         let key = (a.username.clone(), wire.clone(), uid);
         // Seen to exist since, as the user's watcher vouches (`fresh`): nothing to ask.
-        if let Some((uidvalidity, generation)) = self.inner.existing.get(&key)
-            && self.inner.fresh.unchanged(&a.username, generation)
+        if let Some(uidvalidity) = self
+            .inner
+            .existing
+            .get(&self.inner.fresh, &a.username, &key)
         {
             return Ok(uidvalidity);
         }
@@ -308,9 +314,7 @@ impl Imap {
                 }
             })
             .await?;
-        if let Some(generation) = generation {
-            self.inner.existing.insert(key, (uidvalidity, generation));
-        }
+        self.inner.existing.put(key, generation, uidvalidity);
         Ok(uidvalidity)
     }
 

@@ -13,14 +13,16 @@
 //! still connected. A change by another client or instance counts when the server reports
 //! it, usually within milliseconds.
 //!
-//! Only folders the watcher was told about count: NOTIFY here covers the personal
-//! namespace, so shared folders and other users' folders are always asked about.
+//! Only folders the watcher was told about count: NOTIFY here covers the personal and the
+//! public namespaces, so other users' folders (and every folder of a server without
+//! NOTIFY) are always asked about. [`Vouched`] is the cache kind all of this feeds.
 //!
 //! Nothing here outlives the process; losing it costs only the STATUS round trips the
 //! caches then make (see `page_cache`).
 
 use std::{
     collections::{HashMap, HashSet},
+    hash::Hash,
     sync::{
         Mutex,
         atomic::{AtomicU64, Ordering},
@@ -92,6 +94,23 @@ impl Freshness {
         }
     }
 
+    /// Whether `user`'s watcher reports on every selectable folder of `folders` and on
+    /// `current` (a wire name), if any.
+    pub fn covers_folders(
+        &self,
+        user: &str,
+        folders: &[super::Folder],
+        current: Option<&str>,
+    ) -> bool {
+        let wires: Vec<String> = folders
+            .iter()
+            .filter(|f| f.selectable)
+            .filter_map(|f| super::names::mailbox_wire(&f.name).ok())
+            .chain(current.map(str::to_owned))
+            .collect();
+        self.covers(user, wires.iter().map(String::as_str))
+    }
+
     /// `user`'s watcher is connected and the server reports on `folders` (wire names).
     pub fn watching(&self, user: &str, folders: HashSet<String>) {
         let generation = self.next();
@@ -110,6 +129,37 @@ impl Freshness {
     pub fn stopped(&self, user: &str) {
         if let Ok(mut users) = self.users.lock() {
             users.remove(user);
+        }
+    }
+}
+
+/// A cache whose entries are served only while the user's watcher vouches that nothing
+/// changed since they were read: each is kept with the generation it was read at.
+pub struct Vouched<K, V>(moka::sync::Cache<K, (u64, V)>);
+
+impl<K, V> Vouched<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Over `cache`, whose bounds (entries, weight, lifetime) the caller chooses.
+    pub fn new(cache: moka::sync::Cache<K, (u64, V)>) -> Self {
+        Vouched(cache)
+    }
+
+    /// `key`'s value, if `user`'s generation is still the one it was read at.
+    pub fn get(&self, fresh: &Freshness, user: &str, key: &K) -> Option<V> {
+        self.0
+            .get(key)
+            .filter(|(generation, _)| fresh.unchanged(user, *generation))
+            .map(|(_, value)| value)
+    }
+
+    /// Keeps `value`, read at `generation` (taken before the server was asked; `None`: no
+    /// watcher vouched then, so nothing is kept).
+    pub fn put(&self, key: K, generation: Option<u64>, value: V) {
+        if let Some(generation) = generation {
+            self.0.insert(key, (generation, value));
         }
     }
 }
@@ -222,6 +272,20 @@ mod tests {
         // A new watcher never brings an old generation back.
         f.watching("ann", folders(&["INBOX"]));
         assert!(!f.unchanged("ann", g2));
+    }
+
+    #[test]
+    fn vouched_entries_last_while_the_generation_does() {
+        let f = Freshness::default();
+        let cache: Vouched<&str, u32> = Vouched::new(moka::sync::Cache::new(10));
+        cache.put("k", f.generation("ann", "INBOX"), 1);
+        assert_eq!(cache.get(&f, "ann", &"k"), None, "no watcher: not kept");
+        f.watching("ann", folders(&["INBOX"]));
+        cache.put("k", f.generation("ann", "INBOX"), 2);
+        assert_eq!(cache.get(&f, "ann", &"k"), Some(2));
+        assert_eq!(cache.get(&f, "ben", &"k"), None, "another user's generation");
+        f.changed("ann");
+        assert_eq!(cache.get(&f, "ann", &"k"), None);
     }
 
     #[test]

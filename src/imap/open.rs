@@ -62,11 +62,9 @@ impl Imap {
             })
             .await?;
         // The body document asks next whether the message still exists.
-        if let Some(generation) = generation {
-            self.inner
-                .existing
-                .insert(key, (opened.place.uidvalidity, generation));
-        }
+        self.inner
+            .existing
+            .put(key, generation, opened.place.uidvalidity);
         Ok(opened)
     }
 
@@ -169,9 +167,7 @@ impl Imap {
                 let generation = was_seen.then(|| self.inner.fresh.current(user)).flatten();
                 let listing = self.list_on(c).await?;
                 let quota = self.quota_on(c, login_id, listing.stamp).await?;
-                if let Some(generation) = generation {
-                    self.remember_listing(user, generation, &listing.folders, quota);
-                }
+                self.remember_listing(user, generation, &listing.folders, quota);
                 (listing.folders, quota)
             }
         };

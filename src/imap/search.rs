@@ -352,17 +352,19 @@ impl TextIndexMemo {
 /// Search result pages the user's watcher vouches for, by user, folder (wire name), query
 /// and page: `(generation, page)` (see `fresh`).
 pub type SearchCache =
-    moka::sync::Cache<(String, String, SearchQuery, PageRequest), (u64, MessagePage)>;
+    super::fresh::Vouched<(String, String, SearchQuery, PageRequest), MessagePage>;
 
 /// An empty [`SearchCache`], bounded by rows (a page is at most a few dozen).
 pub fn search_cache() -> SearchCache {
-    moka::sync::Cache::builder()
-        .max_capacity(20_000)
-        .weigher(|_k, v: &(u64, MessagePage)| {
-            u32::try_from(v.1.messages.len() + 1).unwrap_or(u32::MAX)
-        })
-        .time_to_idle(std::time::Duration::from_secs(600))
-        .build()
+    super::fresh::Vouched::new(
+        moka::sync::Cache::builder()
+            .max_capacity(20_000)
+            .weigher(|_k, v: &(u64, MessagePage)| {
+                u32::try_from(v.1.messages.len() + 1).unwrap_or(u32::MAX)
+            })
+            .time_to_idle(std::time::Duration::from_secs(600))
+            .build(),
+    )
 }
 
 /// One result of a search across folders.
@@ -401,8 +403,10 @@ impl Imap {
         let key = (a.username.clone(), wire.clone(), q.clone(), req.clone());
         // The same search again (results paged through, or come back to from a message)
         // while the user's watcher vouches that nothing changed: no scan of the folder.
-        if let Some((generation, page)) = self.inner.searches.get(&key)
-            && self.inner.fresh.unchanged(&a.username, generation)
+        if let Some(page) = self
+            .inner
+            .searches
+            .get(&self.inner.fresh, &a.username, &key)
         {
             return Ok(page);
         }
@@ -414,9 +418,7 @@ impl Imap {
                 this.search_on(c, &wire, &q, &req).await
             })
             .await?;
-        if let Some(generation) = generation {
-            self.inner.searches.insert(key, (generation, page.clone()));
-        }
+        self.inner.searches.put(key, generation, page.clone());
         Ok(page)
     }
 

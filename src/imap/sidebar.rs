@@ -23,6 +23,7 @@ use super::{
     command::Cmd,
     conn::{Conn, Failure},
     folders::{self, ListCollector},
+    fresh::Vouched,
     names::mailbox_wire,
     quota::{Quota, QuotaCollector},
     wire,
@@ -32,28 +33,26 @@ use super::{
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(60);
 
 /// Sidebars vouched for by a watcher (see `fresh`), by user, current folder (wire name)
-/// and whether the folder list was asked for; each with the generation it was read at.
-/// Kept at most [`QUOTA_RECHECK`], so an administrator's new storage limit still shows.
-pub type SidebarCache = moka::sync::Cache<(String, Option<String>, bool), (u64, Sidebar)>;
+/// and whether the folder list was asked for. Kept at most [`QUOTA_RECHECK`], so an
+/// administrator's new storage limit still shows.
+pub type SidebarCache = Vouched<(String, Option<String>, bool), Sidebar>;
 
-/// An empty [`SidebarCache`].
-pub fn sidebar_cache() -> SidebarCache {
-    moka::sync::Cache::builder()
-        .max_capacity(10_000)
-        .time_to_live(QUOTA_RECHECK)
-        .build()
-}
+/// Folder lists with their quota, by user, vouched for by a watcher. At most
+/// [`QUOTA_RECHECK`] old, as sidebars.
+pub type ListingCache = Vouched<String, (Vec<Folder>, Option<Quota>)>;
 
-/// Folder lists with their quota, by user, vouched for by a watcher: `(generation,
-/// folders, quota)`. At most [`QUOTA_RECHECK`] old, as sidebars.
-pub type ListingCache = moka::sync::Cache<String, (u64, Vec<Folder>, Option<Quota>)>;
-
-/// An empty [`ListingCache`].
-pub fn listing_cache() -> ListingCache {
-    moka::sync::Cache::builder()
-        .max_capacity(10_000)
-        .time_to_live(QUOTA_RECHECK)
-        .build()
+/// An empty [`SidebarCache`] or [`ListingCache`].
+pub fn short_lived<K, V>() -> Vouched<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Vouched::new(
+        moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(QUOTA_RECHECK)
+            .build(),
+    )
 }
 
 /// The quota of one login, and the content stamp it was read at.
@@ -103,37 +102,23 @@ impl Imap {
         );
         let fresh = &self.inner.fresh;
         // Vouched for by the user's watcher: no connection needed at all.
-        if let Some((generation, sidebar)) = self.inner.sidebars.get(&key)
-            && fresh.unchanged(&a.username, generation)
-        {
+        if let Some(sidebar) = self.inner.sidebars.get(fresh, &a.username, &key) {
             return Ok(sidebar);
         }
         // Read before the server is asked: a change meanwhile moves it on.
         let generation = fresh.current(&a.username);
         let (this, login) = (self.clone(), a.login_id.clone());
-        let current_wire = current.as_ref().map(|(_, w)| w.clone());
         let sidebar = self
             .run(a, async move |c: &mut Conn| {
                 this.sidebar_on(c, &login, current.as_ref(), with_folders)
                     .await
             })
             .await?;
-        // Kept only when the watcher reports on every folder it shows (shared folders'
-        // changes are not reported to it) and on the current one.
-        let wires: Vec<String> = sidebar
-            .folders
-            .iter()
-            .flatten()
-            .filter(|f| f.selectable)
-            .filter_map(|f| mailbox_wire(&f.name).ok())
-            .chain(current_wire)
-            .collect();
-        if let Some(generation) = generation
-            && fresh.covers(&a.username, wires.iter().map(String::as_str))
-        {
-            self.inner
-                .sidebars
-                .insert(key, (generation, sidebar.clone()));
+        // Kept only when the watcher reports on every folder it shows (other users'
+        // folders' changes are not reported to it) and on the current one.
+        let folders = sidebar.folders.as_deref().unwrap_or_default();
+        if fresh.covers_folders(&a.username, folders, key.1.as_deref()) {
+            self.inner.sidebars.put(key, generation, sidebar.clone());
         }
         Ok(sidebar)
     }
@@ -147,17 +132,12 @@ impl Imap {
         wire: &str,
     ) -> Option<(Vec<Folder>, Option<Quota>)> {
         let fresh = &self.inner.fresh;
-        if let Some((generation, folders, quota)) = self.inner.listings.get(user)
-            && fresh.unchanged(user, generation)
-        {
-            return Some((folders, quota));
+        if let Some(listing) = self.inner.listings.get(fresh, user, &user.to_owned()) {
+            return Some(listing);
         }
         let key = (user.to_owned(), Some(wire.to_owned()), true);
-        let (generation, sidebar) = self.inner.sidebars.get(&key)?;
-        let folders = sidebar
-            .folders
-            .filter(|_| fresh.unchanged(user, generation))?;
-        Some((folders, sidebar.extras.quota))
+        let sidebar = self.inner.sidebars.get(fresh, user, &key)?;
+        Some((sidebar.folders?, sidebar.extras.quota))
     }
 
     /// Remembers `user`'s folder list and quota, read at `generation`, if the watcher
@@ -165,23 +145,14 @@ impl Imap {
     pub(super) fn remember_listing(
         &self,
         user: &str,
-        generation: u64,
+        generation: Option<u64>,
         folders: &[Folder],
         quota: Option<Quota>,
     ) {
-        let wires: Vec<String> = folders
-            .iter()
-            .filter(|f| f.selectable)
-            .filter_map(|f| mailbox_wire(&f.name).ok())
-            .collect();
-        if self
-            .inner
-            .fresh
-            .covers(user, wires.iter().map(String::as_str))
-        {
+        if self.inner.fresh.covers_folders(user, folders, None) {
             self.inner
                 .listings
-                .insert(user.to_owned(), (generation, folders.to_vec(), quota));
+                .put(user.to_owned(), generation, (folders.to_vec(), quota));
         }
     }
 

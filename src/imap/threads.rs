@@ -373,16 +373,14 @@ impl Imap {
     ) -> Result<Option<(u32, u32)>, Failure> {
         let key = (user.to_owned(), wire.to_owned());
         let fresh = &self.inner.fresh;
-        if let Some((state, generation)) = self.inner.folder_states.get(&key)
-            && fresh.unchanged(user, generation)
-        {
+        if let Some(state) = self.inner.folder_states.get(fresh, user, &key) {
             return Ok(Some(state));
         }
         // Read before the server is asked.
         let generation = fresh.generation(user, wire);
         let state = folder_state(c, wire).await?;
-        if let (Some(state), Some(generation)) = (state, generation) {
-            self.inner.folder_states.insert(key, (state, generation));
+        if let Some(state) = state {
+            self.inner.folder_states.put(key, generation, state);
         }
         Ok(state)
     }
