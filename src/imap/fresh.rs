@@ -283,7 +283,11 @@ mod tests {
         f.watching("ann", folders(&["INBOX"]));
         cache.put("k", f.generation("ann", "INBOX"), 2);
         assert_eq!(cache.get(&f, "ann", &"k"), Some(2));
-        assert_eq!(cache.get(&f, "ben", &"k"), None, "another user's generation");
+        assert_eq!(
+            cache.get(&f, "ben", &"k"),
+            None,
+            "another user's generation"
+        );
         f.changed("ann");
         assert_eq!(cache.get(&f, "ann", &"k"), None);
     }

@@ -556,3 +556,26 @@ async fn searches_and_read_messages_come_from_memory_while_vouched() {
             .contains(&"Apple crumble".to_owned())
     );
 }
+
+/// A watcher started by a page load (no `/events`: a browser without JavaScript) also ends
+/// once the user stops loading pages, and with it every IMAP connection of the user.
+#[tokio::test]
+async fn a_watcher_started_by_pages_alone_ends_when_they_stop() {
+    let stack = MailStack::shared();
+    let user = stack.add_user("livetouch");
+    let app = TestApp::spawn_with(stack, user.clone(), |c| {
+        c.watch_linger = Duration::from_secs(1);
+        c.imap_idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.login().await;
+    assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
+    crate::actions::wait_until("the watcher to connect", || async {
+        imap_processes(&user) >= 1
+    })
+    .await;
+    crate::actions::wait_until("the user's IMAP connections to close", || async {
+        imap_processes(&user) == 0
+    })
+    .await;
+}
