@@ -13,15 +13,16 @@
 //! still connected. A change by another client or instance counts when the server reports
 //! it, usually within milliseconds.
 //!
-//! Only folders the watcher was told about count: NOTIFY here covers the personal and the
-//! public namespaces, so other users' folders (and every folder of a server without
-//! NOTIFY) are always asked about. [`Vouched`] is the cache kind all of this feeds.
+//! Only folders the watcher's NOTIFY covers count ([`Coverage`]): every personal folder,
+//! including those made after it started, and the public namespaces it asked about. Other
+//! users' folders (and every folder of a server without NOTIFY) are always asked about.
+//! [`Vouched`] is the cache kind all of this feeds.
 //!
 //! Nothing here outlives the process; losing it costs only the STATUS round trips the
 //! caches then make (see `page_cache`).
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     hash::Hash,
     sync::{
         Mutex,
@@ -41,8 +42,42 @@ pub struct Freshness {
 /// A user whose watcher is connected.
 struct Watched {
     generation: u64,
-    /// Wire names of the folders the server reports on.
-    folders: HashSet<String>,
+    /// The folders the server reports on.
+    coverage: Coverage,
+}
+
+/// Which folders a watcher's `NOTIFY SET STATUS (personal …) (subtree <public> …)` covers.
+///
+/// By namespace rather than by the folders the server listed when the watch began: a
+/// folder made later (by another client, or one the server makes on first use, like
+/// Dovecot's `auto = subscribe` folders) is covered as well, as RFC 5465's `personal` and
+/// `subtree` are. A list taken at the start missed such a folder, and every sidebar that
+/// showed it was then read from the server until the watcher reconnected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// UTF-8 prefixes (with their delimiter, `shared/`) of the namespaces the server does
+    /// not report on: other users', and public ones left out of the NOTIFY.
+    pub unwatched: Vec<String>,
+}
+
+impl Coverage {
+    /// Whether the folder `wire` is reported on.
+    pub fn covers(&self, wire: &str) -> bool {
+        let Some(name) = super::names::name_from_wire(wire) else {
+            return false;
+        };
+        if name == "INBOX" {
+            return true;
+        }
+        !self.unwatched.iter().any(|prefix| {
+            // The namespace's own root (`shared`), as well as what is inside it.
+            let root = prefix
+                .char_indices()
+                .last()
+                .map_or(prefix.as_str(), |(i, _)| &prefix[..i]);
+            prefix.is_empty() || name.starts_with(prefix.as_str()) || name == root
+        })
+    }
 }
 
 impl Freshness {
@@ -55,7 +90,7 @@ impl Freshness {
     pub fn generation(&self, user: &str, wire: &str) -> Option<u64> {
         let users = self.users.lock().ok()?;
         let w = users.get(user)?;
-        w.folders.contains(wire).then_some(w.generation)
+        w.coverage.covers(wire).then_some(w.generation)
     }
 
     /// The current generation of `user`, if a watcher is connected (whatever folders it
@@ -72,7 +107,7 @@ impl Freshness {
         };
         users
             .get(user)
-            .is_some_and(|w| wires.all(|f| w.folders.contains(f)))
+            .is_some_and(|w| wires.all(|f| w.coverage.covers(f)))
     }
 
     /// Whether nothing has changed for `user` since `generation` was read.
@@ -111,15 +146,16 @@ impl Freshness {
         self.covers(user, wires.iter().map(String::as_str))
     }
 
-    /// `user`'s watcher is connected and the server reports on `folders` (wire names).
-    pub fn watching(&self, user: &str, folders: HashSet<String>) {
+    /// `user`'s watcher is connected and the server reports on the folders `coverage`
+    /// covers.
+    pub fn watching(&self, user: &str, coverage: Coverage) {
         let generation = self.next();
         if let Ok(mut users) = self.users.lock() {
             users.insert(
                 user.to_owned(),
                 Watched {
                     generation,
-                    folders,
+                    coverage,
                 },
             );
         }
@@ -237,8 +273,45 @@ pub fn fetch_sets_seen(items: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn folders(names: &[&str]) -> HashSet<String> {
-        names.iter().map(|s| s.to_string()).collect()
+    /// Everything but other users' folders (`shared/`) and `Public/`.
+    fn personal() -> Coverage {
+        Coverage {
+            unwatched: vec!["shared/".into(), "Public/".into()],
+        }
+    }
+
+    #[test]
+    fn coverage_is_by_namespace_and_includes_folders_made_later() {
+        let c = personal();
+        for wire in [
+            "INBOX",
+            "inbox",
+            "Sent",
+            "Junk",
+            "a/b",
+            "Entw&APw-rfe",
+            "sharedx",
+        ] {
+            assert!(c.covers(wire), "{wire}");
+        }
+        for wire in [
+            "shared/bob/INBOX",
+            "shared",
+            "Public/Board",
+            "Public",
+            "&Jjo",
+        ] {
+            assert!(!c.covers(wire), "{wire}");
+        }
+        let utf8 = Coverage {
+            unwatched: vec!["Öffentlich/".into()],
+        };
+        assert!(!utf8.covers("&ANY-ffentlich/x"));
+        assert!(utf8.covers("&ANY-ffentlichkeit"));
+        let nothing = Coverage {
+            unwatched: vec![String::new()],
+        };
+        assert!(nothing.covers("INBOX") && !nothing.covers("Sent"));
     }
 
     #[test]
@@ -249,9 +322,9 @@ mod tests {
             None,
             "no watcher: nothing vouched"
         );
-        f.watching("ann", folders(&["INBOX", "Sent"]));
+        f.watching("ann", personal());
         let g = f.generation("ann", "INBOX").unwrap();
-        assert_eq!(f.generation("ann", "Shared/x"), None, "unwatched folder");
+        assert_eq!(f.generation("ann", "shared/x"), None, "unwatched folder");
         assert!(f.unchanged("ann", g));
         f.changed("ben");
         assert!(f.unchanged("ann", g), "another user's change");
@@ -260,7 +333,7 @@ mod tests {
         let g2 = f.generation("ann", "Sent").unwrap();
         assert_eq!(f.current("ann"), Some(g2));
         assert!(f.covers("ann", ["INBOX", "Sent"].into_iter()));
-        assert!(!f.covers("ann", ["INBOX", "Other"].into_iter()));
+        assert!(!f.covers("ann", ["INBOX", "Public/x"].into_iter()));
         assert!(!f.covers("ben", ["INBOX"].into_iter()));
         {
             let _guard = WatchGuard {
@@ -270,7 +343,7 @@ mod tests {
         }
         assert!(!f.unchanged("ann", g2), "watcher gone");
         // A new watcher never brings an old generation back.
-        f.watching("ann", folders(&["INBOX"]));
+        f.watching("ann", personal());
         assert!(!f.unchanged("ann", g2));
     }
 
@@ -280,7 +353,7 @@ mod tests {
         let cache: Vouched<&str, u32> = Vouched::new(moka::sync::Cache::new(10));
         cache.put("k", f.generation("ann", "INBOX"), 1);
         assert_eq!(cache.get(&f, "ann", &"k"), None, "no watcher: not kept");
-        f.watching("ann", folders(&["INBOX"]));
+        f.watching("ann", personal());
         cache.put("k", f.generation("ann", "INBOX"), 2);
         assert_eq!(cache.get(&f, "ann", &"k"), Some(2));
         assert_eq!(

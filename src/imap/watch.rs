@@ -10,7 +10,7 @@
 //! dropping (aborting) the task.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     time::{Duration, Instant},
 };
 
@@ -19,9 +19,10 @@ use serde::Serialize;
 
 use super::{
     Account, Imap, ImapError,
+    acl::Namespaces,
     command::Cmd,
     conn::{Conn, Failure},
-    fresh::WatchGuard,
+    fresh::{Coverage, WatchGuard},
     names::name_from_wire,
 };
 
@@ -104,24 +105,22 @@ impl Imap {
             // Folder names too (made, renamed, deleted, subscribed: LIST responses), so
             // that the folder list can be vouched for as well (`fresh`); public folders
             // too where the server takes it, since the sidebar shows them.
-            let public = public_namespaces(&mut conn)
-                .await
-                .map_err(|f| f.into_error())?;
-            let mut folders = HashSet::new();
+            let namespaces = namespaces(&mut conn).await.map_err(|f| f.into_error())?;
+            let public = public_wires(&namespaces);
             let mut record = |r: &Response<'_>| {
-                if let Response::MailboxData(MailboxDatum::Status { mailbox, .. }) = r {
-                    folders.insert(mailbox.to_string());
-                }
                 if let Some(s) = status_of(r) {
                     report(s);
                 }
             };
             let mut set = conn.command(&notify_command(&public), &mut record).await;
+            let mut public_watched = true;
             if matches!(set, Err(Failure::Rejected { .. })) && !public.is_empty() {
                 set = conn.command(&notify_command(&[]), &mut record).await;
+                public_watched = false;
             }
             set.map_err(|f| f.into_error())?;
-            self.inner.fresh.watching(&account.username, folders);
+            let coverage = coverage(&namespaces, public_watched);
+            self.inner.fresh.watching(&account.username, coverage);
         } else {
             conn.examine("INBOX").await.map_err(|f| f.into_error())?;
             inbox_status(&mut conn, report).await?;
@@ -166,27 +165,31 @@ fn notify_command(public: &[String]) -> Cmd {
     cmd
 }
 
-/// The wire names of the server's public namespaces (RFC 2342's "shared" group), without
-/// their trailing delimiter. Other users' folders are left out: whether a server reports
-/// their changes to another user is not something to count on.
-async fn public_namespaces(conn: &mut Conn) -> Result<Vec<String>, Failure> {
+/// The server's namespaces; `None` without NAMESPACE (or with a reply that does not
+/// parse): then nothing is known beyond the personal folders.
+async fn namespaces(conn: &mut Conn) -> Result<Option<Namespaces>, Failure> {
     if !conn.has("NAMESPACE") {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let lines = match conn.command_raw(&Cmd::new("NAMESPACE")).await {
         Ok(lines) => lines,
-        Err(f) if f.connection_ok() => return Ok(Vec::new()),
+        Err(f) if f.connection_ok() => return Ok(None),
         Err(f) => return Err(f),
     };
-    let Some(ns) = lines
+    Ok(lines
         .iter()
         .find_map(|l| super::wire::untagged(l, "NAMESPACE"))
-        .and_then(|v| super::acl::Namespaces::parse(&v))
-    else {
-        return Ok(Vec::new());
+        .and_then(|v| Namespaces::parse(&v)))
+}
+
+/// The wire names of the public namespaces (RFC 2342's "shared" group), without their
+/// trailing delimiter, for NOTIFY's `subtree`. Other users' folders are left out: whether
+/// a server reports their changes to another user is not something to count on.
+fn public_wires(namespaces: &Option<Namespaces>) -> Vec<String> {
+    let Some(ns) = namespaces else {
+        return Vec::new();
     };
-    Ok(ns
-        .shared
+    ns.shared
         .iter()
         .filter_map(|n| {
             let name = n
@@ -195,7 +198,27 @@ async fn public_namespaces(conn: &mut Conn) -> Result<Vec<String>, Failure> {
                 .unwrap_or(&n.prefix);
             (!name.is_empty()).then(|| super::names::mailbox_wire(name).ok())?
         })
-        .collect())
+        .collect()
+}
+
+/// What the NOTIFY covers: all but other users' namespaces, and the public ones unless
+/// `public_watched`. Without NAMESPACE, a server that does not say it has other
+/// namespaces is taken at its word.
+fn coverage(namespaces: &Option<Namespaces>, public_watched: bool) -> Coverage {
+    let Some(ns) = namespaces else {
+        return Coverage::default();
+    };
+    // A public namespace without a name could not be put in the NOTIFY.
+    let nameless = |n: &&super::acl::Namespace| n.prefix.chars().count() <= 1;
+    let public = ns.shared.iter().filter(|n| !public_watched || nameless(n));
+    Coverage {
+        unwatched: ns
+            .other_users
+            .iter()
+            .chain(public)
+            .map(|n| n.prefix.clone())
+            .collect(),
+    }
 }
 
 /// STATUS of the INBOX (watched without NOTIFY).
@@ -263,6 +286,26 @@ mod tests {
                 "NOTIFY SET STATUS (personal {ev} (subtree \"Public\" {ev} (subtree \"&ANY-ffentlich\" {ev}"
             )
         );
+    }
+
+    #[test]
+    fn the_notify_covers_all_but_other_users_and_unwatched_public_folders() {
+        let ns = |prefix: &str| super::super::acl::Namespace {
+            prefix: prefix.into(),
+            delimiter: Some('/'),
+        };
+        let spaces = Some(Namespaces {
+            personal: vec![ns("")],
+            other_users: vec![ns("shared/")],
+            shared: vec![ns("Public/")],
+        });
+        assert_eq!(public_wires(&spaces), ["Public"]);
+        let watched = coverage(&spaces, true);
+        assert!(watched.covers("Public/Board") && watched.covers("Junk"));
+        assert!(!watched.covers("shared/bob/INBOX"));
+        let refused = coverage(&spaces, false);
+        assert!(!refused.covers("Public/Board") && refused.covers("Junk"));
+        assert!(coverage(&None, true).covers("Anything"));
     }
 
     #[test]

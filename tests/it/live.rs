@@ -392,10 +392,20 @@ async fn logged_in_through_a_relay(
 /// Loads the inbox (which starts the user's watcher) until a page costs the server no
 /// command: the watcher vouches for it. The inbox must list `rows` messages.
 async fn until_vouched(app: &TestApp, log: &crate::common::relay::CommandLog, rows: usize) {
+    until_vouched_at(app, log, "/mail/INBOX", rows).await;
+}
+
+/// [`until_vouched`] for the list page at `path`.
+async fn until_vouched_at(
+    app: &TestApp,
+    log: &crate::common::relay::CommandLog,
+    path: &str,
+    rows: usize,
+) {
     let started = std::time::Instant::now();
     loop {
         let mark = log.mark();
-        let page = app.get("/mail/INBOX").await;
+        let page = app.get(path).await;
         assert_eq!(page.texts("td.subject a").len(), rows);
         if page_commands(&log.since(mark)).is_empty() {
             return;
@@ -500,6 +510,41 @@ async fn pages_ask_the_server_while_the_watcher_is_away() {
         subjects,
         ["Before", "During"],
         "a stale page after a restart"
+    );
+}
+
+/// A folder made after the watcher started (by another client here; Dovecot also makes
+/// its `auto` folders on first use) is watched as well: its pages and a sidebar that
+/// shows it come from memory, and another client's new mail in it still shows.
+#[tokio::test]
+async fn a_folder_made_after_the_watcher_started_is_watched_too() {
+    let stack = MailStack::shared();
+    let (user, log, app) = logged_in_through_a_relay("livelater", &["One"]).await;
+    until_vouched(&app, &log, 1).await;
+
+    stack.create_mailbox(&user, "Später").await;
+    stack
+        .append(&user, "Später", &eml("First later"), &[])
+        .await;
+    app.get_until("/mail/INBOX", "the new folder in the sidebar", |p| {
+        p.texts(".sidebar a[href=\"/mail/Sp%C3%A4ter\"] .count") == ["1"]
+    })
+    .await;
+    // The sidebar that shows it, and the folder's own page, are vouched for again.
+    until_vouched(&app, &log, 1).await;
+    until_vouched_at(&app, &log, "/mail/Sp%C3%A4ter", 1).await;
+
+    stack
+        .append(&user, "Später", &eml("Second later"), &[])
+        .await;
+    let page = app
+        .get_until("/mail/Sp%C3%A4ter", "new mail in the new folder", |p| {
+            p.texts("td.subject a").len() == 2
+        })
+        .await;
+    assert_eq!(
+        page.texts(".sidebar a[href=\"/mail/Sp%C3%A4ter\"] .count"),
+        vec!["2"]
     );
 }
 
