@@ -94,6 +94,7 @@ pub use watch::FolderStatus;
 
 pub use self::client::Imap;
 pub use self::compose::{Appended, MessageFlag};
+pub use self::pool::SURPLUS_GRACE;
 pub use self::types::{
     Account, Folder, ImapError, MessagePage, MessageSummary, PageRequest, PoolStats, SortKey,
     SpecialUse,

@@ -1,7 +1,7 @@
 //! Per-login connection pool: open connections once, reuse them, close idle ones.
 //!
 //! Each web login (its `login_id`) gets a [`Slot`] holding up to [`MAX_IDLE`] logged-in
-//! connections. An operation checks one out, runs, and gives it back. A page usually
+//! connections at rest (up to [`MAX_OPEN`] for a few seconds after a burst). An operation checks one out, runs, and gives it back. A page usually
 //! fires a few requests at once (the page, the message iframe, its images), hence more
 //! than one; a per-login semaphore caps how many connections a login may hold at all,
 //! so a burst cannot exceed the server's per-user connection limit.
@@ -23,8 +23,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::conn::Conn;
 
-/// Idle connections kept per login.
+/// Idle connections kept per login at rest.
 pub const MAX_IDLE: usize = 3;
+/// How long connections beyond [`MAX_IDLE`] stay idle before they are closed. A burst
+/// that used all [`MAX_OPEN`] is often followed by another a moment later (the pages of
+/// several browsers arriving unevenly); closing the surplus at once made the next burst
+/// log in again, which costs the server a new process and a LOGIN every time.
+pub const SURPLUS_GRACE: Duration = Duration::from_secs(5);
 /// Connections one login may have open at once (idle plus in use). Dovecot's default
 /// `mail_max_userip_connections` is 10, and several logins may share a user.
 pub const MAX_OPEN: usize = 4;
@@ -45,9 +50,6 @@ struct Slot {
     idle: Vec<Idle>,
     /// Leases out right now; a slot is never forgotten while this is not 0.
     in_use: usize,
-    /// Checkouts waiting for their turn: a connection given back while someone waits is
-    /// kept even beyond [`MAX_IDLE`], or a burst would close one and open another.
-    waiting: usize,
     /// Last checkout or return, for forgetting unused logins.
     last_used: Instant,
     /// At most [`MAX_OPEN`] connections per login.
@@ -81,24 +83,6 @@ pub struct Lease {
     pool: Weak<Pool>,
     /// The login's turn; released when the lease ends.
     _permit: Option<OwnedSemaphorePermit>,
-}
-
-/// A checkout waiting for its turn, counted in [`Slot::waiting`] until it has it or is
-/// cancelled (the request went away).
-struct Waiting<'a> {
-    pool: &'a Pool,
-    login_id: &'a str,
-    epoch: u64,
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        if let Some(slot) = self.pool.lock().get_mut(self.login_id)
-            && slot.epoch == self.epoch
-        {
-            slot.waiting = slot.waiting.saturating_sub(1);
-        }
-    }
 }
 
 impl Drop for Lease {
@@ -135,7 +119,6 @@ impl Pool {
             epoch: self.next_epoch.fetch_add(1, Ordering::Relaxed),
             idle: Vec::new(),
             in_use: 0,
-            waiting: 0,
             last_used: Instant::now(),
             limit: Arc::new(Semaphore::new(MAX_OPEN)),
         })
@@ -149,20 +132,12 @@ impl Pool {
         login_id: &str,
         prefer: Option<&str>,
     ) -> (Lease, Vec<Conn>) {
-        let (limit, waiting) = {
+        let limit = {
             let mut slots = self.lock();
-            let slot = self.slot(&mut slots, login_id);
-            slot.waiting += 1;
-            let waiting = Waiting {
-                pool: self,
-                login_id,
-                epoch: slot.epoch,
-            };
-            (slot.limit.clone(), waiting)
+            self.slot(&mut slots, login_id).limit.clone()
         };
         // Fails only if the semaphore is closed, which we never do.
         let permit = limit.acquire_owned().await.ok();
-        drop(waiting);
         let mut stale = Vec::new();
         let mut slots = self.lock();
         let slot = self.slot(&mut slots, login_id);
@@ -209,15 +184,13 @@ impl Pool {
     }
 
     /// Puts a good connection back. Returns it instead if the pool does not want it
-    /// (login gone, or enough idle ones already and nobody waiting): the caller closes it.
+    /// (the login is gone or logged in again): the caller closes it. Idle connections
+    /// beyond [`MAX_IDLE`] are closed by [`Pool::reap`] after [`SURPLUS_GRACE`].
     pub fn give_back(&self, mut lease: Lease) -> Option<Conn> {
         let conn = lease.conn.take()?;
         let mut slots = self.lock();
         let rejected = match slots.get_mut(&lease.login_id) {
-            Some(slot)
-                if slot.epoch == lease.epoch
-                    && (slot.idle.len() < MAX_IDLE || slot.waiting > 0) =>
-            {
+            Some(slot) if slot.epoch == lease.epoch && slot.idle.len() < MAX_OPEN => {
                 slot.idle.push(Idle {
                     conn,
                     since: Instant::now(),
@@ -294,15 +267,20 @@ impl Pool {
         slots.get_mut(&login).map(|slot| slot.idle.remove(i).conn)
     }
 
-    /// Removes what has been idle too long; returns the connections to close.
+    /// Removes what has been idle too long, and the surplus beyond [`MAX_IDLE`] idle
+    /// for [`SURPLUS_GRACE`]; returns the connections to close.
     pub fn reap(&self) -> Vec<Conn> {
         let mut out = Vec::new();
+        let surplus_after = SURPLUS_GRACE.min(self.idle_timeout);
         let mut slots = self.lock();
         slots.retain(|_, slot| {
+            // Oldest first: `idle` is in the order connections were given back.
             let mut i = 0;
             while i < slot.idle.len() {
-                if slot.idle[i].since.elapsed() >= self.idle_timeout {
-                    out.push(slot.idle.swap_remove(i).conn);
+                let idle_for = slot.idle[i].since.elapsed();
+                let surplus = slot.idle.len() > MAX_IDLE && idle_for >= surplus_after;
+                if idle_for >= self.idle_timeout || surplus {
+                    out.push(slot.idle.remove(i).conn);
                 } else {
                     i += 1;
                 }
@@ -316,9 +294,12 @@ impl Pool {
     }
 
     /// How often the reaper looks: often enough that a connection outlives the idle
-    /// timeout by at most a quarter of it (but not more often than every 50 ms).
+    /// timeout by at most a quarter of it, and a surplus one its grace by at most half
+    /// (but not more often than every 50 ms).
     pub fn reap_interval(&self) -> Duration {
-        (self.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30))
+        (self.idle_timeout / 4)
+            .min(SURPLUS_GRACE / 2)
+            .max(Duration::from_millis(50))
     }
 
     /// Numbers for tests and diagnostics.

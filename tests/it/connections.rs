@@ -58,7 +58,8 @@ async fn a_users_browsers_share_a_few_connections() {
     let opened = log.connections();
     assert!(
         opened <= 3 + 4 + 1,
-        "{opened} connections for three browsers of one user"
+        "{opened} connections for three browsers of one user:\n{}",
+        log.connection_summary()
     );
 
     // A wrong password is refused while the user's connections are open.

@@ -99,6 +99,33 @@ impl CommandLog {
         seen.len()
     }
 
+    /// Each connection's first commands (after LOGIN), one line per connection: what a
+    /// failed connection count prints, to tell the pool's, the logins' and the watcher's
+    /// connections apart.
+    pub fn connection_summary(&self) -> String {
+        let lines = self.lines.lock().expect("log");
+        let mut by_conn: Vec<(usize, Vec<&str>)> = Vec::new();
+        for (c, l) in lines.iter() {
+            match by_conn.iter_mut().find(|(n, _)| n == c) {
+                Some((_, cmds)) => cmds.push(l),
+                None => by_conn.push((*c, vec![l])),
+            }
+        }
+        by_conn
+            .iter()
+            .map(|(c, cmds)| {
+                let first: Vec<&str> = cmds
+                    .iter()
+                    .filter(|l| !starts_with(l, "LOGIN"))
+                    .take(4)
+                    .map(|l| l.get(..40).unwrap_or(l))
+                    .collect();
+                format!("#{c} ({} commands): {}", cmds.len(), first.join(" | "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Everything sent so far, as text (lossy), every connection's bytes in arrival order.
     pub fn raw_text(&self) -> String {
         String::from_utf8_lossy(&self.raw.lock().expect("log")).into_owned()
