@@ -646,6 +646,19 @@ async fn concurrent_requests_share_a_few_connections() {
         "at most 4 connections per login: {stats:?}"
     );
     assert!(stats.idle <= 4, "{stats:?}");
+    // Bursts a moment apart (pages of several browsers arriving unevenly) reuse them
+    // all: none is closed and opened again. (The folders are listed once first: see
+    // `MailStack::first_use`.)
+    imap.list_folders(&a).await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let burst = (0..4).map(|_| imap.list_folders(&a));
+        for folders in futures::future::join_all(burst).await {
+            assert_eq!(folders.unwrap()[0].total, 1);
+        }
+    }
+    let again = imap.pool_stats(&a.login_id);
+    assert_eq!(again.opened_total, stats.opened_total, "{again:?}");
     // The surplus beyond three idle ones is kept a few seconds (the next burst would
     // log in again), then closed.
     let deadline = Instant::now() + SURPLUS_GRACE * 2 + Duration::from_secs(3);

@@ -430,6 +430,20 @@ impl MailStack {
         conn.logout().await;
     }
 
+    /// The user's first session, as a mail client's first visit would: a LIST with
+    /// STATUS, which makes Dovecot create its `auto` folders. Needed before many
+    /// connections of a new user list folders at once: Dovecot 2.3 processes creating
+    /// them concurrently can deadlock on the folder-list index lock, and the losing
+    /// process panics ("locking failed: Resource deadlock avoided"), dropping its client.
+    pub async fn first_use(&self, user: &TestUser) {
+        let mut session = self.imap(user).await;
+        session
+            .run_command_and_check_ok("LIST \"\" \"*\" RETURN (STATUS (MESSAGES))")
+            .await
+            .unwrap_or_else(|e| panic!("LIST-STATUS as {}: {e}", user.address));
+        let _ = session.logout().await;
+    }
+
     /// Creates and subscribes to a folder (UTF-8 name; `/` separates levels).
     pub async fn create_mailbox(&self, user: &TestUser, name: &str) {
         let mut session = self.imap(user).await;
