@@ -216,6 +216,12 @@ pub fn router<S: SessionStore + Clone>(
         // A body that stalls is abandoned (the header-read timeout is in `server`).
         .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout))
         .layer(TraceLayer::new_for_http())
+        // One read of the user's settings per request, however many a page needs.
+        .layer(middleware::from_fn(
+            |req: axum::extract::Request, next: middleware::Next| {
+                crate::store::settings::per_request(next.run(req))
+            },
+        ))
         .layer(middleware::from_fn(ops::count_requests))
         .with_state(state)
 }
