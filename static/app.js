@@ -149,7 +149,8 @@
       rows[current].scrollIntoView({ block: "nearest" });
     }
     function currentHref() {
-      return current >= 0 ? rows[current].getAttribute("data-href") : null;
+      var link = current >= 0 ? $("a.open", rows[current]) : null;
+      return link ? link.getAttribute("href") : null;
     }
     // Runs a list action on the ticked rows, or on the highlighted row if none is ticked.
     function listAction(action) {

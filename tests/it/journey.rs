@@ -190,6 +190,40 @@ async fn the_everyday_journey_in_chromium_at_phone_and_desktop_width_with_screen
             );
         }
 
+        // A row has one link, and it covers the row: the sender and the date open the
+        // message, while the checkbox stays on top of it (ticked, not opened).
+        let hit = eval(
+            &client,
+            "var r = document.querySelector('table.messages tbody tr');\
+             var at = function (sel) { var b = r.querySelector(sel).getBoundingClientRect();\
+               var e = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);\
+               var a = e && e.closest('a'); return a ? a.className : (e ? e.tagName : null); };\
+             return [at('td.from'), at('td.date'), at('td.select input'),\
+                     r.querySelectorAll('a.open').length, r.querySelectorAll('td.from a').length];",
+        )
+        .await;
+        assert_eq!(
+            hit,
+            serde_json::json!(["open", "open", "INPUT", 1, 0]),
+            "{width}"
+        );
+        find(&client, "table.messages tbody tr td.select input")
+            .await
+            .click()
+            .await
+            .expect("tick one row");
+        let ticked = eval(
+            &client,
+            "return [location.pathname, document.querySelectorAll('table.messages tbody input[name=uid]:checked').length];",
+        )
+        .await;
+        assert_eq!(ticked, serde_json::json!(["/mail/INBOX", 1]), "{width}");
+        find(&client, "table.messages tbody tr td.select input")
+            .await
+            .click()
+            .await
+            .expect("untick");
+
         // Select all works on both (the bulk toolbar acts on the ticked rows).
         find(&client, "table.messages input.select-all")
             .await
