@@ -81,8 +81,8 @@ pub(super) struct Inner {
     /// Whether the server answers text searches from a full-text index, once seen
     /// (see `search::TextIndex`).
     pub(super) text_index: super::search::TextIndexMemo,
-    /// What the watchers vouch for (`fresh`).
-    pub(super) fresh: super::fresh::Freshness,
+    /// What the watchers vouch for (`fresh`); shared with the pool's reaper.
+    pub(super) fresh: Arc<super::fresh::Freshness>,
     /// Sidebars vouched for by a watcher.
     pub(super) sidebars: sidebar::SidebarCache,
     /// Folder lists vouched for by a watcher (the message page's).
@@ -155,7 +155,7 @@ impl Imap {
                     .build(),
                 ignored_caps: std::sync::RwLock::new(Vec::new()),
                 text_index: super::search::TextIndexMemo::default(),
-                fresh: super::fresh::Freshness::default(),
+                fresh: Arc::default(),
                 sidebars: sidebar::short_lived(),
                 listings: sidebar::short_lived(),
                 searches: super::search::search_cache(),
@@ -184,7 +184,10 @@ impl Imap {
     /// [`Imap::new`], before the client is shared.
     pub fn with_connection_cap(mut self, max: usize) -> Imap {
         let max = max.clamp(1, Semaphore::MAX_PERMITS);
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+        let inner = Arc::get_mut(&mut self.inner);
+        // Nothing may hold the client yet (not even weakly), or the cap would be lost.
+        debug_assert!(inner.is_some(), "with_connection_cap on a shared client");
+        if let Some(inner) = inner {
             inner.total = Arc::new(Semaphore::new(max));
             inner.total_max = max;
         }
@@ -228,7 +231,8 @@ impl Imap {
         // that changed since) are closed, and nothing remembered is vouched for any more.
         close_later(self.inner.pool.take_idle(&account.login_id));
         self.inner.fresh.changed(&account.username);
-        if let Some(extra) = self.inner.pool.add_idle(&account.login_id, conn) {
+        let pool = &self.inner.pool;
+        if let Some(extra) = pool.add_idle(&account.login_id, &account.username, conn) {
             close_later(vec![extra]);
         }
         Ok(())
@@ -375,7 +379,9 @@ impl Imap {
         let pool = &self.inner.pool;
         let mut retried = false;
         loop {
-            let (mut lease, stale) = pool.checkout(&account.login_id, wire).await;
+            let (mut lease, stale) = pool
+                .checkout(&account.login_id, &account.username, wire)
+                .await;
             close_later(stale);
             let pooled = lease.conn.take();
             let pooled = if retried {
@@ -485,7 +491,8 @@ impl Imap {
             return;
         }
         if self.inner.reaper.set(()).is_ok() {
-            tokio::spawn(reap(Arc::downgrade(&self.inner.pool)));
+            let fresh = Arc::downgrade(&self.inner.fresh);
+            tokio::spawn(reap(Arc::downgrade(&self.inner.pool), fresh));
         }
     }
 
@@ -538,16 +545,22 @@ impl Imap {
 
 /// The reaper: every so often, log out connections idle for too long. Ends when the
 /// [`Imap`] is dropped.
-async fn reap(pool: Weak<Pool>) {
+async fn reap(pool: Weak<Pool>, fresh: Weak<super::fresh::Freshness>) {
     loop {
         let interval = match pool.upgrade() {
             Some(p) => p.reap_interval(),
             None => return,
         };
         tokio::time::sleep(interval).await;
-        let Some(p) = pool.upgrade() else { return };
-        let expired = p.reap();
-        drop(p);
+        let (Some(p), Some(fresh)) = (pool.upgrade(), fresh.upgrade()) else {
+            return;
+        };
+        // A user whose watcher vouches needs few connections: pages come from memory.
+        let expired = p.reap(|user| match fresh.current(user) {
+            Some(_) => super::pool::VOUCHED_IDLE,
+            None => super::pool::MAX_IDLE,
+        });
+        drop((p, fresh));
         if !expired.is_empty() {
             tracing::debug!(count = expired.len(), "IMAP: closing idle connections");
             futures::future::join_all(expired.into_iter().map(Conn::close)).await;

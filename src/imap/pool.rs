@@ -1,7 +1,8 @@
 //! Per-login connection pool: open connections once, reuse them, close idle ones.
 //!
 //! Each web login (its `login_id`) gets a [`Slot`] holding up to [`MAX_IDLE`] logged-in
-//! connections at rest (up to [`MAX_OPEN`] for a few seconds after a burst). An operation checks one out, runs, and gives it back. A page usually
+//! connections at rest ([`VOUCHED_IDLE`] while the user's watcher vouches for the caches;
+//! up to [`MAX_OPEN`] for a few seconds after a burst). An operation checks one out, runs, and gives it back. A page usually
 //! fires a few requests at once (the page, the message iframe, its images), hence more
 //! than one; a per-login semaphore caps how many connections a login may hold at all,
 //! so a burst cannot exceed the server's per-user connection limit.
@@ -25,6 +26,9 @@ use super::conn::Conn;
 
 /// Idle connections kept per login at rest.
 pub const MAX_IDLE: usize = 3;
+/// Idle connections kept at rest for a user whose watcher vouches for the caches: most
+/// pages then need no connection at all, and every one held costs the server a process.
+pub const VOUCHED_IDLE: usize = 1;
 /// How long connections beyond [`MAX_IDLE`] stay idle before they are closed. A burst
 /// that used all [`MAX_OPEN`] is often followed by another a moment later (the pages of
 /// several browsers arriving unevenly); closing the surplus at once made the next burst
@@ -44,6 +48,8 @@ struct Idle {
 
 /// Everything pooled for one login.
 struct Slot {
+    /// Whose login it is (the mail account's user name).
+    user: String,
     /// Tells a connection checked out before a logout from one of a later login.
     epoch: u64,
     /// Most recently used last, so the freshest is reused first.
@@ -114,8 +120,14 @@ impl Pool {
     }
 
     /// The slot of a login, created on first use.
-    fn slot<'a>(&self, slots: &'a mut HashMap<String, Slot>, login_id: &str) -> &'a mut Slot {
+    fn slot<'a>(
+        &self,
+        slots: &'a mut HashMap<String, Slot>,
+        login_id: &str,
+        user: &str,
+    ) -> &'a mut Slot {
         slots.entry(login_id.to_owned()).or_insert_with(|| Slot {
+            user: user.to_owned(),
             epoch: self.next_epoch.fetch_add(1, Ordering::Relaxed),
             idle: Vec::new(),
             in_use: 0,
@@ -130,17 +142,18 @@ impl Pool {
     pub async fn checkout(
         self: &Arc<Self>,
         login_id: &str,
+        user: &str,
         prefer: Option<&str>,
     ) -> (Lease, Vec<Conn>) {
         let limit = {
             let mut slots = self.lock();
-            self.slot(&mut slots, login_id).limit.clone()
+            self.slot(&mut slots, login_id, user).limit.clone()
         };
         // Fails only if the semaphore is closed, which we never do.
         let permit = limit.acquire_owned().await.ok();
         let mut stale = Vec::new();
         let mut slots = self.lock();
-        let slot = self.slot(&mut slots, login_id);
+        let slot = self.slot(&mut slots, login_id, user);
         let mut conn = None;
         let mut idle_for = Duration::ZERO;
         // The freshest connection that has `prefer` open, if any: opening a big folder
@@ -236,9 +249,9 @@ impl Pool {
     }
 
     /// Adds a freshly logged-in connection as idle (after [`super::Imap::login`]).
-    pub fn add_idle(&self, login_id: &str, conn: Conn) -> Option<Conn> {
+    pub fn add_idle(&self, login_id: &str, user: &str, conn: Conn) -> Option<Conn> {
         let mut slots = self.lock();
-        let slot = self.slot(&mut slots, login_id);
+        let slot = self.slot(&mut slots, login_id, user);
         if slot.idle.len() >= MAX_IDLE {
             return Some(conn);
         }
@@ -267,18 +280,19 @@ impl Pool {
         slots.get_mut(&login).map(|slot| slot.idle.remove(i).conn)
     }
 
-    /// Removes what has been idle too long, and the surplus beyond [`MAX_IDLE`] idle
-    /// for [`SURPLUS_GRACE`]; returns the connections to close.
-    pub fn reap(&self) -> Vec<Conn> {
+    /// Removes what has been idle too long, and the surplus idle for [`SURPLUS_GRACE`]:
+    /// beyond `at_rest(user)` connections of a login; returns the connections to close.
+    pub fn reap(&self, at_rest: impl Fn(&str) -> usize) -> Vec<Conn> {
         let mut out = Vec::new();
         let surplus_after = SURPLUS_GRACE.min(self.idle_timeout);
         let mut slots = self.lock();
         slots.retain(|_, slot| {
+            let keep = at_rest(&slot.user);
             // Oldest first: `idle` is in the order connections were given back.
             let mut i = 0;
             while i < slot.idle.len() {
                 let idle_for = slot.idle[i].since.elapsed();
-                let surplus = slot.idle.len() > MAX_IDLE && idle_for >= surplus_after;
+                let surplus = slot.idle.len() > keep && idle_for >= surplus_after;
                 if idle_for >= self.idle_timeout || surplus {
                     out.push(slot.idle.remove(i).conn);
                 } else {

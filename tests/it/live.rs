@@ -624,3 +624,39 @@ async fn a_watcher_started_by_pages_alone_ends_when_they_stop() {
     })
     .await;
 }
+
+/// Issue 10 item 3: while the watcher vouches for a user's caches, most pages need no
+/// connection, so the user keeps one idle connection beside the watcher's: a burst that
+/// needs the server opens more, and they close a few seconds after it.
+#[tokio::test]
+async fn a_vouched_user_keeps_one_idle_connection_beside_the_watcher() {
+    let (_user, log, app) = logged_in_through_a_relay("livefew", &["Apple", "Pear", "Plum"]).await;
+    until_vouched(&app, &log, 3).await;
+    // Eight different searches at once: each asks the server.
+    let words = [
+        "apple", "pear", "plum", "fig", "kiwi", "lime", "date", "sloe",
+    ];
+    let paths: Vec<String> = words.iter().map(|w| format!("/mail/INBOX?q={w}")).collect();
+    let pages = futures::future::join_all(paths.iter().map(|p| app.get(p))).await;
+    for (page, word) in pages.iter().zip(words) {
+        assert_eq!(page.status, StatusCode::OK, "{word}");
+    }
+    assert_eq!(pages[0].texts("td.subject a"), vec!["Apple"]);
+    let busy = log.open_now();
+    assert!(busy > 2, "the burst ran on {busy} connections");
+    let deadline =
+        std::time::Instant::now() + mailroom::imap::SURPLUS_GRACE * 2 + Duration::from_secs(5);
+    while log.open_now() > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} connections still open",
+            log.open_now()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.open_now(), 2, "one idle connection and the watcher's");
+    // Pages still come from memory, and a search still works.
+    until_vouched(&app, &log, 3).await;
+    let found = app.get("/mail/INBOX?q=plum").await;
+    assert_eq!(found.texts("td.subject a"), vec!["Plum"]);
+}

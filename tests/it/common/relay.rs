@@ -19,6 +19,8 @@ use super::{
 pub struct CommandLog {
     pub port: u16,
     lines: Arc<Mutex<Vec<(usize, String)>>>,
+    /// Connections open through the relay right now.
+    open: Arc<std::sync::atomic::AtomicUsize>,
     /// Every byte sent, all connections together.
     raw: Arc<Mutex<Vec<u8>>>,
 }
@@ -33,13 +35,16 @@ impl CommandLog {
             Arc::new(Mutex::new(Vec::new())),
         );
         let target = stack.imap_port;
-        let (log, bytes) = (Arc::clone(&lines), Arc::clone(&raw));
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (log, bytes, counter) = (Arc::clone(&lines), Arc::clone(&raw), Arc::clone(&open));
         tokio::spawn(async move {
             let mut n = 0;
             while let Ok((client, _)) = listener.accept().await {
                 n += 1;
                 let (log, bytes, conn) = (Arc::clone(&log), Arc::clone(&bytes), n);
+                let open = OpenGuard::new(&counter);
                 tokio::spawn(async move {
+                    let _open = open;
                     let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
                         return;
                     };
@@ -73,7 +78,18 @@ impl CommandLog {
                 });
             }
         });
-        CommandLog { port, lines, raw }
+        CommandLog {
+            port,
+            lines,
+            open,
+            raw,
+        }
+    }
+
+    /// How many connections are open through the relay right now (a connection counts
+    /// until both directions have ended).
+    pub fn open_now(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// How many lines were logged so far: a mark for [`CommandLog::since`].
@@ -153,6 +169,22 @@ impl CommandLog {
             tweak(c);
         })
         .await
+    }
+}
+
+/// Counts a relayed connection as open until dropped.
+struct OpenGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl OpenGuard {
+    fn new(counter: &Arc<std::sync::atomic::AtomicUsize>) -> OpenGuard {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        OpenGuard(Arc::clone(counter))
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
