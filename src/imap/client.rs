@@ -85,6 +85,9 @@ pub(super) struct Inner {
     pub(super) fresh: Arc<super::fresh::Freshness>,
     /// Sidebars vouched for by a watcher.
     pub(super) sidebars: sidebar::SidebarCache,
+    /// Turns of the pages and sidebars asked for at once after a change (`turns`).
+    pub(super) page_turns: super::turns::Turns<super::page_cache::Key>,
+    pub(super) sidebar_turns: super::turns::Turns<sidebar::SidebarKey>,
     /// Folder lists vouched for by a watcher (the message page's).
     pub(super) listings: sidebar::ListingCache,
     /// Folders' UIDVALIDITY and UIDNEXT (user, wire name), vouched for by a watcher: the
@@ -157,6 +160,8 @@ impl Imap {
                 text_index: super::search::TextIndexMemo::default(),
                 fresh: Arc::default(),
                 sidebars: sidebar::short_lived(),
+                page_turns: Default::default(),
+                sidebar_turns: Default::default(),
                 listings: sidebar::short_lived(),
                 searches: super::search::search_cache(),
                 folder_states: super::fresh::Vouched::new(

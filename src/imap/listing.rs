@@ -75,13 +75,25 @@ impl Imap {
         req: &PageRequest,
     ) -> Result<MessagePage, ImapError> {
         let wire = mailbox_wire(mailbox)?;
-        // Vouched for by the user's watcher: no connection needed at all.
-        if let Some(generation) = self.inner.fresh.generation(&a.username, &wire) {
-            let key = page_cache::Key::new(&a.username, &wire, req);
-            if let Some(page) = self.inner.pages.vouched(&key, generation).await {
-                return Ok(page);
-            }
-        }
+        // Vouched for by the user's watcher: no connection needed at all (perhaps once
+        // another page asking at the same moment has asked the server).
+        let key = page_cache::Key::new(&a.username, &wire, req);
+        let _turn = match self
+            .inner
+            .page_turns
+            .after_others(
+                &key,
+                || self.inner.fresh.generation(&a.username, &wire),
+                |generation| {
+                    let (this, key) = (self.clone(), key.clone());
+                    async move { this.inner.pages.vouched(&key, generation).await }
+                },
+            )
+            .await
+        {
+            Ok(page) => return Ok(page),
+            Err(turn) => turn,
+        };
         // The closures given to `run` own what they use: with borrowed captures the
         // returned future is not provably `Send` (a rustc limitation with async closures).
         let (this, req) = (self.clone(), req.clone());

@@ -43,7 +43,8 @@
 //! folder as a streamed mbox), `open`, `search`, `threads`, `sidebar`, `acl`, `quota`,
 //! `compose`, `remote` (fetching from other mailboxes), `watch` (IDLE/NOTIFY for live
 //! updates), `links` (per folder, which messages name which message-ids: the conversation
-//! panel's index, instead of a header search over the folder on every view).
+//! panel's index, instead of a header search over the folder on every view), `turns`
+//! (pages asked for at once after a change ask the server once).
 
 mod acl;
 mod actions;
@@ -72,6 +73,7 @@ mod search;
 mod sidebar;
 mod threads;
 mod transport;
+mod turns;
 mod types;
 mod watch;
 mod wire;

@@ -1,11 +1,13 @@
 //! Per-login connection pool: open connections once, reuse them, close idle ones.
 //!
-//! Each web login (its `login_id`) gets a [`Slot`] holding up to [`MAX_IDLE`] logged-in
-//! connections at rest ([`VOUCHED_IDLE`] while the user's watcher vouches for the caches;
-//! up to [`MAX_OPEN`] for a few seconds after a burst). An operation checks one out, runs, and gives it back. A page usually
-//! fires a few requests at once (the page, the message iframe, its images), hence more
-//! than one; a per-login semaphore caps how many connections a login may hold at all,
-//! so a burst cannot exceed the server's per-user connection limit.
+//! Each pool key (`login_id`: a keyed hash of the servers, login name and password, so a
+//! user's browsers share it and nobody else can) gets a [`Slot`] holding up to
+//! [`MAX_IDLE`] logged-in connections at rest ([`VOUCHED_IDLE`] while the user's watcher
+//! vouches for the caches; up to [`MAX_OPEN`] for a few seconds after a burst). An
+//! operation checks one out, runs, and gives it back. A page usually fires a few requests
+//! at once (the page, the message iframe, its images), hence more than one; a per-key
+//! semaphore caps how many connections a key may hold at all, so a burst cannot exceed the
+//! server's per-user connection limit.
 //!
 //! A reaper task logs out connections idle for longer than the idle timeout and forgets
 //! logins with nothing left, which is how connections of expired web sessions close.

@@ -35,7 +35,10 @@ pub const QUOTA_RECHECK: Duration = Duration::from_secs(60);
 /// Sidebars vouched for by a watcher (see `fresh`), by user, current folder (wire name)
 /// and whether the folder list was asked for. Kept at most [`QUOTA_RECHECK`], so an
 /// administrator's new storage limit still shows.
-pub type SidebarCache = Vouched<(String, Option<String>, bool), Sidebar>;
+pub type SidebarCache = Vouched<SidebarKey, Sidebar>;
+
+/// Whose sidebar, for a page about which folder (wire name), with the folder list or not.
+pub type SidebarKey = (String, Option<String>, bool);
 
 /// Folder lists with their quota, by user, vouched for by a watcher. At most
 /// [`QUOTA_RECHECK`] old, as sidebars.
@@ -101,10 +104,22 @@ impl Imap {
             with_folders,
         );
         let fresh = &self.inner.fresh;
-        // Vouched for by the user's watcher: no connection needed at all.
-        if let Some(sidebar) = self.inner.sidebars.get(fresh, &a.username, &key) {
-            return Ok(sidebar);
-        }
+        // Vouched for by the user's watcher: no connection needed at all (perhaps once
+        // another page asking at the same moment has asked the server).
+        let user = a.username.as_str();
+        let _turn = match self
+            .inner
+            .sidebar_turns
+            .after_others(
+                &key,
+                || fresh.current(user),
+                |_| std::future::ready(self.inner.sidebars.get(fresh, user, &key)),
+            )
+            .await
+        {
+            Ok(sidebar) => return Ok(sidebar),
+            Err(turn) => turn,
+        };
         // Read before the server is asked: a change meanwhile moves it on.
         let generation = fresh.current(&a.username);
         let (this, login) = (self.clone(), a.login_id.clone());

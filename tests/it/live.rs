@@ -660,3 +660,38 @@ async fn a_vouched_user_keeps_one_idle_connection_beside_the_watcher() {
     let found = app.get("/mail/INBOX?q=plum").await;
     assert_eq!(found.texts("td.subject a"), vec!["Plum"]);
 }
+
+/// Issue 10 item 3: a change ends what the watcher vouched for, and every open page asks
+/// again at the same moment (each tab its event updates, each browser of the user). They
+/// take turns: one asks the server for the list page and one for the sidebar, the others
+/// get what it left in memory, so the burst opens no connection and repeats no command.
+#[tokio::test]
+async fn pages_asked_at_once_after_a_change_ask_the_server_once() {
+    let stack = MailStack::shared();
+    let (user, log, app) = logged_in_through_a_relay("liveturns", &["One", "Two", "Three"]).await;
+    until_vouched(&app, &log, 3).await;
+    let mut events = Events::open(&app, None).await;
+    events
+        .until("the INBOX's state", |v| inbox(v) && n(v, "unseen") == 3)
+        .await;
+    let opened = log.connections();
+    stack.store(&user, "INBOX", "2", "+FLAGS (\\Seen)").await;
+    events
+        .until("the read message", |v| inbox(v) && n(v, "unseen") == 2)
+        .await;
+
+    let mark = log.mark();
+    let pages = futures::future::join_all((0..8).map(|_| app.get("/mail/INBOX"))).await;
+    for page in &pages {
+        assert_eq!(page.texts("tr.unread").len(), 2, "{}", page.body);
+        assert_eq!(
+            page.texts(".sidebar a[href=\"/mail/INBOX\"] .count"),
+            vec!["2"]
+        );
+    }
+    let sent = log.since(mark);
+    let count = |verb: &str| crate::common::relay::count(&sent, verb);
+    assert_eq!(count("STATUS"), 1, "the list page asked once: {sent:?}");
+    assert_eq!(count("LIST"), 1, "the sidebar asked once: {sent:?}");
+    assert_eq!(log.connections(), opened, "no new connection: {sent:?}");
+}
