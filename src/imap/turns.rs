@@ -7,7 +7,10 @@
 //! find the answer it left in the vouched cache: one command where there were many, and
 //! no extra connection. Turns are per key *and generation*: when another change comes
 //! while the first asks, its answer is no longer vouched for, and the waiters take turns
-//! again on the new generation rather than queueing behind one another.
+//! again on the new generation rather than queueing behind one another. When the first
+//! left nothing to share (the answer may not be cached: a sidebar listing folders the
+//! watcher does not see, a server without CONDSTORE; or asking failed), the waiters ask
+//! at once, side by side, as they would without turns.
 
 use std::{
     collections::HashMap,
@@ -19,8 +22,9 @@ use std::{
 /// changing faster than the server answers gains nothing from turns.
 const MAX_ROUNDS: usize = 3;
 
-/// The lock the askers of one key at one generation queue on.
-type Queue = Arc<tokio::sync::Mutex<()>>;
+/// The lock the askers of one key at one generation queue on; `true` once one of them
+/// has asked (so a later one that finds nothing cached knows waiting is useless).
+type Queue = Arc<tokio::sync::Mutex<bool>>;
 
 /// The keys being asked for now (with the generation), each with its queue.
 pub(super) struct Turns<K> {
@@ -40,7 +44,7 @@ impl<K> Default for Turns<K> {
 pub(super) struct Turn<'a, K: Eq + Hash> {
     turns: &'a Turns<K>,
     key: Option<(K, u64)>,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
+    asked: tokio::sync::OwnedMutexGuard<bool>,
 }
 
 impl<K: Eq + Hash + Clone> Turns<K> {
@@ -60,12 +64,17 @@ impl<K: Eq + Hash + Clone> Turns<K> {
             if let Some(found) = cached(now).await {
                 return Ok(found);
             }
-            let turn = self.take((key.clone(), now)).await;
+            let mut turn = self.take((key.clone(), now)).await;
             if generation() == Some(now) {
-                return match cached(now).await {
-                    Some(found) => Ok(found),
-                    None => Err(Some(turn)),
-                };
+                if let Some(found) = cached(now).await {
+                    return Ok(found);
+                }
+                if *turn.asked {
+                    // The one before asked and left nothing: no use in queueing.
+                    return Err(None);
+                }
+                *turn.asked = true;
+                return Err(Some(turn));
             }
         }
         Err(None)
@@ -83,7 +92,7 @@ impl<K: Eq + Hash + Clone> Turns<K> {
         Turn {
             turns: self,
             key: Some(key),
-            _guard: lock.lock_owned().await,
+            asked: lock.lock_owned().await,
         }
     }
 
@@ -145,6 +154,27 @@ mod tests {
         assert_eq!(asked.load(Ordering::SeqCst), 1, "{answers:?}");
         assert_eq!(answers.iter().filter(|a| **a == "cached").count(), 7);
         assert_eq!(turns.len(), 0, "keys are forgotten once nobody waits");
+    }
+
+    /// When the first asker leaves nothing to share, the others ask side by side instead
+    /// of one after another.
+    #[tokio::test]
+    async fn askers_ask_side_by_side_when_nothing_is_left_to_share() {
+        let turns = Turns::<&str>::default();
+        let (asking, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let ask = async || {
+            let found = turns
+                .after_others(&"INBOX", || Some(1), |_| std::future::ready(None::<()>))
+                .await;
+            assert!(found.is_err());
+            let now = asking.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            asking.fetch_sub(1, Ordering::SeqCst);
+        };
+        futures::future::join_all((0..8).map(|_| ask())).await;
+        assert_eq!(most.load(Ordering::SeqCst), 7, "all but the first at once");
+        assert_eq!(turns.len(), 0);
     }
 
     /// A change while the first asks: the waiters do not queue behind each other, they
