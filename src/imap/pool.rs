@@ -31,7 +31,8 @@ pub const MAX_IDLE: usize = 3;
 /// Idle connections kept at rest for a user whose watcher vouches for the caches: most
 /// pages then need no connection at all, and every one held costs the server a process.
 pub const VOUCHED_IDLE: usize = 1;
-/// How long connections beyond [`MAX_IDLE`] stay idle before they are closed. A burst
+/// How long connections beyond the at-rest count ([`MAX_IDLE`], or [`VOUCHED_IDLE`])
+/// stay idle before they are closed. A burst
 /// that used all [`MAX_OPEN`] is often followed by another a moment later (the pages of
 /// several browsers arriving unevenly); closing the surplus at once made the next burst
 /// log in again, which costs the server a new process and a LOGIN every time.
@@ -200,7 +201,7 @@ impl Pool {
 
     /// Puts a good connection back. Returns it instead if the pool does not want it
     /// (the login is gone or logged in again): the caller closes it. Idle connections
-    /// beyond [`MAX_IDLE`] are closed by [`Pool::reap`] after [`SURPLUS_GRACE`].
+    /// beyond the at-rest count are closed by [`Pool::reap`] after [`SURPLUS_GRACE`].
     pub fn give_back(&self, mut lease: Lease) -> Option<Conn> {
         let conn = lease.conn.take()?;
         let mut slots = self.lock();

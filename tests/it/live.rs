@@ -225,16 +225,22 @@ async fn a_restarted_imap_server_is_reconnected_to() {
     assert_eq!(n(&e, "unseen"), 1);
 }
 
-#[tokio::test]
-async fn a_user_whose_pages_are_gone_keeps_no_imap_connection() {
+/// A new user logged in to an app whose watcher and idle connections last one second.
+async fn logged_in_briefly(prefix: &str) -> (TestUser, TestApp) {
     let stack = MailStack::shared();
-    let user = stack.add_user("livegone");
+    let user = stack.add_user(prefix);
     let app = TestApp::spawn_with(stack, user.clone(), |c| {
         c.watch_linger = Duration::from_secs(1);
         c.imap_idle_timeout = Duration::from_secs(1);
     })
     .await;
     app.login().await;
+    (user, app)
+}
+
+#[tokio::test]
+async fn a_user_whose_pages_are_gone_keeps_no_imap_connection() {
+    let (user, app) = logged_in_briefly("livegone").await;
     let mut events = Events::open(&app, None).await;
     events.until("the INBOX's state", inbox).await;
     assert!(imap_processes(&user) >= 1, "the watcher is connected");
@@ -606,14 +612,7 @@ async fn searches_and_read_messages_come_from_memory_while_vouched() {
 /// once the user stops loading pages, and with it every IMAP connection of the user.
 #[tokio::test]
 async fn a_watcher_started_by_pages_alone_ends_when_they_stop() {
-    let stack = MailStack::shared();
-    let user = stack.add_user("livetouch");
-    let app = TestApp::spawn_with(stack, user.clone(), |c| {
-        c.watch_linger = Duration::from_secs(1);
-        c.imap_idle_timeout = Duration::from_secs(1);
-    })
-    .await;
-    app.login().await;
+    let (user, app) = logged_in_briefly("livetouch").await;
     assert_eq!(app.get("/mail/INBOX").await.status, StatusCode::OK);
     crate::actions::wait_until("the watcher to connect", || async {
         imap_processes(&user) >= 1
