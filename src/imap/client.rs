@@ -98,6 +98,9 @@ pub(super) struct Inner {
     /// Messages seen to exist (user, folder wire name, UID), with the folder's
     /// UIDVALIDITY and the generation they were seen at (`fresh`).
     pub(super) existing: super::fresh::Vouched<(String, String, u32), u32>,
+    /// Read messages' places (flags and neighbours), vouched for by a watcher: a message
+    /// opened again comes from memory (`open`).
+    pub(super) places: super::open::PlaceCache,
     /// One permit per connection open, all logins and watchers together
     /// ([`Imap::with_connection_cap`]).
     pub(super) total: Arc<Semaphore>,
@@ -173,6 +176,12 @@ impl Imap {
                 existing: super::fresh::Vouched::new(
                     moka::sync::Cache::builder()
                         .max_capacity(100_000)
+                        .time_to_idle(std::time::Duration::from_secs(600))
+                        .build(),
+                ),
+                places: super::fresh::Vouched::new(
+                    moka::sync::Cache::builder()
+                        .max_capacity(10_000)
                         .time_to_idle(std::time::Duration::from_secs(600))
                         .build(),
                 ),

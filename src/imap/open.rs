@@ -26,6 +26,10 @@ use super::{
     wire::Reply,
 };
 
+/// Read messages' places and `$MDNSent`, by (user, folder wire name, UID), each kept with
+/// the generation it was read at (`fresh`).
+pub type PlaceCache = super::fresh::Vouched<RawKey, (MessagePlace, bool)>;
+
 /// What the message page needs from the server.
 #[derive(Clone, Debug)]
 pub struct OpenedMessage {
@@ -56,6 +60,9 @@ impl Imap {
         // Read before the server is asked (see `fresh`).
         let generation = self.inner.fresh.generation(&a.username, &wire);
         let key = (a.username.clone(), wire.clone(), uid);
+        if let Some(opened) = self.vouched_open(&key).await {
+            return Ok(opened);
+        }
         let opened = self
             .run_in(a, Some(&key.1), async move |c: &mut Conn| {
                 this.open_message_on(c, &user, &login, &wire, uid).await
@@ -64,8 +71,31 @@ impl Imap {
         // The body document asks next whether the message still exists.
         self.inner
             .existing
-            .put(key, generation, opened.place.uidvalidity);
+            .put(key.clone(), generation, opened.place.uidvalidity);
+        // Read before it was opened: a message marked read just now is a change, so
+        // this generation has ended and nothing is kept.
+        if opened.place.seen {
+            let value = (opened.place.clone(), opened.mdn_sent);
+            self.inner.places.put(key, generation, value);
+        }
         Ok(opened)
+    }
+
+    /// A message read before, opened again while the user's watcher vouches that nothing
+    /// changed since: its place, the folder list and its bytes all come from memory, and
+    /// the server is not asked at all.
+    async fn vouched_open(&self, key: &RawKey) -> Option<OpenedMessage> {
+        let (user, wire, _) = key;
+        let (place, mdn_sent) = self.inner.places.get(&self.inner.fresh, user, key)?;
+        let (folders, quota) = self.vouched_listing(user, wire)?;
+        let (uidvalidity, raw) = self.inner.raw_cache.get(key).await?;
+        (uidvalidity == place.uidvalidity).then_some(OpenedMessage {
+            raw,
+            place,
+            mdn_sent,
+            folders,
+            quota,
+        })
     }
 
     /// [`Imap::open_message`] on one connection.

@@ -572,7 +572,8 @@ async fn searches_and_read_messages_come_from_memory_while_vouched() {
     assert_eq!(again.texts("td.subject a"), found.texts("td.subject a"));
     assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
 
-    // Opened once (it becomes read: a change), then again.
+    // Opened once (it becomes read: a change), then again: the folder list comes from
+    // memory, and the message's flags and neighbours are read once more.
     assert_eq!(app.get("/mail/INBOX/1").await.status, StatusCode::OK);
     until_vouched(&app, &log, 3).await;
     let mark = log.mark();
@@ -591,6 +592,40 @@ async fn searches_and_read_messages_come_from_memory_while_vouched() {
         })
         .collect();
     assert_eq!(asked, Vec::<&String>::new(), "all sent: {sent:?}");
+    // Opened a third time: nothing at all is asked, and the page is the same.
+    let mark = log.mark();
+    let third = app.get("/mail/INBOX/1").await;
+    assert_eq!(
+        third.texts("h1.subject"),
+        vec!["Apple pie"],
+        "{}",
+        third.body
+    );
+    assert_eq!(
+        third
+            .attrs(".message-actions form.action-flag", "class")
+            .len(),
+        1,
+        "{}",
+        third.body
+    );
+    assert!(
+        app.get_frame("/mail/INBOX/1/body")
+            .await
+            .body
+            .contains("hello")
+    );
+    assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
+    // Another client flags it: the next view after the server reports it says so.
+    stack.store(&user, "INBOX", "1", "+FLAGS (\\Flagged)").await;
+    let flagged = app
+        .get_until("/mail/INBOX/1", "another client's flag", |p| {
+            p.attrs(".message-actions form.action-unflag", "class")
+                .len()
+                == 1
+        })
+        .await;
+    assert_eq!(flagged.texts("h1.subject"), vec!["Apple pie"]);
 
     // Another client's new match shows in the results once the server reports it.
     stack
