@@ -11,6 +11,10 @@
 //! cache, or from one more FETCH the first time (through async-imap, which reads
 //! literals of any size). Done as separate operations this was four openings of the
 //! folder, each about 4 ms on a 10,000-message Maildir.
+//!
+//! A read message opened again while the user's watcher vouches that nothing changed
+//! (`fresh`) asks the server nothing: its place, the folder list and its bytes are in
+//! memory.
 
 use std::sync::Arc;
 
