@@ -513,9 +513,11 @@ impl MailStack {
             assert!(
                 Instant::now() < deadline,
                 "{mailbox:?} of {} has {have} messages, expected {n} within {timeout:?}; \
-                 Postfix log: {}",
+                 what the logs say of them (the stack's directory is gone after the run):\n\
+                 Postfix:\n{}\nDovecot:\n{}",
                 user.address,
-                self.postfix_log().display()
+                log_lines(&self.postfix_log(), &user.address),
+                log_lines(&self.dovecot_log(), &user.address),
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -558,6 +560,27 @@ impl MailStack {
     pub fn dovecot_log(&self) -> PathBuf {
         self.dir.join("log/dovecot.log")
     }
+}
+
+/// The last lines of the log at `path` that mention `needle`, and the queue IDs and
+/// processes they name: what a failed delivery leaves for the test's panic message.
+fn log_lines(path: &Path, needle: &str) -> String {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return format!("({} unreadable)", path.display());
+    };
+    // Postfix names a message by its queue ID on every line after the first that
+    // names the recipient: follow those too.
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(|l| l.split(": ").nth(1))
+        .filter(|id| id.len() >= 8 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(needle) || ids.iter().any(|id| l.contains(id)))
+        .collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 impl Drop for MailStack {
