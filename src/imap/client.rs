@@ -101,6 +101,8 @@ pub(super) struct Inner {
     /// Read messages' places (flags and neighbours), vouched for by a watcher: a message
     /// opened again comes from memory (`open`).
     pub(super) places: super::open::PlaceCache,
+    /// Read messages' conversations, vouched for by a watcher (`threads`).
+    pub(super) conversations: super::threads::ConversationCache,
     /// One permit per connection open, all logins and watchers together
     /// ([`Imap::with_connection_cap`]).
     pub(super) total: Arc<Semaphore>,
@@ -180,6 +182,12 @@ impl Imap {
                         .build(),
                 ),
                 places: super::fresh::Vouched::new(
+                    moka::sync::Cache::builder()
+                        .max_capacity(10_000)
+                        .time_to_idle(std::time::Duration::from_secs(600))
+                        .build(),
+                ),
+                conversations: super::fresh::Vouched::new(
                     moka::sync::Cache::builder()
                         .max_capacity(10_000)
                         .time_to_idle(std::time::Duration::from_secs(600))

@@ -100,6 +100,18 @@ impl Freshness {
         users.get(user).map(|w| w.generation)
     }
 
+    /// The current generation of `user`, if the watcher reports on every one of `wires`
+    /// ([`Freshness::generation`] for several folders at once).
+    pub fn generation_of<'a>(
+        &self,
+        user: &str,
+        mut wires: impl Iterator<Item = &'a str>,
+    ) -> Option<u64> {
+        let users = self.users.lock().ok()?;
+        let w = users.get(user)?;
+        wires.all(|f| w.coverage.covers(f)).then_some(w.generation)
+    }
+
     /// Whether `user`'s watcher reports on every one of `wires`.
     pub fn covers<'a>(&self, user: &str, mut wires: impl Iterator<Item = &'a str>) -> bool {
         let Ok(users) = self.users.lock() else {

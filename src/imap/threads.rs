@@ -129,6 +129,12 @@ pub struct Related {
     pub summary: MessageSummary,
 }
 
+/// Conversations by (user, folder wire name, UID, Sent's wire name), each kept with the
+/// generation it was read at (`fresh`): a read message opened again shows the same rows
+/// without a connection while the watcher vouches.
+pub type ConversationCache =
+    super::fresh::Vouched<(String, String, u32, Option<String>), Vec<Related>>;
+
 impl Imap {
     /// Page `page` of `mailbox` grouped into conversations, newest conversation first
     /// (`per_page` conversations per page with THREAD, messages per page without).
@@ -161,13 +167,29 @@ impl Imap {
         if let Some(s) = sent.filter(|s| *s != mailbox) {
             boxes.push((s.to_owned(), mailbox_wire(s)?));
         }
-        let (this, ids, user) = (self.clone(), ids.clone(), a.username.clone());
+        let user = a.username.clone();
+        let key = (
+            user.clone(),
+            boxes[0].1.clone(),
+            uid,
+            boxes.get(1).map(|b| b.1.clone()),
+        );
+        let fresh = &self.inner.fresh;
+        if let Some(related) = self.inner.conversations.get(fresh, &user, &key) {
+            return Ok(related);
+        }
+        // Read before the server is asked (see `fresh`).
+        let generation = fresh.generation_of(&user, boxes.iter().map(|b| b.1.as_str()));
+        let (this, ids) = (self.clone(), ids.clone());
         let mut related = self
             .run(a, async move |c: &mut Conn| {
                 this.conversation_on(c, &user, &boxes, uid, &ids).await
             })
             .await?;
         related.sort_by_key(|r| r.summary.date);
+        self.inner
+            .conversations
+            .put(key, generation, related.clone());
         Ok(related)
     }
 

@@ -164,6 +164,38 @@ async fn the_conversation_follows_new_replies_in_the_folder_and_in_sent() {
     folders.sort();
     assert_eq!(folders, vec!["in Inbox", "in Sent"], "{}", page.body);
 
+    // Read now, and opened again while the watcher vouches that nothing changed: the
+    // page, its conversation included, asks the server nothing.
+    let started = std::time::Instant::now();
+    let quiet = loop {
+        let mark = log.mark();
+        let page = app.get("/mail/INBOX/3").await;
+        let asked: Vec<String> = log
+            .since(mark)
+            .into_iter()
+            .filter(|l| !["IDLE", "DONE", "NOTIFY"].iter().any(|v| starts_with(l, v)))
+            .collect();
+        if asked.is_empty() {
+            break page;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the page still asks: {asked:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(quiet.texts(".conversation li").len(), 2, "{}", quiet.body);
+    assert_eq!(quiet.attrs(".conversation li", "class"), ["seen", "seen"]);
+    // Another client marks the first message unread: the panel says so once the server
+    // has reported it.
+    stack.store(&user, "INBOX", "1", "-FLAGS (\\Seen)").await;
+    let page = app
+        .get_until("/mail/INBOX/3", "another client's unread mark", |p| {
+            p.attrs(".conversation li.unread", "class").len() == 1
+        })
+        .await;
+    assert_eq!(page.texts(".conversation li").len(), 2, "{}", page.body);
+
     // A plain message opened again stays without a panel.
     assert!(
         app.get("/mail/INBOX/2")
