@@ -187,12 +187,7 @@ impl Imap {
                         .time_to_idle(std::time::Duration::from_secs(600))
                         .build(),
                 ),
-                conversations: super::fresh::Vouched::new(
-                    moka::sync::Cache::builder()
-                        .max_capacity(10_000)
-                        .time_to_idle(std::time::Duration::from_secs(600))
-                        .build(),
-                ),
+                conversations: super::threads::conversation_cache(),
                 total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
                 total_max: Semaphore::MAX_PERMITS,
             }),

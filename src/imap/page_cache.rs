@@ -11,8 +11,8 @@
 //! of SELECT, SORT and FETCH. The stamp is taken before the page is fetched: a change
 //! between the two makes the next stamp differ, never the reverse.
 //!
-//! Servers without CONDSTORE or UNSELECT get no cache. Entries are bounded by count of rows and
-//! forgotten after ten idle minutes.
+//! Servers without CONDSTORE or UNSELECT get no cache. Entries are bounded by the memory their
+//! rows hold and forgotten after ten idle minutes.
 
 use std::{
     sync::{
@@ -22,10 +22,11 @@ use std::{
     time::Duration,
 };
 
-use super::{MessagePage, PageRequest, wire};
+use super::{MessagePage, MessageSummary, PageRequest, wire};
 
-/// Rows kept over all cached pages (a row is a few hundred bytes).
-const MAX_ROWS: u64 = 200_000;
+/// Bytes kept over all cached pages ([`MessageSummary::weight`]; a row is usually a few
+/// hundred bytes, so about 200,000 rows).
+const MAX_BYTES: u64 = 64 << 20;
 
 /// A folder's state as STATUS reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,10 +131,8 @@ impl Default for PageCache {
     fn default() -> Self {
         PageCache {
             pages: moka::future::Cache::builder()
-                .max_capacity(MAX_ROWS)
-                .weigher(|_k: &Key, v: &Arc<Cached>| {
-                    u32::try_from(v.page.messages.len() + 1).unwrap_or(u32::MAX)
-                })
+                .max_capacity(MAX_BYTES)
+                .weigher(|_k: &Key, v: &Arc<Cached>| MessageSummary::weigh(&v.page.messages))
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
             hits: AtomicU64::new(0),

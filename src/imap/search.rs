@@ -354,14 +354,12 @@ impl TextIndexMemo {
 pub type SearchCache =
     super::fresh::Vouched<(String, String, SearchQuery, PageRequest), MessagePage>;
 
-/// An empty [`SearchCache`], bounded by rows (a page is at most a few dozen).
+/// An empty [`SearchCache`], bounded by the memory its rows hold (16 MB).
 pub fn search_cache() -> SearchCache {
     super::fresh::Vouched::new(
         moka::sync::Cache::builder()
-            .max_capacity(20_000)
-            .weigher(|_k, v: &(u64, MessagePage)| {
-                u32::try_from(v.1.messages.len() + 1).unwrap_or(u32::MAX)
-            })
+            .max_capacity(16 << 20)
+            .weigher(|_k, v: &(u64, MessagePage)| MessageSummary::weigh(&v.1.messages))
             .time_to_idle(std::time::Duration::from_secs(600))
             .build(),
     )

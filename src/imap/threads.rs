@@ -135,6 +135,19 @@ pub struct Related {
 pub type ConversationCache =
     super::fresh::Vouched<(String, String, u32, Option<String>), Vec<Related>>;
 
+/// An empty [`ConversationCache`], bounded by the memory its rows hold (16 MB).
+pub(super) fn conversation_cache() -> ConversationCache {
+    super::fresh::Vouched::new(
+        moka::sync::Cache::builder()
+            .max_capacity(16 << 20)
+            .weigher(|_k, v: &(u64, Vec<Related>)| {
+                MessageSummary::weigh(v.1.iter().map(|r| &r.summary))
+            })
+            .time_to_idle(std::time::Duration::from_secs(600))
+            .build(),
+    )
+}
+
 impl Imap {
     /// Page `page` of `mailbox` grouped into conversations, newest conversation first
     /// (`per_page` conversations per page with THREAD, messages per page without).

@@ -205,6 +205,30 @@ pub struct MessageSummary {
     pub preview: String,
 }
 
+impl MessageSummary {
+    /// About how many bytes the row holds, for bounding caches by memory rather than by
+    /// rows: a hostile message's row can carry thousands of To addresses or a huge subject.
+    pub fn weight(&self) -> usize {
+        let address = |a: &Address| 48 + a.email.len() + a.name.as_ref().map_or(0, String::len);
+        std::mem::size_of::<Self>()
+            + self.subject.len()
+            + self.preview.len()
+            + self.from.as_ref().map_or(0, address)
+            + self.to.iter().map(address).sum::<usize>()
+            + self
+                .labels
+                .iter()
+                .map(|k| 24 + k.as_str().len())
+                .sum::<usize>()
+    }
+
+    /// [`MessageSummary::weight`] of `rows` together, as a cache's weigher wants it.
+    pub fn weigh<'a>(rows: impl IntoIterator<Item = &'a MessageSummary>) -> u32 {
+        let bytes: usize = rows.into_iter().map(MessageSummary::weight).sum();
+        u32::try_from(bytes + 256).unwrap_or(u32::MAX)
+    }
+}
+
 /// Pool numbers for one login, for tests and diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStats {
@@ -212,4 +236,42 @@ pub struct PoolStats {
     pub idle: usize,
     /// Connections opened by this [`Imap`](super::Imap) since it was created (all logins).
     pub opened_total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(to: usize) -> MessageSummary {
+        let address = |i: usize| Address {
+            name: Some(format!("Person {i}")),
+            email: format!("person{i}@example.test"),
+        };
+        MessageSummary {
+            uid: 1,
+            from: Some(address(0)),
+            to: (0..to).map(address).collect(),
+            subject: "Hello".into(),
+            date: None,
+            size: 100,
+            seen: false,
+            flagged: false,
+            answered: false,
+            has_attachment: false,
+            labels: Vec::new(),
+            preview: "Hi there".into(),
+        }
+    }
+
+    /// Caches of rows are bounded by memory: a row with thousands of recipients (a hostile
+    /// or a mailing-list message) weighs what it holds, not one row.
+    #[test]
+    fn a_rows_weight_follows_what_it_holds() {
+        let plain = row(1).weight();
+        assert!((150..1_000).contains(&plain), "{plain}");
+        let crowded = row(5_000).weight();
+        assert!(crowded > 5_000 * 80, "{crowded}");
+        let rows = [row(1), row(5_000)];
+        assert_eq!(MessageSummary::weigh(&rows) as usize, plain + crowded + 256);
+    }
 }
