@@ -82,13 +82,13 @@ impl<K: Eq + Hash + Clone> Turns<K> {
 
     /// Queues for `key`'s turn.
     async fn take(&self, key: (K, u64)) -> Turn<'_, K> {
-        let lock = self
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let lock = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            // A queue only the map holds was left by a waiter whose request ended (the
+            // browser went away) after the last turn's drop saw it waiting: forget it.
+            held.retain(|_, queue| Arc::strong_count(queue) > 1);
+            held.entry(key.clone()).or_default().clone()
+        };
         Turn {
             turns: self,
             key: Some(key),
@@ -175,6 +175,26 @@ mod tests {
         futures::future::join_all((0..8).map(|_| ask())).await;
         assert_eq!(most.load(Ordering::SeqCst), 7, "all but the first at once");
         assert_eq!(turns.len(), 0);
+    }
+
+    /// A waiter whose request ends while the turn before it ends leaves no queue behind.
+    #[tokio::test]
+    async fn a_waiter_that_goes_away_leaves_nothing_behind() {
+        let turns = Turns::<&str>::default();
+        let nothing = |_| std::future::ready(None::<()>);
+        let first = turns.after_others(&"INBOX", || Some(1), nothing).await;
+        let Err(Some(first)) = first else {
+            panic!("the first asker asks")
+        };
+        let mut waiter = Box::pin(turns.after_others(&"INBOX", || Some(1), nothing));
+        assert!(futures::poll!(&mut waiter).is_pending());
+        // The first asker is done while the other still waits, then the other's
+        // request ends before its turn comes.
+        drop(first);
+        drop(waiter);
+        let later = turns.after_others(&"INBOX", || Some(2), nothing).await;
+        drop(later);
+        assert_eq!(turns.len(), 0, "a queue nobody waits on is forgotten");
     }
 
     /// A change while the first asks: the waiters do not queue behind each other, they
