@@ -169,24 +169,9 @@ impl Imap {
                 sidebar_turns: Default::default(),
                 listings: sidebar::short_lived(),
                 searches: super::search::search_cache(),
-                folder_states: super::fresh::Vouched::new(
-                    moka::sync::Cache::builder()
-                        .max_capacity(10_000)
-                        .time_to_idle(std::time::Duration::from_secs(600))
-                        .build(),
-                ),
-                existing: super::fresh::Vouched::new(
-                    moka::sync::Cache::builder()
-                        .max_capacity(100_000)
-                        .time_to_idle(std::time::Duration::from_secs(600))
-                        .build(),
-                ),
-                places: super::fresh::Vouched::new(
-                    moka::sync::Cache::builder()
-                        .max_capacity(10_000)
-                        .time_to_idle(std::time::Duration::from_secs(600))
-                        .build(),
-                ),
+                folder_states: super::fresh::Vouched::entries(10_000),
+                existing: super::fresh::Vouched::entries(100_000),
+                places: super::fresh::Vouched::entries(10_000),
                 conversations: super::threads::conversation_cache(),
                 total: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
                 total_max: Semaphore::MAX_PERMITS,

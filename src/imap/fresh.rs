@@ -88,9 +88,7 @@ impl Freshness {
     /// The current generation of `user`'s folder `wire`, if the watcher vouches for it;
     /// taken before reading the server, kept with what was read.
     pub fn generation(&self, user: &str, wire: &str) -> Option<u64> {
-        let users = self.users.lock().ok()?;
-        let w = users.get(user)?;
-        w.coverage.covers(wire).then_some(w.generation)
+        self.generation_of(user, std::iter::once(wire))
     }
 
     /// The current generation of `user`, if a watcher is connected (whatever folders it
@@ -113,13 +111,8 @@ impl Freshness {
     }
 
     /// Whether `user`'s watcher reports on every one of `wires`.
-    pub fn covers<'a>(&self, user: &str, mut wires: impl Iterator<Item = &'a str>) -> bool {
-        let Ok(users) = self.users.lock() else {
-            return false;
-        };
-        users
-            .get(user)
-            .is_some_and(|w| wires.all(|f| w.coverage.covers(f)))
+    pub fn covers<'a>(&self, user: &str, wires: impl Iterator<Item = &'a str>) -> bool {
+        self.generation_of(user, wires).is_some()
     }
 
     /// Whether nothing has changed for `user` since `generation` was read.
@@ -193,6 +186,16 @@ where
     /// Over `cache`, whose bounds (entries, weight, lifetime) the caller chooses.
     pub fn new(cache: moka::sync::Cache<K, (u64, V)>) -> Self {
         Vouched(cache)
+    }
+
+    /// Over a cache of at most `entries` entries, each forgotten after ten idle minutes.
+    pub fn entries(entries: u64) -> Self {
+        Vouched(
+            moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_idle(std::time::Duration::from_secs(600))
+                .build(),
+        )
     }
 
     /// `key`'s value, if `user`'s generation is still the one it was read at.
