@@ -592,30 +592,44 @@ async fn searches_and_read_messages_come_from_memory_while_vouched() {
         })
         .collect();
     assert_eq!(asked, Vec::<&String>::new(), "all sent: {sent:?}");
-    // Opened a third time: nothing at all is asked, and the page is the same.
-    let mark = log.mark();
-    let third = app.get("/mail/INBOX/1").await;
-    assert_eq!(
-        third.texts("h1.subject"),
-        vec!["Apple pie"],
-        "{}",
-        third.body
-    );
-    assert_eq!(
-        third
-            .attrs(".message-actions form.action-flag", "class")
-            .len(),
-        1,
-        "{}",
-        third.body
-    );
-    assert!(
-        app.get_frame("/mail/INBOX/1/body")
-            .await
-            .body
-            .contains("hello")
-    );
-    assert_eq!(page_commands(&log.since(mark)), Vec::<&String>::new());
+    // Opened again: nothing at all is asked, and the page is the same. The watcher's
+    // report of the `\Seen` the first open set ends the generation too, and under load it
+    // may arrive after the second open (or between a page and its body), so an open may
+    // still ask once more; without the cache of read messages every open asks.
+    let started = std::time::Instant::now();
+    loop {
+        let mark = log.mark();
+        let again = app.get("/mail/INBOX/1").await;
+        assert_eq!(
+            again.texts("h1.subject"),
+            vec!["Apple pie"],
+            "{}",
+            again.body
+        );
+        assert_eq!(
+            again
+                .attrs(".message-actions form.action-flag", "class")
+                .len(),
+            1,
+            "{}",
+            again.body
+        );
+        assert!(
+            app.get_frame("/mail/INBOX/1/body")
+                .await
+                .body
+                .contains("hello")
+        );
+        let asked = log.since(mark);
+        if page_commands(&asked).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "a read message opened again still asks: {asked:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // Another client flags it: the next view after the server reports it says so.
     stack.store(&user, "INBOX", "1", "+FLAGS (\\Flagged)").await;
     let flagged = app
