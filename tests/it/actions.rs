@@ -1148,7 +1148,8 @@ impl Chromedriver {
     }
 }
 
-/// Polls until `check` holds (the page navigates after a key press).
+/// Polls until `check` holds (the page navigates after a key press, a message is
+/// delivered), for as long as a delivery may take on a loaded machine.
 pub(crate) async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -1157,7 +1158,7 @@ where
     let started = std::time::Instant::now();
     while !check().await {
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < crate::compose::DELIVERY,
             "timed out: {what}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -974,8 +974,11 @@ async fn expiring(
         tweak(c);
     })
     .await;
+    // The recipient first: making a user can take longer than the idle timeout on a
+    // loaded machine, and the session must still be fresh when the caller goes on.
+    let to = stack.add_user(&format!("{prefix}-b"));
     app.login().await;
-    (app, stack.add_user(&format!("{prefix}-b")))
+    (app, to)
 }
 
 /// Lets the session of an [`expiring`] app run out, as it does while the user writes.

@@ -306,7 +306,7 @@ async fn new_mail_shows_in_the_list_and_the_sidebar_on_the_same_page() {
             .deliver("zed@example.org", &[&app.user.address], eml.as_bytes())
             .await;
         stack
-            .wait_for_count(&app.user, "INBOX", n, std::time::Duration::from_secs(10))
+            .wait_for_count(&app.user, "INBOX", n, crate::compose::DELIVERY)
             .await;
         // Once the server has reported the delivery to the user's watcher.
         let page = app
@@ -329,7 +329,7 @@ async fn new_mail_shows_in_the_list_and_the_sidebar_on_the_same_page() {
         .deliver("zed@example.org", &[&app.user.address], eml.as_bytes())
         .await;
     stack
-        .wait_for_count(&app.user, "INBOX", 9, std::time::Duration::from_secs(10))
+        .wait_for_count(&app.user, "INBOX", 9, crate::compose::DELIVERY)
         .await;
     let page = app.get("/mail/INBOX/1").await;
     assert_eq!(page.status, StatusCode::OK);

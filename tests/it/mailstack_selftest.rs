@@ -149,7 +149,7 @@ async fn plain_smtp_delivers_to_inbox() {
         )
         .await;
     stack
-        .wait_for_count(&user, "INBOX", 1, Duration::from_secs(10))
+        .wait_for_count(&user, "INBOX", 1, Duration::from_secs(20))
         .await;
     assert_eq!(
         first_subject(stack, &user, "INBOX").await,
@@ -189,7 +189,7 @@ async fn submission_auth_plain_over_starttls() {
         .await
         .expect("submission with AUTH PLAIN over STARTTLS");
     stack
-        .wait_for_count(&user, "INBOX", 1, Duration::from_secs(10))
+        .wait_for_count(&user, "INBOX", 1, Duration::from_secs(20))
         .await;
     let log = std::fs::read_to_string(stack.postfix_log()).expect("read the Postfix log");
     assert!(
@@ -282,7 +282,7 @@ fn private_stack_restarts_and_stops_servers() {
             .deliver("a@other.test", &[&user.address], &eml("after restart", "x"))
             .await;
         stack
-            .wait_for_count(&user, "INBOX", 1, Duration::from_secs(10))
+            .wait_for_count(&user, "INBOX", 1, Duration::from_secs(20))
             .await;
     });
 

@@ -413,7 +413,7 @@ Content-Disposition: attachment;\r\n\tfilename=\r\n\t\"Quarterly report 2024.pdf
         .deliver("outlook@other.test", &[&app.user.address], eml.as_bytes())
         .await;
     stack
-        .wait_for_count(&app.user, "INBOX", 1, std::time::Duration::from_secs(10))
+        .wait_for_count(&app.user, "INBOX", 1, crate::compose::DELIVERY)
         .await;
     app.login().await;
 

@@ -618,18 +618,22 @@ async fn session_id_is_rotated_at_login_and_destroyed_at_logout() {
 async fn idle_and_absolute_session_lifetimes_end_sessions() {
     let stack = MailStack::shared();
     let idle = TestApp::spawn_with(stack, stack.add_user("sec-idle"), |c| {
-        c.session_idle_timeout = Duration::from_secs(2);
+        c.session_idle_timeout = Duration::from_secs(3);
     })
     .await;
     let absolute = TestApp::spawn_with(stack, stack.add_user("sec-absolute"), |c| {
         c.session_absolute_lifetime = Duration::from_secs(2);
     })
     .await;
-    idle.login().await;
     absolute.login().await;
+    idle.login().await;
     // Busy sessions: the idle one stays alive while used, the absolute one only for 2 s.
+    // The idle one is used every second on the clock, however long the other's pages take
+    // on a loaded machine, so its gaps stay well under its 3 s.
+    let mut tick = tokio::time::Instant::now();
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(900)).await;
+        tick += Duration::from_millis(1000);
+        tokio::time::sleep_until(tick).await;
         assert_eq!(idle.get("/mail/INBOX").await.status, StatusCode::OK);
         let _ = absolute.get("/mail/INBOX").await;
     }
@@ -642,7 +646,7 @@ async fn idle_and_absolute_session_lifetimes_end_sessions() {
     );
     assert!(res.location().starts_with("/login"));
     // Idle for longer than the idle timeout.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let res = idle.get("/mail/INBOX").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "idle timeout ignored");
     assert!(res.location().starts_with("/login"));

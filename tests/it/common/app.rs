@@ -279,11 +279,13 @@ impl TestApp {
         page
     }
 
-    /// GETs `path` until `ready` holds for the page (at most 5 s), and returns that page.
+    /// GETs `path` until `ready` holds for the page (at most 15 s), and returns that page.
     /// For changes made by another client, which Mailroom learns of when the server
-    /// reports them to the user's watcher (`imap::fresh`), not before.
+    /// reports them to the user's watcher (`imap::fresh`), not before: Dovecot holds such
+    /// reports back for half a second, and a full parallel test run on two cores can add
+    /// seconds to that.
     pub async fn get_until(&self, path: &str, what: &str, ready: impl Fn(&Page) -> bool) -> Page {
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let page = self.get(path).await;
             if ready(&page) {
@@ -291,7 +293,7 @@ impl TestApp {
             }
             assert!(
                 std::time::Instant::now() < end,
-                "{what}: not shown within 5 s; last page:\n{}",
+                "{what}: not shown within 15 s; last page:\n{}",
                 page.body
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

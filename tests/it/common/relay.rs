@@ -106,6 +106,23 @@ impl CommandLog {
             .collect()
     }
 
+    /// The command lines sent since `mark` on connections other than a watcher's (those
+    /// that have sent NOTIFY or IDLE at any time): what pages asked, without the
+    /// watcher's IDLE/DONE turns or its start, which may fall anywhere in between.
+    pub fn page_lines_since(&self, mark: usize) -> Vec<String> {
+        let lines = self.lines.lock().expect("log");
+        let watchers: Vec<usize> = lines
+            .iter()
+            .filter(|(_, l)| starts_with(l, "NOTIFY") || starts_with(l, "IDLE"))
+            .map(|(c, _)| *c)
+            .collect();
+        lines[mark.min(lines.len())..]
+            .iter()
+            .filter(|(c, _)| !watchers.contains(c))
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
     /// How many connections have sent at least one command so far.
     pub fn connections(&self) -> usize {
         let lines = self.lines.lock().expect("log");
