@@ -1066,7 +1066,9 @@ async fn image_proxy_caps_fetches_per_user() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Time for the other four to reach the queue (no signal tells; generous for a loaded
+    // machine).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     // ...so the next one is refused at once, with a clear status and a retry hint.
     let started = Instant::now();
     let (status, headers, bytes) = app.get_bytes(&proxied[1]).await;

@@ -259,7 +259,9 @@ async fn sigterm_finishes_requests_in_flight_and_tells_the_supervisor() {
     );
     s.write_all(head.as_bytes()).await.expect("head");
     s.write_all(&body.as_bytes()[..10]).await.expect("half");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Time for the server to take the connection from the kernel's queue and read the head
+    // (no signal tells; generous for a loaded machine).
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
 
     let pid = child.id().expect("pid").to_string();
     let killed = tokio::process::Command::new("kill")
