@@ -425,6 +425,21 @@ async fn until_vouched_at(
     }
 }
 
+/// Waits until the user's connections are back at rest: the watcher's and one idle
+/// connection (a burst's surplus closes [`mailroom::imap::SURPLUS_GRACE`] after it).
+async fn until_at_rest(log: &crate::common::relay::CommandLog) {
+    let deadline =
+        std::time::Instant::now() + mailroom::imap::SURPLUS_GRACE * 2 + Duration::from_secs(5);
+    while log.open_now() > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} connections still open",
+            log.open_now()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Issue 10 item 4: while the user's watcher is connected, the list page and the sidebar
 /// come from memory without a single IMAP command; a change by another client shows once
 /// the server has reported it (and an unread count never stays stale after its event);
@@ -703,16 +718,7 @@ async fn a_vouched_user_keeps_one_idle_connection_beside_the_watcher() {
     assert_eq!(pages[0].texts("td.subject a"), vec!["Apple"]);
     let busy = log.open_now();
     assert!(busy > 2, "the burst ran on {busy} connections");
-    let deadline =
-        std::time::Instant::now() + mailroom::imap::SURPLUS_GRACE * 2 + Duration::from_secs(5);
-    while log.open_now() > 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} connections still open",
-            log.open_now()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_at_rest(&log).await;
     assert_eq!(log.open_now(), 2, "one idle connection and the watcher's");
     // Pages still come from memory, and a search still works.
     until_vouched(&app, &log, 3).await;
@@ -736,16 +742,7 @@ async fn pages_asked_at_once_after_a_change_ask_the_server_once() {
         .await;
     // At rest first (the watcher and one idle connection), so that every run starts the
     // burst from the same pool, however long the steps before took.
-    let deadline =
-        std::time::Instant::now() + mailroom::imap::SURPLUS_GRACE * 2 + Duration::from_secs(5);
-    while log.open_now() > 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} connections still open",
-            log.open_now()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_at_rest(&log).await;
     let opened = log.connections();
     stack.store(&user, "INBOX", "2", "+FLAGS (\\Seen)").await;
     events

@@ -371,14 +371,10 @@ async fn send_undo_and_send_again_in_chromium_at_phone_and_desktop_width() {
         // The undone draft was replaced by the sent message: Drafts is empty again. The
         // worker deletes the draft after the submission server has taken the message, so
         // the recipient may have it a moment before.
-        let deadline = Instant::now() + DELIVERY;
-        while count_with(stack, &user, "Drafts", "Oops, not yet").await != 0 {
-            assert!(
-                Instant::now() < deadline,
-                "{width}: the undone draft stayed in Drafts"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        crate::actions::wait_until(&format!("{width}: the undone draft deleted"), || async {
+            count_with(stack, &user, "Drafts", "Oops, not yet").await == 0
+        })
+        .await;
         // Sent once: a second delivery would show by now.
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert_eq!(
